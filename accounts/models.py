@@ -1,0 +1,129 @@
+"""Users and their membership of organisations.
+
+Invariants:
+- A user signs in with their e-mail address, which is unique (case-insensitively).
+- A focal point acts for an organisation through a ``Membership`` carrying their roles there
+  (provider focal point, recipient focal point, or both). A membership always has a role.
+- Moderators are the secretariat: members of the "Moderators" group (and staff, for the admin).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+MODERATORS_GROUP = "Moderators"
+
+
+class EmailUserManager(UserManager):
+    """Creates users keyed by e-mail instead of a username."""
+
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):  # type: ignore[override]
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):  # type: ignore[override]
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):  # type: ignore[override]
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    username = None  # type: ignore[assignment]
+    first_name = None  # type: ignore[assignment]
+    last_name = None  # type: ignore[assignment]
+    email = models.EmailField(_("e-mail address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=10, choices=settings.LANGUAGES, blank=True
+    )
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = EmailUserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @cached_property
+    def is_moderator(self) -> bool:
+        if not self.is_active:
+            return False
+        if self.is_superuser:
+            return True
+        return self.groups.filter(name=MODERATORS_GROUP).exists()
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
+    )
+    organisation = models.ForeignKey(
+        "kb.Organisation",
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("organisation"),
+    )
+    is_provider_focal_point = models.BooleanField(_("provider focal point"), default=False)
+    is_recipient_focal_point = models.BooleanField(_("recipient focal point"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation"], name="accounts_membership_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_provider_focal_point=True)
+                | models.Q(is_recipient_focal_point=True),
+                name="accounts_membership_has_role",
+                violation_error_message=_("A membership needs at least one focal-point role."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organisation}"
+
+    @property
+    def role_labels(self) -> list[str]:
+        labels = []
+        if self.is_provider_focal_point:
+            labels.append(str(_("Provider focal point")))
+        if self.is_recipient_focal_point:
+            labels.append(str(_("Recipient focal point")))
+        return labels

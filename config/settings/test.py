@@ -1,0 +1,24 @@
+"""Settings for the test suite.
+
+Tests use the real services the test command starts (``DATABASE_URL``, ``REDIS_URL``,
+``ELASTICSEARCH_URL``); Celery runs eagerly unless a test starts a real worker. Index names carry a
+per-run prefix so tests never touch another environment's indices.
+"""
+
+import secrets
+
+from config.env import env
+from config.settings.base import *  # noqa: F403
+
+SECRET_KEY = secrets.token_urlsafe(50)
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = False
+SEARCH_INDEX_PREFIX = env("SEARCH_INDEX_PREFIX", default=f"ta-test-{secrets.token_hex(4)}")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"writes": "10000/min"}}  # noqa: F405

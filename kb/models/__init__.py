@@ -1,0 +1,59 @@
+"""Models of the knowledge base, split by concern (reference data, organisations, entries, search)."""
+
+from kb.models.entries import (
+    AssistanceNeed,
+    CostArrangement,
+    EntryAction,
+    EntryEvent,
+    EntryKind,
+    EntryStatus,
+    ExpertiseOffer,
+    KnowledgeEntry,
+    Priority,
+    RevisionStatus,
+    SouthSouthPreference,
+)
+from kb.models.organisations import Organisation, OrganisationKind
+from kb.models.reference import (
+    Country,
+    Language,
+    Modality,
+    Region,
+    RegionalGroup,
+    RegionKind,
+    TAType,
+    ThematicArea,
+    UncacArticle,
+    UncacChapter,
+    content_language_code,
+)
+from kb.models.search_sync import SearchOutbox, SearchSyncState
+
+__all__ = [
+    "AssistanceNeed",
+    "CostArrangement",
+    "Country",
+    "EntryAction",
+    "EntryEvent",
+    "EntryKind",
+    "EntryStatus",
+    "ExpertiseOffer",
+    "KnowledgeEntry",
+    "Language",
+    "Modality",
+    "Organisation",
+    "OrganisationKind",
+    "Priority",
+    "Region",
+    "RegionKind",
+    "RegionalGroup",
+    "RevisionStatus",
+    "SearchOutbox",
+    "SearchSyncState",
+    "SouthSouthPreference",
+    "TAType",
+    "ThematicArea",
+    "UncacArticle",
+    "UncacChapter",
+    "content_language_code",
+]
