@@ -8,6 +8,7 @@ Every variable is documented in ``.env.example`` and in the README's settings ta
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from config.env import BASE_DIR, env
@@ -145,6 +146,8 @@ else:
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 # Embedded mode: with no broker, tasks run in the calling process (after commit, like real ones).
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -170,6 +173,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kb.tasks.search_reconcile_task",
         "schedule": env.int("SEARCH_RECONCILE_INTERVAL_SECONDS", default=60),
     },
+    # Once a night, compare every entry's version with the index (catches anything at all).
+    "search-reconcile-full": {
+        "task": "kb.tasks.search_reconcile_task",
+        "schedule": crontab(hour=2, minute=15),
+        "kwargs": {"full": True},
+    },
 }
 
 # --- Search ----------------------------------------------------------------------------------
@@ -184,6 +193,8 @@ SEARCH_REQUEST_TIMEOUT = env.float("SEARCH_REQUEST_TIMEOUT", default=2.0)
 SEARCH_INDEXING_TIMEOUT = env.float("SEARCH_INDEXING_TIMEOUT", default=30.0)
 SEARCH_NUMBER_OF_REPLICAS = env.int("SEARCH_NUMBER_OF_REPLICAS", default=0)
 SEARCH_NUMBER_OF_SHARDS = env.int("SEARCH_NUMBER_OF_SHARDS", default=1)
+# Make each write visible to search before returning (tests); production relies on the 1 s refresh.
+SEARCH_REFRESH_ON_WRITE = env.bool("SEARCH_REFRESH_ON_WRITE", default=False)
 
 # --- Domain ----------------------------------------------------------------------------------
 # Which list makes a State "global South": "g77" (Group of 77, the default) or "m49" (the M49

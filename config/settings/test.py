@@ -17,6 +17,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = False
 SEARCH_INDEX_PREFIX = env("SEARCH_INDEX_PREFIX", default=f"ta-test-{secrets.token_hex(4)}")
+SEARCH_REFRESH_ON_WRITE = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

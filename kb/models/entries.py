@@ -33,6 +33,18 @@ class RevisionStatus(models.TextChoices):
     RETURNED = "returned", _("Changes returned to author")
 
 
+class ModerationState(models.TextChoices):
+    """Status and pending changes combined: the states of the moderation state machine."""
+
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted for review")
+    RETURNED = "returned", _("Returned to author")
+    PUBLISHED = "published", _("Published")
+    PUBLISHED_CHANGES_SUBMITTED = "published_changes_submitted", _("Published; changes submitted")
+    PUBLISHED_CHANGES_RETURNED = "published_changes_returned", _("Published; changes returned")
+    ARCHIVED = "archived", _("Archived")
+
+
 class KnowledgeEntry(models.Model):
     """Fields and behaviour shared by offers and needs."""
 
@@ -120,6 +132,14 @@ class KnowledgeEntry(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def moderation_state(self) -> ModerationState:
+        if self.status == EntryStatus.PUBLISHED and self.revision_status == RevisionStatus.SUBMITTED:
+            return ModerationState.PUBLISHED_CHANGES_SUBMITTED
+        if self.status == EntryStatus.PUBLISHED and self.revision_status == RevisionStatus.RETURNED:
+            return ModerationState.PUBLISHED_CHANGES_RETURNED
+        return ModerationState(self.status)
 
     @property
     def awaits_moderation(self) -> bool:

@@ -1,0 +1,92 @@
+"""The interface every search backend implements.
+
+Invariants shared by the backends:
+- Per kind (offers, needs) readers use one *current* physical index; a rebuild fills a fresh one
+  and then makes it current in one step (an alias swap, a pointer file), so search never stops.
+- Writes carry the entry's ``row_version``; a write older than what the index holds is ignored.
+- Every call that needs the service raises ``SearchUnavailable`` when it cannot answer, never a
+  backend-specific error, so callers can degrade one feature and carry on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+
+from kb.search.documents import SearchDocument
+from kb.search.query import SearchRequest, SearchResults, TermQuery
+
+
+class SearchUnavailable(Exception):
+    """The search service cannot answer right now (down, timing out, or refusing writes)."""
+
+
+class SearchBackend(ABC):
+    name: str
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+
+    # --- indices -------------------------------------------------------------------------------
+    @abstractmethod
+    def ensure_indices(self) -> None:
+        """Create the current index of each kind if it does not exist yet."""
+
+    @abstractmethod
+    def create_index(self, kind: str) -> str:
+        """Create a fresh, not-yet-current physical index for ``kind`` and return its name."""
+
+    @abstractmethod
+    def make_current(self, kind: str, index: str) -> str | None:
+        """Atomically make ``index`` the current one for ``kind``; return the one it replaced."""
+
+    @abstractmethod
+    def drop_index(self, kind: str, index: str) -> None: ...
+
+    @abstractmethod
+    def current_index(self, kind: str) -> str | None: ...
+
+    @abstractmethod
+    def drop_all(self) -> None:
+        """Remove every index under this backend's prefix (tests and teardown)."""
+
+    # --- writes --------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def write_session(self, kind: str, index: str | None = None) -> Iterator[None]:
+        """Hold whatever the backend needs to write ``kind`` (the embedded one takes a lock).
+
+        Callers read the database *inside* the session so that, with a lock, the last writer
+        always wrote the newest state.
+        """
+        yield
+
+    @abstractmethod
+    def write(
+        self,
+        kind: str,
+        documents: list[SearchDocument],
+        delete_ids: Iterable[int] = (),
+        index: str | None = None,
+    ) -> None:
+        """Upsert ``documents`` and delete ``delete_ids`` in ``index`` (default: the current one)."""
+
+    # --- reads ---------------------------------------------------------------------------------
+    @abstractmethod
+    def search(self, request: SearchRequest) -> SearchResults: ...
+
+    @abstractmethod
+    def candidates(
+        self, kind: str, queries: list[TermQuery], size: int, visible_only_published: bool = True
+    ) -> dict[int, list[tuple[int, float]]]:
+        """For each query, the best ``size`` entries of ``kind`` as (entry id, score), best first."""
+
+    @abstractmethod
+    def count(self, kind: str, index: str | None = None) -> int: ...
+
+    @abstractmethod
+    def versions(self, kind: str, index: str | None = None) -> dict[int, int]:
+        """Entry id -> indexed version, for every document in the index."""
+
+    @abstractmethod
+    def health(self) -> dict: ...

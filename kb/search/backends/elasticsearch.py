@@ -1,0 +1,427 @@
+"""Elasticsearch backend, through the Elasticsearch DSL shipped in the ``elasticsearch`` client.
+
+Layout per kind (``offer``, ``need``) under the configured prefix, e.g. ``ta-prod``:
+  physical indices ``ta-prod-offers-20261128093000123456`` (one current, maybe one being built)
+  read alias ``ta-prod-offers`` and write alias ``ta-prod-offers-write`` on the current one.
+A rebuild creates a physical index, fills it, then moves both aliases in one ``_aliases`` call.
+
+Text fields use the core ``whitespace`` analyzer over terms analysed in Python
+(``kb.search.analysis``), so no analysis plugin is needed (the CI node has none).
+Writes use external versioning (``external_gte`` with the entry's ``row_version``), so a late,
+stale write cannot overwrite a newer one; deletes use a very high external version, leaving a
+tombstone that rejects a late re-index of a deleted entry (entry ids are never reused).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from django.conf import settings
+from elasticsearch import Elasticsearch, helpers
+from elasticsearch import exceptions as es_exceptions
+from elasticsearch.dsl import Boolean, Date, Document, Integer, Keyword, Long, MetaField, Text
+
+from kb.search.backends.base import SearchBackend, SearchUnavailable
+from kb.search.documents import FACET_FIELDS, SearchDocument
+from kb.search.query import (
+    CONCEPT_BOOST,
+    TEXT_BOOST,
+    TITLE_BOOST,
+    SearchHit,
+    SearchRequest,
+    SearchResults,
+    SortOrder,
+    TermQuery,
+    add_highlights,
+)
+
+logger = logging.getLogger(__name__)
+
+DELETE_VERSION = 2**62
+_UNAVAILABLE = (
+    es_exceptions.ConnectionError,
+    es_exceptions.ConnectionTimeout,
+    es_exceptions.TransportError,
+    es_exceptions.ApiError,
+)
+
+
+class EntryDocument(Document):
+    """Mapping shared by the offers and needs indices."""
+
+    kind = Keyword()
+    entry_id = Long()
+    version = Long()
+    title = Text(index=False)
+    description = Text(index=False)
+    title_terms = Text(analyzer="whitespace", norms=True)
+    text_terms = Text(analyzer="whitespace", norms=True)
+    articles = Keyword()
+    chapters = Keyword()
+    ta_types = Keyword()
+    thematic_areas = Keyword()
+    concepts = Keyword()
+    keywords = Keyword(index=False)
+    country = Keyword()
+    country_name = Keyword(index=False)
+    organisation = Keyword(index=False)
+    region = Keyword()
+    subregion = Keyword()
+    regional_group = Keyword()
+    g77 = Keyword()
+    m49_developing = Keyword()
+    global_south = Keyword()
+    language = Keyword()
+    working_languages = Keyword()
+    modalities = Keyword()
+    status = Keyword()
+    owners = Keyword()
+    capacity = Integer()
+    priority = Keyword()
+    south_south_preference = Keyword()
+    published_at = Date()
+    updated_at = Date()
+    has_published = Boolean()
+
+    class Meta:
+        dynamic = MetaField("strict")
+
+
+def _source(document: SearchDocument) -> dict:
+    data = document.as_dict()
+    data["has_published"] = document.published_at is not None
+    return data
+
+
+class ElasticsearchBackend(SearchBackend):
+    name = "elasticsearch"
+
+    def __init__(self, prefix: str, url: str | None = None):
+        super().__init__(prefix)
+        self.client = Elasticsearch(
+            url or settings.ELASTICSEARCH_URL,
+            request_timeout=settings.SEARCH_INDEXING_TIMEOUT,
+            max_retries=1,
+            retry_on_timeout=False,
+        )
+
+    # --- names ---------------------------------------------------------------------------------
+    def read_alias(self, kind: str) -> str:
+        return f"{self.prefix}-{kind}s"
+
+    def write_alias(self, kind: str) -> str:
+        return f"{self.prefix}-{kind}s-write"
+
+    def _fast(self) -> Elasticsearch:
+        return self.client.options(request_timeout=settings.SEARCH_REQUEST_TIMEOUT)
+
+    # --- indices -------------------------------------------------------------------------------
+    def _index_body(self) -> dict:
+        mapping = EntryDocument._doc_type.mapping.to_dict()
+        return {
+            "settings": {
+                "number_of_shards": settings.SEARCH_NUMBER_OF_SHARDS,
+                "number_of_replicas": settings.SEARCH_NUMBER_OF_REPLICAS,
+                # Keep delete tombstones long enough to reject a re-index racing a delete.
+                "index.gc_deletes": "10m",
+            },
+            "mappings": mapping,
+        }
+
+    def create_index(self, kind: str) -> str:
+        name = f"{self.read_alias(kind)}-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+        try:
+            self.client.indices.create(index=name, **self._index_body())
+        except _UNAVAILABLE as exc:
+            raise SearchUnavailable(str(exc)) from exc
+        return name
+
+    def current_index(self, kind: str) -> str | None:
+        try:
+            aliases = self.client.indices.get_alias(name=self.read_alias(kind))
+        except es_exceptions.NotFoundError:
+            return None
+        except _UNAVAILABLE as exc:
+            raise SearchUnavailable(str(exc)) from exc
+        names = sorted(aliases.body)
+        return names[-1] if names else None
+
+    def ensure_indices(self) -> None:
+        for kind in ("offer", "need"):
+            if self.current_index(kind) is None:
+                self.make_current(kind, self.create_index(kind))
+
+    def make_current(self, kind: str, index: str) -> str | None:
+        previous = self.current_index(kind)
+        actions: list[dict] = []
+        if previous and previous != index:
+            actions += [
+                {"remove": {"index": previous, "alias": self.read_alias(kind)}},
+                {"remove": {"index": previous, "alias": self.write_alias(kind)}},
+            ]
+        actions += [
+            {"add": {"index": index, "alias": self.read_alias(kind)}},
+            {"add": {"index": index, "alias": self.write_alias(kind), "is_write_index": True}},
+        ]
+        try:
+            self.client.indices.update_aliases(actions=actions)
+        except _UNAVAILABLE as exc:
+            raise SearchUnavailable(str(exc)) from exc
+        return previous if previous != index else None
+
+    def drop_index(self, kind: str, index: str) -> None:
+        try:
+            self.client.indices.delete(index=index, ignore_unavailable=True)
+        except _UNAVAILABLE as exc:
+            raise SearchUnavailable(str(exc)) from exc
+
+    def drop_all(self) -> None:
+        try:
+            self.client.indices.delete(index=f"{self.prefix}-*", ignore_unavailable=True)
+        except _UNAVAILABLE as exc:
+            raise SearchUnavailable(str(exc)) from exc
+
+    # --- writes --------------------------------------------------------------------------------
+    def write(
+        self,
+        kind: str,
+        documents: list[SearchDocument],
+        delete_ids: Iterable[int] = (),
+        index: str | None = None,
+    ) -> None:
+        target = index or self.write_alias(kind)
+        actions: list[dict] = [
+            {
+                "_op_type": "index",
+                "_index": target,
+                "_id": str(doc.entry_id),
+                "version": doc.version,
+                "version_type": "external_gte",
+                "_source": _source(doc),
+            }
+            for doc in documents
+        ]
+        actions += [
+            {
+                "_op_type": "delete",
+                "_index": target,
+                "_id": str(entry_id),
+                "version": DELETE_VERSION,
+                "version_type": "external",
+            }
+            for entry_id in delete_ids
+        ]
+        if not actions:
+            return
+        try:
+            _ok, errors = helpers.bulk(
+                self.client,
+                actions,
+                raise_on_error=False,
+                raise_on_exception=True,
+                refresh=settings.SEARCH_REFRESH_ON_WRITE,
+                chunk_size=500,
+            )
+        except _UNAVAILABLE + (helpers.BulkIndexError,) as exc:
+            raise SearchUnavailable(str(exc)) from exc
+        # A version conflict means the index already holds something newer (or a tombstone), and
+        # deleting what is not there is fine: neither is an error.
+        real_errors = [
+            e for e in errors if next(iter(e.values())).get("status") not in (404, 409)
+        ]
+        if real_errors:
+            raise SearchUnavailable(f"{len(real_errors)} documents refused: {real_errors[:3]}")
+
+    # --- reads ---------------------------------------------------------------------------------
+    def _text_clauses(self, groups, concepts) -> list[dict]:
+        clauses: list[dict] = []
+        for alternatives in groups:
+            alternatives = sorted(alternatives)
+            clauses.append(
+                {
+                    "bool": {
+                        "should": [
+                            {
+                                "dis_max": {
+                                    "queries": [
+                                        {"term": {"title_terms": {"value": a}}}
+                                        for a in alternatives
+                                    ],
+                                    "boost": TITLE_BOOST,
+                                }
+                            },
+                            {
+                                "dis_max": {
+                                    "queries": [
+                                        {"term": {"text_terms": {"value": a}}}
+                                        for a in alternatives
+                                    ],
+                                    "boost": TEXT_BOOST,
+                                }
+                            },
+                        ]
+                    }
+                }
+            )
+        clauses += [{"term": {"concepts": {"value": c, "boost": CONCEPT_BOOST}}} for c in concepts]
+        return clauses
+
+    def _query(self, request: SearchRequest) -> dict:
+        filters: list[dict] = []
+        for facet, values in request.filters.items():
+            if values:
+                filters.append({"terms": {FACET_FIELDS[facet]: list(values)}})
+        if request.visible_to_owners is not None:
+            visibility: list[dict] = [{"term": {"status": "published"}}]
+            if request.visible_to_owners:
+                visibility.append({"terms": {"owners": list(request.visible_to_owners)}})
+            filters.append({"bool": {"should": visibility, "minimum_should_match": 1}})
+        query: dict = {"filter": filters}
+        if request.is_text_query:
+            query["should"] = self._text_clauses(
+                [g.alternatives for g in request.groups], request.concepts
+            )
+            query["minimum_should_match"] = 1
+        return {"bool": query}
+
+    def search(self, request: SearchRequest) -> SearchResults:
+        sort: list = []
+        if request.sort == SortOrder.RELEVANCE and request.is_text_query:
+            sort.append("_score")
+        sort += [
+            {"published_at": {"order": "desc", "missing": "_last"}},
+            {"updated_at": {"order": "desc"}},
+            {"entry_id": {"order": "desc"}},
+        ]
+        body = {
+            "query": self._query(request),
+            "from": request.offset,
+            "size": request.limit,
+            "sort": sort,
+            "track_total_hits": True,
+            "track_scores": True,
+            "timeout": f"{int(settings.SEARCH_REQUEST_TIMEOUT * 1000)}ms",
+            "aggs": {
+                facet: {"terms": {"field": FACET_FIELDS[facet], "size": 250}}
+                for facet in request.facets
+            },
+        }
+        started = time.perf_counter()
+        try:
+            response = self._fast().search(
+                index=[self.read_alias(kind) for kind in request.kinds],
+                ignore_unavailable=True,
+                **body,
+            )
+        except _UNAVAILABLE as exc:
+            raise SearchUnavailable(str(exc)) from exc
+        hits = [
+            SearchHit(
+                kind=hit["_source"]["kind"],
+                entry_id=hit["_source"]["entry_id"],
+                score=hit.get("_score"),
+                source=hit["_source"],
+            )
+            for hit in response["hits"]["hits"]
+        ]
+        add_highlights(request, hits)
+        facets = {
+            facet: [(str(b["key"]), b["doc_count"]) for b in agg["buckets"]]
+            for facet, agg in response.get("aggregations", {}).items()
+        }
+        return SearchResults(
+            total=response["hits"]["total"]["value"],
+            hits=hits,
+            facets=facets,
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def candidates(
+        self, kind: str, queries: list[TermQuery], size: int, visible_only_published: bool = True
+    ) -> dict[int, list[tuple[int, float]]]:
+        results: dict[int, list[tuple[int, float]]] = {}
+        batch = 100
+        for start in range(0, len(queries), batch):
+            chunk = queries[start : start + batch]
+            searches: list[dict] = []
+            for q in chunk:
+                should = []
+                for alternatives, weight in zip(q.groups, q.weights, strict=True):
+                    clause = self._text_clauses([alternatives], [])[0]
+                    clause["bool"]["boost"] = weight
+                    should.append(clause)
+                should += [
+                    {"term": {"concepts": {"value": c, "boost": CONCEPT_BOOST}}} for c in q.concepts
+                ]
+                filters: list[dict] = []
+                if visible_only_published:
+                    filters.append({"term": {"status": "published"}})
+                must_not = [{"term": {"country": q.exclude_country}}] if q.exclude_country else []
+                searches.append({"index": self.read_alias(kind)})
+                searches.append(
+                    {
+                        "size": size,
+                        "_source": False,
+                        "fields": ["entry_id"],
+                        "query": {
+                            "bool": {
+                                "should": should,
+                                "minimum_should_match": 1,
+                                "filter": filters,
+                                "must_not": must_not,
+                            }
+                        },
+                    }
+                )
+            try:
+                response = self.client.msearch(searches=searches)
+            except _UNAVAILABLE as exc:
+                raise SearchUnavailable(str(exc)) from exc
+            for q, item in zip(chunk, response["responses"], strict=True):
+                if "error" in item:
+                    raise SearchUnavailable(str(item["error"]))
+                results[q.key] = [
+                    (hit["fields"]["entry_id"][0], hit["_score"]) for hit in item["hits"]["hits"]
+                ]
+        return results
+
+    def count(self, kind: str, index: str | None = None) -> int:
+        try:
+            return self._fast().count(index=index or self.read_alias(kind))["count"]
+        except es_exceptions.NotFoundError:
+            return 0
+        except _UNAVAILABLE as exc:
+            raise SearchUnavailable(str(exc)) from exc
+
+    def versions(self, kind: str, index: str | None = None) -> dict[int, int]:
+        result: dict[int, int] = {}
+        try:
+            for hit in helpers.scan(
+                self.client,
+                index=index or self.read_alias(kind),
+                query={"query": {"match_all": {}}, "_source": False, "fields": ["entry_id", "version"]},
+                size=5000,
+                preserve_order=False,
+            ):
+                result[hit["fields"]["entry_id"][0]] = hit["fields"]["version"][0]
+        except es_exceptions.NotFoundError:
+            return {}
+        except _UNAVAILABLE as exc:
+            raise SearchUnavailable(str(exc)) from exc
+        return result
+
+    def refresh(self) -> None:
+        try:
+            self.client.indices.refresh(index=f"{self.prefix}-*")
+        except _UNAVAILABLE as exc:
+            raise SearchUnavailable(str(exc)) from exc
+
+    def health(self) -> dict:
+        try:
+            info = self._fast().cluster.health()
+        except _UNAVAILABLE as exc:
+            raise SearchUnavailable(str(exc)) from exc
+        return {"backend": self.name, "cluster_status": info["status"]}

@@ -1,0 +1,395 @@
+"""Embedded search backend: Tantivy (a Rust BM25 engine) in a folder, no server.
+
+The default when ``ELASTICSEARCH_URL`` is unset. Layout per kind under
+``SEARCH_EMBEDDED_PATH/<prefix>/<kind>/``: one folder per physical index and a ``CURRENT`` file
+naming the one readers use; a rebuild fills a new folder and rewrites ``CURRENT`` atomically
+(``os.replace``), so search never stops.
+
+Tantivy allows one writer per index across processes (a lock file). Writers wait for it
+(``write_session``), and callers read the database *inside* the session, so whoever writes last
+wrote the newest state. Versions are still checked, as on Elasticsearch.
+
+Scoring is BM25 (k1=1.2, b=0.75, as Elasticsearch's default) over the same analysed terms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import tantivy
+from django.conf import settings
+
+from kb.search.backends.base import SearchBackend, SearchUnavailable
+from kb.search.documents import FACET_FIELDS, KEYWORD_FIELDS, SearchDocument
+from kb.search.query import (
+    CONCEPT_BOOST,
+    TEXT_BOOST,
+    TITLE_BOOST,
+    SearchHit,
+    SearchRequest,
+    SearchResults,
+    SortOrder,
+    TermQuery,
+    add_highlights,
+)
+
+_WRITER_HEAP = 50_000_000
+_LOCK_WAIT_SECONDS = 30.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("entry_id", stored=True, indexed=True, fast=True)
+    builder.add_integer_field("version", stored=True, fast=True)
+    builder.add_integer_field("published_sort", fast=True)
+    builder.add_integer_field("updated_sort", fast=True)
+    builder.add_text_field("title_terms", tokenizer_name="terms", index_option="freq")
+    builder.add_text_field("text_terms", tokenizer_name="terms", index_option="freq")
+    for field in (*KEYWORD_FIELDS, "global_south"):
+        builder.add_text_field(field, tokenizer_name="raw", fast=True, index_option="basic")
+    builder.add_text_field("source", stored=True, tokenizer_name="raw", index_option="basic")
+    return builder.build()
+
+
+SCHEMA = _schema()
+_TERMS_ANALYZER = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+
+
+def _micros(value: datetime | None) -> int:
+    return int((value - _EPOCH).total_seconds() * 1_000_000) if value else 0
+
+
+def _to_tantivy(document: SearchDocument) -> tantivy.Document:
+    data = document.as_dict()
+    fields: dict = {
+        "entry_id": document.entry_id,
+        "version": document.version,
+        "published_sort": _micros(document.published_at),
+        "updated_sort": _micros(document.updated_at),
+        "title_terms": document.title_terms,
+        "text_terms": document.text_terms,
+        "source": json.dumps(data, default=str, ensure_ascii=False),
+    }
+    for field in (*KEYWORD_FIELDS, "global_south"):
+        value = data[field]
+        values = value if isinstance(value, list) else [value]
+        fields[field] = [str(v) for v in values if v not in ("", None)]
+    return tantivy.Document(**fields)
+
+
+class EmbeddedBackend(SearchBackend):
+    name = "embedded"
+    _open_lock = threading.Lock()
+    _open: dict[str, tantivy.Index] = {}
+
+    def __init__(self, prefix: str, root: Path | None = None):
+        super().__init__(prefix)
+        self.root = Path(root or settings.SEARCH_EMBEDDED_PATH) / prefix
+
+    # --- layout --------------------------------------------------------------------------------
+    def _kind_dir(self, kind: str) -> Path:
+        return self.root / kind
+
+    def current_index(self, kind: str) -> str | None:
+        pointer = self._kind_dir(kind) / "CURRENT"
+        try:
+            name = pointer.read_text().strip()
+        except FileNotFoundError:
+            return None
+        return name if (self._kind_dir(kind) / name).is_dir() else None
+
+    def _index(self, kind: str, name: str | None = None) -> tantivy.Index:
+        name = name or self.current_index(kind)
+        if name is None:
+            self.ensure_indices()
+            name = self.current_index(kind)
+        path = str(self._kind_dir(kind) / name)
+        with self._open_lock:
+            index = self._open.get(path)
+            if index is None:
+                try:
+                    index = tantivy.Index(SCHEMA, path=path, reuse=True)
+                except ValueError as exc:
+                    raise SearchUnavailable(f"cannot open search index {path}: {exc}") from exc
+                index.register_tokenizer("terms", _TERMS_ANALYZER)
+                self._open[path] = index
+        return index
+
+    def create_index(self, kind: str) -> str:
+        name = f"{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+        path = self._kind_dir(kind) / name
+        path.mkdir(parents=True, exist_ok=False)
+        index = tantivy.Index(SCHEMA, path=str(path), reuse=False)
+        index.register_tokenizer("terms", _TERMS_ANALYZER)
+        with self._open_lock:
+            self._open[str(path)] = index
+        return name
+
+    def ensure_indices(self) -> None:
+        for kind in ("offer", "need"):
+            if self.current_index(kind) is None:
+                self.make_current(kind, self.create_index(kind))
+
+    def make_current(self, kind: str, index: str) -> str | None:
+        previous = self.current_index(kind)
+        pointer = self._kind_dir(kind) / "CURRENT"
+        tmp = pointer.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(index)
+        os.replace(tmp, pointer)
+        return previous if previous != index else None
+
+    def drop_index(self, kind: str, index: str) -> None:
+        path = self._kind_dir(kind) / index
+        with self._open_lock:
+            self._open.pop(str(path), None)
+        shutil.rmtree(path, ignore_errors=True)
+
+    def drop_all(self) -> None:
+        with self._open_lock:
+            for path in [p for p in self._open if p.startswith(str(self.root))]:
+                self._open.pop(path, None)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    # --- writes --------------------------------------------------------------------------------
+    _writers = threading.local()
+
+    @contextlib.contextmanager
+    def write_session(self, kind: str, index: str | None = None) -> Iterator[None]:
+        target = index or self.current_index(kind) or self._ensure_and_current(kind)
+        idx = self._index(kind, target)
+        deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+        while True:
+            try:
+                writer = idx.writer(heap_size=_WRITER_HEAP, num_threads=1)
+                break
+            except ValueError as exc:  # LockBusy: another process or thread is writing
+                if time.monotonic() > deadline:
+                    raise SearchUnavailable(f"search index busy: {exc}") from exc
+                time.sleep(0.05)
+        sessions = getattr(self._writers, "sessions", {})
+        self._writers.sessions = sessions
+        key = (kind, target)
+        sessions[key] = writer
+        try:
+            yield
+            writer.commit()
+            writer.wait_merging_threads()
+        except BaseException:
+            writer.rollback()
+            raise
+        finally:
+            sessions.pop(key, None)
+            del writer  # releases the lock file
+        idx.reload()
+
+    def _ensure_and_current(self, kind: str) -> str:
+        self.ensure_indices()
+        return self.current_index(kind)  # type: ignore[return-value]
+
+    def write(
+        self,
+        kind: str,
+        documents: list[SearchDocument],
+        delete_ids: Iterable[int] = (),
+        index: str | None = None,
+    ) -> None:
+        target = index or self.current_index(kind) or self._ensure_and_current(kind)
+        writer = getattr(self._writers, "sessions", {}).get((kind, target))
+        if writer is None:
+            with self.write_session(kind, target):
+                self.write(kind, documents, delete_ids, target)
+            return
+        indexed = self._versions_of(kind, target, [d.entry_id for d in documents])
+        for document in documents:
+            if indexed.get(document.entry_id, -1) > document.version:
+                continue  # the index already holds a newer state
+            writer.delete_documents_by_term("entry_id", document.entry_id)
+            writer.add_document(_to_tantivy(document))
+        for entry_id in delete_ids:
+            writer.delete_documents_by_term("entry_id", entry_id)
+
+    def _versions_of(self, kind: str, index: str, ids: list[int]) -> dict[int, int]:
+        if not ids:
+            return {}
+        searcher = self._index(kind, index).searcher()
+        query = tantivy.Query.term_set_query(SCHEMA, "entry_id", ids)
+        hits = searcher.search(query, limit=len(ids)).hits
+        result = {}
+        for _score, address in hits:
+            doc = searcher.doc(address)
+            result[doc["entry_id"][0]] = doc["version"][0]
+        return result
+
+    # --- reads ---------------------------------------------------------------------------------
+    def _searcher(self, kind: str) -> tantivy.Searcher:
+        index = self._index(kind)
+        index.reload()
+        return index.searcher()
+
+    @staticmethod
+    def _term(field: str, value) -> tantivy.Query:
+        return tantivy.Query.term_query(SCHEMA, field, value)
+
+    def _text_clauses(self, groups, weights, concepts) -> list[tantivy.Query]:
+        Occur, Query = tantivy.Occur, tantivy.Query
+        clauses = []
+        for alternatives, weight in zip(groups, weights, strict=True):
+            alternatives = sorted(alternatives)
+            title = Query.boost_query(
+                Query.disjunction_max_query([self._term("title_terms", a) for a in alternatives]),
+                TITLE_BOOST,
+            )
+            text = Query.boost_query(
+                Query.disjunction_max_query([self._term("text_terms", a) for a in alternatives]),
+                TEXT_BOOST,
+            )
+            clause = Query.boolean_query([(Occur.Should, title), (Occur.Should, text)])
+            clauses.append(Query.boost_query(clause, weight) if weight != 1.0 else clause)
+        for concept in concepts:
+            clauses.append(Query.boost_query(self._term("concepts", concept), CONCEPT_BOOST))
+        return clauses
+
+    def _filters(self, request: SearchRequest) -> list[tantivy.Query]:
+        Occur, Query = tantivy.Occur, tantivy.Query
+        filters = []
+        for facet, values in request.filters.items():
+            if values:
+                filters.append(Query.term_set_query(SCHEMA, FACET_FIELDS[facet], list(values)))
+        if request.visible_to_owners is not None:
+            visibility = [(Occur.Should, self._term("status", "published"))]
+            if request.visible_to_owners:
+                visibility.append(
+                    (Occur.Should, Query.term_set_query(SCHEMA, "owners", list(request.visible_to_owners)))
+                )
+            filters.append(Query.boolean_query(visibility))
+        return filters
+
+    def _request_query(self, request: SearchRequest) -> tantivy.Query:
+        Occur, Query = tantivy.Occur, tantivy.Query
+        parts: list = [(Occur.Must, Query.const_score_query(f, 0.0)) for f in self._filters(request)]
+        if request.is_text_query:
+            groups = [g.alternatives for g in request.groups]
+            should = self._text_clauses(groups, [1.0] * len(groups), request.concepts)
+            parts.append((Occur.Must, Query.boolean_query([(Occur.Should, c) for c in should])))
+        if not parts:
+            return Query.all_query()
+        return Query.boolean_query(parts)
+
+    def search(self, request: SearchRequest) -> SearchResults:
+        started = time.perf_counter()
+        query = self._request_query(request)
+        by_relevance = request.sort == SortOrder.RELEVANCE and request.is_text_query
+        scored: list[tuple[tuple, int, dict]] = []
+        total = 0
+        facet_counts: dict[str, dict[str, int]] = {f: {} for f in request.facets}
+        wanted = request.offset + request.limit
+        for kind in request.kinds:
+            searcher = self._searcher(kind)
+            if by_relevance:
+                result = searcher.search(query, limit=max(wanted, 1), count=True)
+                hits = [(score, address) for score, address in result.hits]
+            else:
+                result = searcher.search(
+                    query,
+                    limit=max(wanted, 1),
+                    count=True,
+                    order_by_field="published_sort",
+                    order=tantivy.Order.Desc,
+                )
+                hits = [(None, address) for _key, address in result.hits]
+            total += result.count or 0
+            for score, address in hits:
+                source = json.loads(searcher.doc(address)["source"][0])
+                sort_key = (
+                    -(score or 0.0) if by_relevance else 0.0,
+                    _neg_iso(source.get("published_at")),
+                    _neg_iso(source.get("updated_at")),
+                    -source["entry_id"],
+                )
+                scored.append((sort_key, score, source))
+            if request.facets:
+                aggs = searcher.aggregate(
+                    query,
+                    {f: {"terms": {"field": FACET_FIELDS[f], "size": 250}} for f in request.facets},
+                )
+                for facet, agg in aggs.items():
+                    for bucket in agg["buckets"]:
+                        counts = facet_counts[facet]
+                        counts[bucket["key"]] = counts.get(bucket["key"], 0) + bucket["doc_count"]
+        scored.sort(key=lambda item: item[0])
+        page = scored[request.offset : request.offset + request.limit]
+        hits_out = [
+            SearchHit(kind=source["kind"], entry_id=source["entry_id"], score=score, source=source)
+            for _key, score, source in page
+        ]
+        add_highlights(request, hits_out)
+        facets = {
+            facet: sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            for facet, counts in facet_counts.items()
+        }
+        return SearchResults(
+            total=total, hits=hits_out, facets=facets, took_ms=(time.perf_counter() - started) * 1000
+        )
+
+    def candidates(
+        self, kind: str, queries: list[TermQuery], size: int, visible_only_published: bool = True
+    ) -> dict[int, list[tuple[int, float]]]:
+        Occur, Query = tantivy.Occur, tantivy.Query
+        searcher = self._searcher(kind)
+        published = Query.const_score_query(self._term("status", "published"), 0.0)
+        results: dict[int, list[tuple[int, float]]] = {}
+        for q in queries:
+            should = self._text_clauses(q.groups, q.weights, q.concepts)
+            if not should:
+                results[q.key] = []
+                continue
+            parts = [(Occur.Must, Query.boolean_query([(Occur.Should, c) for c in should]))]
+            if visible_only_published:
+                parts.append((Occur.Must, published))
+            if q.exclude_country:
+                parts.append((Occur.MustNot, self._term("country", q.exclude_country)))
+            hits = searcher.search(Query.boolean_query(parts), limit=size).hits
+            results[q.key] = [
+                (searcher.doc(address)["entry_id"][0], score) for score, address in hits
+            ]
+        return results
+
+    def count(self, kind: str, index: str | None = None) -> int:
+        idx = self._index(kind, index)
+        idx.reload()
+        return idx.searcher().num_docs
+
+    def versions(self, kind: str, index: str | None = None) -> dict[int, int]:
+        idx = self._index(kind, index)
+        idx.reload()
+        searcher = idx.searcher()
+        total = searcher.num_docs
+        result: dict[int, int] = {}
+        if total:
+            for _score, address in searcher.search(tantivy.Query.all_query(), limit=total).hits:
+                doc = searcher.doc(address)
+                result[doc["entry_id"][0]] = doc["version"][0]
+        return result
+
+    def health(self) -> dict:
+        return {
+            "backend": self.name,
+            "path": str(self.root),
+            "indices": {kind: self.current_index(kind) for kind in ("offer", "need")},
+        }
+
+
+def _neg_iso(value: str | None) -> tuple:
+    """Sort key putting later ISO timestamps first and missing ones last."""
+    if not value:
+        return (1, "")
+    return (0, "".join(chr(0x10FFFF - ord(c)) for c in value))

@@ -1,0 +1,153 @@
+"""The backend-independent description of a search and of its results, and highlighting.
+
+A ``SearchRequest`` is built by the selector from whitelisted API parameters; backends translate it
+into their own query language. Highlights are computed here from the stored text with the same
+analysis, so they are identical on both backends, and HTML-escaped before ``<mark>`` is added.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from kb.search import analysis
+from kb.search.concepts import concept_matcher
+from kb.search.documents import FACET_FIELDS
+
+#: Field weights in scoring (title words count more than body words; a shared concept bridges
+#: languages but weighs less than the actual words).
+TITLE_BOOST = 2.0
+TEXT_BOOST = 1.0
+CONCEPT_BOOST = 1.5
+
+
+class SortOrder:
+    RELEVANCE = "relevance"
+    DATE = "date"
+    CHOICES = (RELEVANCE, DATE)
+
+
+@dataclass
+class SearchRequest:
+    kinds: tuple[str, ...]
+    text: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)  # facet name -> accepted values
+    # None: the caller sees everything (moderator). Otherwise: published entries plus entries
+    # whose owners include one of these tokens.
+    visible_to_owners: tuple[str, ...] | None = ()
+    sort: str = SortOrder.RELEVANCE
+    offset: int = 0
+    limit: int = 25
+    facets: tuple[str, ...] = tuple(FACET_FIELDS)
+    extra_languages: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.groups = analysis.query_groups(self.text, self.extra_languages)
+        self.concepts = sorted(concept_matcher().find_in_query(self.text)) if self.text else []
+
+    @property
+    def is_text_query(self) -> bool:
+        return bool(self.groups or self.concepts)
+
+    @property
+    def highlight_terms(self) -> frozenset[str]:
+        terms: set[str] = set()
+        for group in self.groups:
+            terms |= group.alternatives
+        return frozenset(terms)
+
+
+@dataclass
+class SearchHit:
+    kind: str
+    entry_id: int
+    score: float | None
+    source: dict  # the stored document fields (title, description, country, ...)
+    highlights: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SearchResults:
+    total: int
+    hits: list[SearchHit]
+    facets: dict[str, list[tuple[str, int]]]
+    took_ms: float
+
+
+@dataclass
+class TermQuery:
+    """A weighted bag of analysed terms, used by matching to fetch candidates in bulk."""
+
+    key: int
+    groups: list[frozenset[str]]
+    weights: list[float]
+    concepts: list[str]
+    exclude_country: str = ""
+
+
+def _marked_spans(text: str, language: str, terms: frozenset[str]) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for token in analysis.tokens(text, language):
+        if token.term in terms:
+            if spans and token.start <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], token.end))
+            else:
+                spans.append((token.start, token.end))
+    return spans
+
+
+def _render(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
+    out = []
+    cursor = start
+    for s, e in spans:
+        if e <= start or s >= end:
+            continue
+        s, e = max(s, start), min(e, end)
+        out.append(html.escape(text[cursor:s]))
+        out.append(f"<mark>{html.escape(text[s:e])}</mark>")
+        cursor = e
+    out.append(html.escape(text[cursor:end]))
+    prefix = "… " if start > 0 else ""
+    suffix = " …" if end < len(text) else ""
+    return prefix + "".join(out) + suffix
+
+
+def highlight(text: str, language: str, terms: frozenset[str], fragment_size: int = 200) -> str:
+    """HTML for ``text`` (escaped) with matched terms in ``<mark>``, cut to the densest window."""
+    if not text:
+        return ""
+    spans = _marked_spans(text, language, terms) if terms else []
+    if len(text) <= fragment_size:
+        return _render(text, spans, 0, len(text))
+    best_start, best_count = 0, -1
+    for s, _e in spans:
+        window_start = max(0, s - fragment_size // 4)
+        count = sum(1 for s2, e2 in spans if s2 >= window_start and e2 <= window_start + fragment_size)
+        if count > best_count:
+            best_start, best_count = window_start, count
+    # Cut on word boundaries.
+    if best_start > 0:
+        space = text.rfind(" ", 0, best_start)
+        best_start = space + 1 if space != -1 else best_start
+    end = min(len(text), best_start + fragment_size)
+    if end < len(text):
+        space = text.rfind(" ", best_start, end)
+        end = space if space > best_start else end
+    return _render(text, spans, best_start, end)
+
+
+def add_highlights(request: SearchRequest, hits: list[SearchHit]) -> None:
+    terms = request.highlight_terms
+    for hit in hits:
+        language = hit.source.get("language", "en")
+        hit.highlights = {
+            "title": highlight(hit.source.get("title", ""), language, terms, fragment_size=10_000),
+            "description": highlight(hit.source.get("description", ""), language, terms),
+        }
+
+
+def parse_datetime(value) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))

@@ -1,0 +1,145 @@
+"""Read-side rules of the knowledge base: who sees what, and querysets scoped to the caller.
+
+Visibility (one rule, also applied by search through owner tokens):
+- moderators see every entry;
+- every signed-in user sees published entries;
+- members of an organisation see all of its entries (drafts, returned, archived...);
+- a need without an organisation belongs to its State: the recipient focal points of any
+  organisation of that State see it.
+Editing additionally needs the role: provider focal point for offers, recipient for needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import Membership, User
+from kb.models import (
+    AssistanceNeed,
+    Country,
+    EntryEvent,
+    EntryStatus,
+    ExpertiseOffer,
+    KnowledgeEntry,
+    Organisation,
+)
+
+
+@dataclass(frozen=True)
+class UserScope:
+    """What a user's memberships allow; computed once per request."""
+
+    is_moderator: bool
+    member_org_ids: frozenset[int]
+    provider_org_ids: frozenset[int]
+    recipient_org_ids: frozenset[int]
+    recipient_country_ids: frozenset[int]
+    recipient_country_codes: frozenset[str]
+
+    @property
+    def owner_tokens(self) -> tuple[str, ...]:
+        """Tokens matching the ``owners`` field of search documents this user may see."""
+        return tuple(sorted({f"org:{i}" for i in self.member_org_ids})) + tuple(
+            sorted(f"state:{c}" for c in self.recipient_country_codes)
+        )
+
+
+def user_scope(user: User) -> UserScope:
+    cached = getattr(user, "_ta_scope", None)
+    if cached is not None:
+        return cached
+    memberships = list(
+        Membership.objects.filter(user=user).select_related("organisation__country")
+    ) if user.is_authenticated else []
+    recipient = [m for m in memberships if m.is_recipient_focal_point]
+    scope = UserScope(
+        is_moderator=bool(user.is_authenticated and user.is_moderator),
+        member_org_ids=frozenset(m.organisation_id for m in memberships),
+        provider_org_ids=frozenset(m.organisation_id for m in memberships if m.is_provider_focal_point),
+        recipient_org_ids=frozenset(m.organisation_id for m in recipient),
+        recipient_country_ids=frozenset(
+            m.organisation.country_id for m in recipient if m.organisation.country_id
+        ),
+        recipient_country_codes=frozenset(
+            m.organisation.country.iso3 for m in recipient if m.organisation.country_id
+        ),
+    )
+    user._ta_scope = scope  # type: ignore[attr-defined]
+    return scope
+
+
+def _offer_visibility(scope: UserScope) -> Q:
+    return Q(status=EntryStatus.PUBLISHED) | Q(organisation_id__in=scope.member_org_ids)
+
+
+def _need_visibility(scope: UserScope) -> Q:
+    return (
+        Q(status=EntryStatus.PUBLISHED)
+        | Q(organisation_id__in=scope.member_org_ids)
+        | Q(organisation__isnull=True, country_id__in=scope.recipient_country_ids)
+    )
+
+
+def offer_list_for_user(*, user: User) -> QuerySet[ExpertiseOffer]:
+    scope = user_scope(user)
+    qs = ExpertiseOffer.objects.select_related(
+        "organisation__country", "language", "created_by"
+    ).prefetch_related(
+        "articles", "ta_types", "thematic_areas", "working_languages", "modalities", "regions_served"
+    )
+    return qs if scope.is_moderator else qs.filter(_offer_visibility(scope))
+
+
+def need_list_for_user(*, user: User) -> QuerySet[AssistanceNeed]:
+    scope = user_scope(user)
+    qs = AssistanceNeed.objects.select_related(
+        "country", "organisation", "language", "created_by"
+    ).prefetch_related("articles", "ta_types", "thematic_areas", "working_languages")
+    return qs if scope.is_moderator else qs.filter(_need_visibility(scope))
+
+
+def offer_can_manage(*, user: User, offer: ExpertiseOffer) -> bool:
+    """Whether ``user`` acts for the provider organisation of ``offer``."""
+    return offer.organisation_id in user_scope(user).provider_org_ids
+
+
+def need_can_manage(*, user: User, need: AssistanceNeed) -> bool:
+    """Whether ``user`` acts for the recipient of ``need`` (its organisation, or its State)."""
+    scope = user_scope(user)
+    if need.organisation_id:
+        return need.organisation_id in scope.recipient_org_ids
+    return need.country_id in scope.recipient_country_ids
+
+
+def entry_can_manage(*, user: User, entry: KnowledgeEntry) -> bool:
+    if isinstance(entry, ExpertiseOffer):
+        return offer_can_manage(user=user, offer=entry)
+    return need_can_manage(user=user, need=entry)  # type: ignore[arg-type]
+
+
+def entry_can_view(*, user: User, entry: KnowledgeEntry) -> bool:
+    scope = user_scope(user)
+    if scope.is_moderator or entry.status == EntryStatus.PUBLISHED:
+        return True
+    if entry.organisation_id in scope.member_org_ids:  # type: ignore[attr-defined]
+        return True
+    return (
+        isinstance(entry, AssistanceNeed)
+        and entry.organisation_id is None
+        and entry.country_id in scope.recipient_country_ids
+    )
+
+
+def entry_events(*, entry: KnowledgeEntry) -> QuerySet[EntryEvent]:
+    field = "offer" if isinstance(entry, ExpertiseOffer) else "need"
+    return EntryEvent.objects.filter(**{field: entry}).select_related("actor")
+
+
+def organisation_list() -> QuerySet[Organisation]:
+    return Organisation.objects.select_related("country")
+
+
+def country_list() -> QuerySet[Country]:
+    return Country.objects.select_related("region", "subregion")

@@ -1,0 +1,60 @@
+"""Side effects of entry changes, scheduled after the transaction commits.
+
+Kept in one place so every write path (API, admin, import, moderation) triggers the same things:
+search indexing (and, once matching is installed, re-scoring). Inside ``effects_batched()`` the
+ids are collected and scheduled once per kind, so a bulk import queues a handful of tasks, not one
+per entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+
+from django.db import transaction
+
+_state = threading.local()
+
+
+def _dispatch(kind: str, ids: list[int]) -> None:
+    from kb.search.sync import enqueue_search_sync
+
+    enqueue_search_sync(kind, ids)
+    for hook in _hooks:
+        hook(kind, ids)
+
+
+_hooks: list = []
+
+
+def register_entry_change_hook(hook) -> None:
+    """Let another app (matching) react to committed entry changes; called with (kind, ids)."""
+    if hook not in _hooks:
+        _hooks.append(hook)
+
+
+def entry_changed_on_commit(kind: str, entry_ids: Iterable[int]) -> None:
+    ids = sorted(set(entry_ids))
+    batch = getattr(_state, "batch", None)
+    if batch is not None:
+        batch[kind].update(ids)
+        return
+    transaction.on_commit(lambda: _dispatch(kind, ids))
+
+
+@contextlib.contextmanager
+def effects_batched() -> Iterator[None]:
+    """Collect entry changes made inside and schedule them once per kind, after commit."""
+    if getattr(_state, "batch", None) is not None:
+        yield
+        return
+    _state.batch = defaultdict(set)
+    try:
+        yield
+        collected = {kind: sorted(ids) for kind, ids in _state.batch.items() if ids}
+    finally:
+        _state.batch = None
+    for kind, ids in collected.items():
+        transaction.on_commit(lambda kind=kind, ids=ids: _dispatch(kind, ids))

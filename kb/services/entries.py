@@ -1,0 +1,429 @@
+"""Creating, editing and deleting offers and needs.
+
+Invariants:
+- Only a focal point of the owning organisation (provider role for offers, recipient role for
+  needs; for a need without an organisation, a recipient focal point of its State) creates, edits
+  or deletes an entry. Ownership (organisation, State) is fixed at creation.
+- Draft and returned entries are edited in place. Editing a published entry stores the complete
+  new version in ``pending_revision`` and submits it for review; the published content stays
+  visible until a moderator approves (``kb.services.moderation``).
+- A submitted entry is frozen until withdrawn or moderated; archived entries are read-only.
+- Only entries that were never published can be deleted (a published one is archived instead).
+- Every write is validated completely before anything is saved, runs in one transaction, leaves
+  an ``EntryEvent``, and queues search indexing after commit.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from kb.exceptions import EntryNotEditable
+from kb.models import (
+    AssistanceNeed,
+    Country,
+    EntryAction,
+    EntryEvent,
+    EntryKind,
+    EntryStatus,
+    ExpertiseOffer,
+    KnowledgeEntry,
+    Language,
+    Modality,
+    Organisation,
+    Region,
+    RevisionStatus,
+    TAType,
+    ThematicArea,
+    UncacArticle,
+)
+from kb.selectors import entry_can_manage, user_scope
+from kb.services.effects import entry_changed_on_commit
+
+MAX_KEYWORDS = 30
+MAX_KEYWORD_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class RelatedSpec:
+    model: type[models.Model]
+    key: str  # the field clients use to name a related row (number, code, m49_code)
+
+
+_COMMON_RELATED = {
+    "articles": RelatedSpec(UncacArticle, "number"),
+    "ta_types": RelatedSpec(TAType, "code"),
+    "thematic_areas": RelatedSpec(ThematicArea, "code"),
+    "working_languages": RelatedSpec(Language, "code"),
+}
+_COMMON_SCALARS = ("title", "description", "language", "keywords")
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    kind: str
+    model: type[KnowledgeEntry]
+    scalars: tuple[str, ...]
+    related: dict[str, RelatedSpec]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.scalars + tuple(self.related)
+
+
+OFFER_SPEC = EntrySpec(
+    kind=EntryKind.OFFER,
+    model=ExpertiseOffer,
+    scalars=(*_COMMON_SCALARS, "capacity", "cost_arrangement", "contact_name", "contact_email"),
+    related={
+        **_COMMON_RELATED,
+        "modalities": RelatedSpec(Modality, "code"),
+        "regions_served": RelatedSpec(Region, "m49_code"),
+    },
+)
+NEED_SPEC = EntrySpec(
+    kind=EntryKind.NEED,
+    model=AssistanceNeed,
+    scalars=(
+        *_COMMON_SCALARS,
+        "priority",
+        "south_south",
+        "providers_wanted",
+        "timeframe_start",
+        "timeframe_end",
+        "source_reference",
+    ),
+    related=dict(_COMMON_RELATED),
+)
+
+
+def spec_for(entry: KnowledgeEntry | type[KnowledgeEntry]) -> EntrySpec:
+    model = entry if isinstance(entry, type) else type(entry)
+    return OFFER_SPEC if issubclass(model, ExpertiseOffer) else NEED_SPEC
+
+
+# --- canonical data ------------------------------------------------------------------------------
+
+
+def entry_snapshot(entry: KnowledgeEntry) -> dict[str, Any]:
+    """The editable content of ``entry`` as plain JSON values (codes for related rows)."""
+    spec = spec_for(entry)
+    data: dict[str, Any] = {}
+    for name in spec.scalars:
+        if name == "language":
+            data[name] = entry.language_id
+        else:
+            value = getattr(entry, name)
+            data[name] = value.isoformat() if isinstance(value, dt.date) else value
+    for name, related in spec.related.items():
+        if entry.pk:
+            values = [getattr(obj, related.key) for obj in getattr(entry, name).all()]
+        else:
+            values = []
+        data[name] = sorted(values)
+    return data
+
+
+def _clean_keywords(value: Any) -> list[str]:
+    if not isinstance(value, list | tuple):
+        raise ValidationError({"keywords": _("Give keywords as a list of strings.")})
+    cleaned: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise ValidationError({"keywords": _("Every keyword must be a non-empty string.")})
+        if len(item) > MAX_KEYWORD_LENGTH:
+            raise ValidationError(
+                {"keywords": _("A keyword has at most %(n)d characters.") % {"n": MAX_KEYWORD_LENGTH}}
+            )
+        if item.strip() not in cleaned:
+            cleaned.append(item.strip())
+    if len(cleaned) > MAX_KEYWORDS:
+        raise ValidationError({"keywords": _("At most %(n)d keywords.") % {"n": MAX_KEYWORDS}})
+    return cleaned
+
+
+def _resolve_related(spec: EntrySpec, data: Mapping[str, Any]) -> dict[str, list[models.Model]]:
+    resolved: dict[str, list[models.Model]] = {}
+    errors: dict[str, str] = {}
+    for name, related in spec.related.items():
+        if name not in data:
+            continue
+        keys = data[name] or []
+        if not isinstance(keys, list | tuple):
+            errors[name] = _("Give a list.")
+            continue
+        unique_keys = list(dict.fromkeys(keys))
+        try:
+            rows = {
+                getattr(obj, related.key): obj
+                for obj in related.model.objects.filter(**{f"{related.key}__in": unique_keys})
+            }
+        except (TypeError, ValueError):
+            rows = {}
+        unknown = [str(k) for k in unique_keys if k not in rows]
+        if unknown:
+            errors[name] = _("Unknown value(s): %(values)s.") % {"values": ", ".join(unknown)}
+            continue
+        resolved[name] = [rows[k] for k in unique_keys]
+    if errors:
+        raise ValidationError(errors)
+    return resolved
+
+
+def _assign_scalars(entry: KnowledgeEntry, spec: EntrySpec, data: Mapping[str, Any]) -> None:
+    unknown = set(data) - set(spec.fields)
+    if unknown:
+        raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})
+    for name in spec.scalars:
+        if name not in data:
+            continue
+        value = data[name]
+        if name == "language":
+            if not Language.objects.filter(code=value).exists():
+                raise ValidationError({"language": _("Unknown language code: %(code)s.") % {"code": value}})
+            entry.language_id = value
+        elif name == "keywords":
+            entry.keywords = _clean_keywords(value)
+        elif name in ("timeframe_start", "timeframe_end") and isinstance(value, str):
+            try:
+                setattr(entry, name, dt.date.fromisoformat(value) if value else None)
+            except ValueError as exc:
+                raise ValidationError({name: _("Give a date as YYYY-MM-DD.")}) from exc
+        else:
+            setattr(entry, name, "" if value is None and name in ("contact_name", "contact_email", "source_reference") else value)
+
+
+def _validate(entry: KnowledgeEntry, spec: EntrySpec, data: Mapping[str, Any]) -> dict[str, list]:
+    """Assign ``data`` to ``entry`` (in memory) and validate everything; returns resolved m2m."""
+    errors: dict[str, list[str]] = {}
+    related: dict[str, list] = {}
+    try:
+        _assign_scalars(entry, spec, data)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        related = _resolve_related(spec, data)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        entry.full_clean(exclude=[f for f in errors if hasattr(entry, f)])
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages if isinstance(messages, list) else [messages])
+    if errors:
+        raise ValidationError(errors)
+    return related
+
+
+def _save(entry: KnowledgeEntry, related: Mapping[str, list]) -> None:
+    entry.save()
+    for name, objects in related.items():
+        getattr(entry, name).set(objects)
+
+
+def entry_event_record(
+    *,
+    entry: KnowledgeEntry,
+    action: str,
+    actor: User | None,
+    from_status: str = "",
+    to_status: str = "",
+    reason: str = "",
+) -> EntryEvent:
+    kind = spec_for(entry).kind
+    return EntryEvent.objects.create(
+        entry_kind=kind,
+        entry_id=entry.pk,
+        entry_title=entry.title[:200],
+        offer=entry if kind == EntryKind.OFFER else None,
+        need=entry if kind == EntryKind.NEED else None,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+    )
+
+
+# --- create --------------------------------------------------------------------------------------
+
+
+def new_external_id(kind: str) -> str:
+    """A stable identifier for interchange files, for entries created in the product itself."""
+    return f"ta-{kind}-{uuid.uuid4().hex[:12]}"
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise PermissionDenied(message)
+
+
+def offer_create_unchecked(
+    *,
+    actor: User | None,
+    organisation: Organisation,
+    data: Mapping[str, Any],
+    external_id: str | None = None,
+    action: str = EntryAction.CREATED,
+) -> ExpertiseOffer:
+    """Create an offer without the permission check (bulk import by a moderator). Not durable."""
+    offer = ExpertiseOffer(
+        organisation=organisation,
+        created_by=actor,
+        external_id=external_id or new_external_id(EntryKind.OFFER),
+    )
+    if "working_languages" not in data and "language" in data:
+        data = {**data, "working_languages": [data["language"]]}
+    related = _validate(offer, OFFER_SPEC, data)
+    _save(offer, related)
+    entry_event_record(entry=offer, action=action, actor=actor, to_status=offer.status)
+    entry_changed_on_commit(EntryKind.OFFER, [offer.pk])
+    return offer
+
+
+def offer_create(*, actor: User, organisation: Organisation, data: Mapping[str, Any]) -> ExpertiseOffer:
+    """A provider focal point registers expertise for their organisation, as a draft."""
+    _require(
+        organisation.pk in user_scope(actor).provider_org_ids,
+        _("Only provider focal points of %(org)s can register its expertise.") % {"org": organisation},
+    )
+    with transaction.atomic(durable=True):
+        return offer_create_unchecked(actor=actor, organisation=organisation, data=data)
+
+
+def need_create_unchecked(
+    *,
+    actor: User | None,
+    country: Country,
+    organisation: Organisation | None,
+    data: Mapping[str, Any],
+    external_id: str | None = None,
+    action: str = EntryAction.CREATED,
+) -> AssistanceNeed:
+    if organisation is not None and organisation.country_id != country.pk:
+        raise ValidationError(
+            {"organisation": _("The organisation must belong to the recipient State.")}
+        )
+    need = AssistanceNeed(
+        country=country,
+        organisation=organisation,
+        created_by=actor,
+        external_id=external_id or new_external_id(EntryKind.NEED),
+    )
+    if "working_languages" not in data and "language" in data:
+        data = {**data, "working_languages": [data["language"]]}
+    related = _validate(need, NEED_SPEC, data)
+    _save(need, related)
+    entry_event_record(entry=need, action=action, actor=actor, to_status=need.status)
+    entry_changed_on_commit(EntryKind.NEED, [need.pk])
+    return need
+
+
+def need_create(*, actor: User, organisation: Organisation, data: Mapping[str, Any]) -> AssistanceNeed:
+    """A recipient focal point posts a need for their organisation's State, as a draft."""
+    _require(
+        organisation.pk in user_scope(actor).recipient_org_ids,
+        _("Only recipient focal points of %(org)s can post its needs.") % {"org": organisation},
+    )
+    if organisation.country_id is None:
+        raise ValidationError(
+            {"organisation": _("Needs belong to a State; an international organisation cannot post one.")}
+        )
+    with transaction.atomic(durable=True):
+        return need_create_unchecked(
+            actor=actor, country=organisation.country, organisation=organisation, data=data
+        )
+
+
+# --- update --------------------------------------------------------------------------------------
+
+_EDITABLE_IN_PLACE = {EntryStatus.DRAFT, EntryStatus.RETURNED}
+
+
+def entry_content_write(*, entry: KnowledgeEntry, data: Mapping[str, Any]) -> None:
+    """Validate ``data`` against ``entry`` and save it in place, whatever the entry's state.
+
+    The building block of editing a draft and of a moderator's bulk import; callers decide
+    whether the state allows it and record the event.
+    """
+    spec = spec_for(entry)
+    related = _validate(entry, spec, data)
+    _save(entry, related)
+    entry_changed_on_commit(spec.kind, [entry.pk])
+
+
+def entry_update_unchecked(
+    *, actor: User | None, entry: KnowledgeEntry, data: Mapping[str, Any]
+) -> KnowledgeEntry:
+    """Apply changes in place (draft/returned), or as pending changes of a published entry."""
+    spec = spec_for(entry)
+    if entry.status in _EDITABLE_IN_PLACE:
+        entry_content_write(entry=entry, data=data)
+        entry_event_record(
+            entry=entry, action=EntryAction.EDITED, actor=actor, from_status=entry.status, to_status=entry.status
+        )
+        return entry
+    if entry.status == EntryStatus.PUBLISHED:
+        base = entry.pending_revision or entry_snapshot(entry)
+        proposed = {**base, **data}
+        candidate = copy.copy(entry)
+        _validate(candidate, spec, proposed)  # validate the whole proposed version, save nothing of it
+        entry.pending_revision = {key: proposed[key] for key in spec.fields if key in proposed}
+        entry.pending_revision["keywords"] = candidate.keywords
+        previous_state = entry.moderation_state
+        entry.revision_status = RevisionStatus.SUBMITTED
+        entry.save(update_fields=["pending_revision", "revision_status", "updated_at"])
+        entry_event_record(
+            entry=entry,
+            action=EntryAction.CHANGES_PROPOSED,
+            actor=actor,
+            from_status=previous_state,
+            to_status=entry.moderation_state,
+        )
+        entry_changed_on_commit(spec.kind, [entry.pk])
+        return entry
+    if entry.status == EntryStatus.SUBMITTED:
+        raise EntryNotEditable(_("This entry is waiting for review; withdraw it before editing."))
+    raise EntryNotEditable(_("Archived entries cannot be edited; restore it to a draft first."))
+
+
+def entry_update(*, actor: User, entry: KnowledgeEntry, data: Mapping[str, Any]) -> KnowledgeEntry:
+    _require(entry_can_manage(user=actor, entry=entry), _("You can only edit your own organisation's entries."))
+    with transaction.atomic(durable=True):
+        locked = type(entry).objects.select_for_update().get(pk=entry.pk)
+        return entry_update_unchecked(actor=actor, entry=locked, data=data)
+
+
+def revision_apply(entry: KnowledgeEntry) -> None:
+    """Copy ``pending_revision`` into the entry's fields (moderator approved it)."""
+    spec = spec_for(entry)
+    related = _validate(entry, spec, entry.pending_revision or {})
+    entry.pending_revision = None
+    entry.revision_status = RevisionStatus.NONE
+    _save(entry, related)
+
+
+# --- delete --------------------------------------------------------------------------------------
+
+
+def entry_delete(*, actor: User, entry: KnowledgeEntry) -> None:
+    _require(entry_can_manage(user=actor, entry=entry), _("You can only delete your own organisation's entries."))
+    with transaction.atomic(durable=True):
+        locked = type(entry).objects.select_for_update().get(pk=entry.pk)
+        if locked.status not in _EDITABLE_IN_PLACE or locked.published_at is not None:
+            raise EntryNotEditable(
+                _("Only drafts that were never published can be deleted; archive this entry instead.")
+            )
+        kind, pk = spec_for(locked).kind, locked.pk
+        entry_event_record(entry=locked, action=EntryAction.DELETED, actor=actor, from_status=locked.status)
+        locked.delete()
+        entry_changed_on_commit(kind, [pk])
