@@ -1,6 +1,21 @@
+"""Root URLs: the admin, the REST API (/api/v1/), its schema and docs, and the health check."""
+
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from accounts.apis import MeView
+
+api_v1 = [
+    path("", include("kb.urls")),
+    path("me/", MeView.as_view(), name="me"),
+    path("auth/token/", obtain_auth_token, name="auth-token"),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -156,7 +156,7 @@ def install(apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     else:  # pragma: no cover - the project supports exactly these two databases
         raise NotImplementedError(f"No search triggers for database vendor {vendor!r}")
     for statement in statements:
-        schema_editor.execute(statement)
+        schema_editor.execute(statement, params=None)
 
 
 def uninstall(apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
@@ -164,7 +164,7 @@ def uninstall(apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     vendor = schema_editor.connection.vendor
     drop = _postgresql_drop if vendor == "postgresql" else _sqlite_drop
     for statement in drop(tables):
-        schema_editor.execute(statement)
+        schema_editor.execute(statement, params=None)
 
 
 def installed_trigger_names(connection) -> set[str]:

@@ -215,7 +215,8 @@ def _validate(entry: KnowledgeEntry, spec: EntrySpec, data: Mapping[str, Any]) -
     except ValidationError as exc:
         errors.update(exc.message_dict)
     try:
-        entry.full_clean(exclude=[f for f in errors if hasattr(entry, f)])
+        concrete = {f.name for f in entry._meta.concrete_fields}
+        entry.full_clean(exclude=[f for f in errors if f in concrete])
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, []).extend(messages if isinstance(messages, list) else [messages])

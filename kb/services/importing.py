@@ -14,7 +14,7 @@ Import rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -202,9 +202,8 @@ def entries_import_file(*, stream: IO, publish: bool = False, dry_run: bool = Fa
     return entries_import(lines=lines, publish=publish, dry_run=dry_run, actor=actor)
 
 
-def entries_export(*, out: IO[str], statuses: Iterable[str] | None = None) -> int:
-    """Write every exportable entry (offers, then needs) as interchange lines. Returns the count."""
-    written = 0
+def entries_export_lines(*, statuses: Iterable[str] | None = None) -> Iterator[str]:
+    """Interchange lines (without newline) of every exportable entry: offers, then needs."""
     for model in (ExpertiseOffer, AssistanceNeed):
         qs = model.objects.exclude(status=EntryStatus.ARCHIVED).order_by("id")
         if statuses:
@@ -216,6 +215,13 @@ def entries_export(*, out: IO[str], statuses: Iterable[str] | None = None) -> in
         for entry in qs.select_related(*related).prefetch_related(*prefetch).iterator(chunk_size=1000):
             line = entry_to_line(entry)
             if line is not None:
-                out.write(line + "\n")
-                written += 1
+                yield line
+
+
+def entries_export(*, out: IO[str], statuses: Iterable[str] | None = None) -> int:
+    """Write every exportable entry to ``out``. Returns the count."""
+    written = 0
+    for line in entries_export_lines(statuses=statuses):
+        out.write(line + "\n")
+        written += 1
     return written

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from accounts.services import moderators_group_sync
 from kb.services.reference import reference_data_load
 
 
@@ -11,4 +12,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         report = reference_data_load()
+        moderators_group_sync()
         self.stdout.write(self.style.SUCCESS(f"Reference data loaded. {report.summary()}"))

@@ -1,0 +1,185 @@
+"""Offers and needs: CRUD, lifecycle actions (submit / withdraw / archive / restore) for their
+focal points, moderation actions (publish / return / unpublish) for moderators, and history.
+
+Every queryset is scoped to the caller (``kb.selectors``): another organisation's draft is a 404.
+Writes go through ``kb.services``; views only parse input and serialise output.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from kb.apis.errors import CONFLICT_RESPONSE
+from kb.apis.filters import NeedFilterSet, OfferFilterSet
+from kb.apis.serializers import (
+    EntryEventSerializer,
+    NeedInputSerializer,
+    NeedSerializer,
+    NeedUpdateSerializer,
+    OfferInputSerializer,
+    OfferSerializer,
+    OfferUpdateSerializer,
+    TransitionInputSerializer,
+)
+from kb.selectors import entry_events, need_list_for_user, offer_list_for_user
+from kb.services.entries import entry_delete, entry_update, need_create, offer_create
+from kb.services.moderation import Action, entry_transition
+
+_TRANSITION_DOCS = {
+    Action.SUBMIT: "Submit for moderation (the entry's focal points).",
+    Action.WITHDRAW: "Withdraw a submission, or discard pending changes (the entry's focal points).",
+    Action.ARCHIVE: "Archive a published entry (its focal points or a moderator).",
+    Action.RESTORE: "Turn an archived entry back into a draft (its focal points).",
+    Action.PUBLISH: "Publish a submitted entry, or approve submitted changes (moderators).",
+    Action.RETURN: "Return a submission or submitted changes to the author, with a reason (moderators).",
+    Action.UNPUBLISH: "Take a published entry down and return it to the author, with a reason (moderators).",
+}
+
+
+def _transition_action(name: Action, attribute: str | None = None):
+    @extend_schema(
+        summary=_TRANSITION_DOCS[name],
+        request=TransitionInputSerializer,
+        responses={200: OpenApiResponse(description="The entry after the transition."), 409: CONFLICT_RESPONSE},
+    )
+    def view(self, request: Request, pk=None) -> Response:
+        serializer = TransitionInputSerializer(data=request.data or {})
+        serializer.is_valid(raise_exception=True)
+        entry = entry_transition(
+            actor=request.user,
+            entry=self.get_object(),
+            action=name.value,
+            reason=serializer.validated_data.get("reason", ""),
+        )
+        return Response(self.output_serializer_class(self._reload(entry), context=self.get_serializer_context()).data)
+
+    view.__name__ = attribute or name.value
+    return action(detail=True, methods=["post"], url_path=name.value, url_name=name.value)(view)
+
+
+class _EntryViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    output_serializer_class = OfferSerializer
+    create_serializer_class = OfferInputSerializer
+    update_serializer_class = OfferUpdateSerializer
+
+    def get_serializer_class(self):
+        return self.output_serializer_class
+
+    def _reload(self, entry):
+        return get_object_or_404(self.get_queryset(), pk=entry.pk)
+
+    def _create(self, request: Request, data: dict):
+        raise NotImplementedError
+
+    def create(self, request: Request) -> Response:
+        serializer = self.create_serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        entry = self._create(request, data)
+        output = self.output_serializer_class(self._reload(entry), context=self.get_serializer_context())
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+    def _update(self, request: Request, partial: bool) -> Response:
+        entry = self.get_object()
+        serializer = self.update_serializer_class(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = {
+            key: (value.isoformat() if hasattr(value, "isoformat") else value)
+            for key, value in serializer.validated_data.items()
+        }
+        entry = entry_update(actor=request.user, entry=entry, data=data)
+        output = self.output_serializer_class(self._reload(entry), context=self.get_serializer_context())
+        return Response(output.data)
+
+    def update(self, request: Request, pk=None) -> Response:
+        return self._update(request, partial=False)
+
+    def partial_update(self, request: Request, pk=None) -> Response:
+        return self._update(request, partial=True)
+
+    def destroy(self, request: Request, pk=None) -> Response:
+        entry_delete(actor=request.user, entry=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(summary="The entry's history: every write and moderation step.", responses=EntryEventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk=None) -> Response:
+        events = entry_events(entry=self.get_object())
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(EntryEventSerializer(page, many=True).data)
+
+    submit = _transition_action(Action.SUBMIT)
+    withdraw = _transition_action(Action.WITHDRAW)
+    archive = _transition_action(Action.ARCHIVE)
+    restore = _transition_action(Action.RESTORE)
+    publish = _transition_action(Action.PUBLISH)
+    return_ = _transition_action(Action.RETURN, "return_")
+    unpublish = _transition_action(Action.UNPUBLISH)
+
+
+def _entry_schema(kind: str, input_serializer, update_serializer, output_serializer):
+    return extend_schema_view(
+        list=extend_schema(summary=f"{kind}s visible to you (published ones, and your organisation's)."),
+        retrieve=extend_schema(summary=f"One {kind}."),
+        create=extend_schema(
+            summary=f"Create a draft {kind} for one of your organisations.",
+            request=input_serializer,
+            responses={201: output_serializer},
+        ),
+        update=extend_schema(
+            summary=f"Replace the content of your {kind}; on a published one, proposes the changes for review.",
+            request=update_serializer,
+            responses={200: output_serializer, 409: CONFLICT_RESPONSE},
+        ),
+        partial_update=extend_schema(
+            summary=f"Change some fields of your {kind}; on a published one, proposes the changes for review.",
+            request=update_serializer,
+            responses={200: output_serializer, 409: CONFLICT_RESPONSE},
+        ),
+        destroy=extend_schema(
+            summary=f"Delete your {kind} (only drafts never published).",
+            responses={204: None, 409: CONFLICT_RESPONSE},
+        ),
+    )
+
+
+@_entry_schema("offer", OfferInputSerializer, OfferUpdateSerializer, OfferSerializer)
+class OfferViewSet(_EntryViewSet):
+    filterset_class = OfferFilterSet
+    output_serializer_class = OfferSerializer
+    create_serializer_class = OfferInputSerializer
+    update_serializer_class = OfferUpdateSerializer
+
+    def get_queryset(self):
+        return offer_list_for_user(user=self.request.user).order_by("-updated_at", "-id")
+
+    def _create(self, request: Request, data: dict):
+        organisation = data.pop("organisation")
+        return offer_create(actor=request.user, organisation=organisation, data=data)
+
+
+@_entry_schema("need", NeedInputSerializer, NeedUpdateSerializer, NeedSerializer)
+class NeedViewSet(_EntryViewSet):
+    filterset_class = NeedFilterSet
+    output_serializer_class = NeedSerializer
+    create_serializer_class = NeedInputSerializer
+    update_serializer_class = NeedUpdateSerializer
+
+    def get_queryset(self):
+        return need_list_for_user(user=self.request.user).order_by("-updated_at", "-id")
+
+    def _create(self, request: Request, data: dict):
+        organisation = data.pop("organisation")
+        for key in ("timeframe_start", "timeframe_end"):
+            if data.get(key):
+                data[key] = data[key].isoformat()
+        return need_create(actor=request.user, organisation=organisation, data=data)

@@ -1,0 +1,87 @@
+"""Filters of the entry list endpoints: the same facets as the admin and the search API."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+
+from kb.models import (
+    AssistanceNeed,
+    EntryStatus,
+    ExpertiseOffer,
+    RegionalGroup,
+    RevisionStatus,
+)
+from kb.selectors import user_scope
+
+
+class _EntryFilterSet(django_filters.FilterSet):
+    country_field = ""  # path to the entry's State
+
+    status = django_filters.MultipleChoiceFilter(choices=EntryStatus.choices)
+    country = django_filters.CharFilter(method="filter_country", help_text="ISO 3166-1 alpha-3")
+    region = django_filters.CharFilter(method="filter_region", help_text="M49 region name, e.g. Africa")
+    subregion = django_filters.CharFilter(method="filter_subregion", help_text="M49 sub-region name")
+    regional_group = django_filters.ChoiceFilter(method="filter_regional_group", choices=RegionalGroup.choices)
+    chapter = django_filters.NumberFilter(field_name="articles__chapter", distinct=True)
+    article = django_filters.NumberFilter(field_name="articles__number", distinct=True)
+    ta_type = django_filters.CharFilter(field_name="ta_types__code", distinct=True)
+    thematic_area = django_filters.CharFilter(field_name="thematic_areas__code", distinct=True)
+    language = django_filters.CharFilter(field_name="language_id")
+    external_id = django_filters.CharFilter()
+    awaiting_moderation = django_filters.BooleanFilter(
+        method="filter_awaiting_moderation", help_text="Submitted entries or submitted changes."
+    )
+    mine = django_filters.BooleanFilter(method="filter_mine", help_text="Only my organisations' entries.")
+    q = django_filters.CharFilter(method="filter_text", help_text="Words in the title (use /search/ for full text).")
+
+    def filter_country(self, queryset, name, value):
+        return queryset.filter(**{f"{self.country_field}__iso3": value.upper()})
+
+    def filter_region(self, queryset, name, value):
+        return queryset.filter(**{f"{self.country_field}__region__name": value})
+
+    def filter_subregion(self, queryset, name, value):
+        return queryset.filter(**{f"{self.country_field}__subregion__name": value})
+
+    def filter_regional_group(self, queryset, name, value):
+        return queryset.filter(**{f"{self.country_field}__regional_group": value})
+
+    def filter_awaiting_moderation(self, queryset, name, value):
+        awaiting = Q(status=EntryStatus.SUBMITTED) | Q(revision_status=RevisionStatus.SUBMITTED)
+        return queryset.filter(awaiting) if value else queryset.exclude(awaiting)
+
+    def filter_mine(self, queryset, name, value):
+        scope = user_scope(self.request.user)
+        mine = Q(organisation_id__in=scope.member_org_ids)
+        if self._meta.model is AssistanceNeed:
+            mine |= Q(organisation__isnull=True, country_id__in=scope.recipient_country_ids)
+        return queryset.filter(mine) if value else queryset.exclude(mine)
+
+    def filter_text(self, queryset, name, value):
+        for word in value.split()[:10]:
+            queryset = queryset.filter(title__icontains=word)
+        return queryset
+
+
+class OfferFilterSet(_EntryFilterSet):
+    country_field = "organisation__country"
+    organisation = django_filters.NumberFilter(field_name="organisation_id")
+    modality = django_filters.CharFilter(field_name="modalities__code", distinct=True)
+
+    class Meta:
+        model = ExpertiseOffer
+        fields: list[str] = []
+
+
+class NeedFilterSet(_EntryFilterSet):
+    country_field = "country"
+    organisation = django_filters.NumberFilter(field_name="organisation_id")
+    priority = django_filters.CharFilter()
+    south_south = django_filters.CharFilter()
+
+    class Meta:
+        model = AssistanceNeed
+        fields: list[str] = []
+
+

@@ -1,0 +1,331 @@
+"""Serializers of the knowledge-base API.
+
+Output serializers name their fields explicitly. Input serializers accept only the editable content
+fields and reject anything else (ownership, status, timestamps...) with an error naming the field,
+so a mass-assignment attempt is visible to the client instead of silently ignored.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from kb.models import (
+    AssistanceNeed,
+    CostArrangement,
+    Country,
+    EntryEvent,
+    ExpertiseOffer,
+    KnowledgeEntry,
+    Language,
+    Modality,
+    Organisation,
+    Priority,
+    Region,
+    SouthSouthPreference,
+    TAType,
+    ThematicArea,
+    UncacArticle,
+    UncacChapter,
+)
+from kb.selectors import entry_can_manage, user_scope
+from kb.services.moderation import allowed_actions
+
+# --- reference data ------------------------------------------------------------------------------
+
+
+class RegionSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="display_name", read_only=True)
+    name_en = serializers.CharField(source="name", read_only=True)
+    parent = serializers.CharField(source="parent.m49_code", default=None, read_only=True)
+
+    class Meta:
+        model = Region
+        fields = ["m49_code", "name", "name_en", "kind", "parent"]
+
+
+class CountrySerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="display_name", read_only=True)
+    name_en = serializers.CharField(source="name", read_only=True)
+    region = serializers.CharField(source="region.name", read_only=True)
+    subregion = serializers.CharField(source="subregion.name", read_only=True)
+
+    class Meta:
+        model = Country
+        fields = [
+            "iso3", "iso2", "name", "name_en", "region", "subregion", "regional_group",
+            "g77", "m49_developing", "ldc", "sids", "un_member",
+        ]  # fmt: skip
+
+
+class LanguageSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="display_name", read_only=True)
+
+    class Meta:
+        model = Language
+        fields = ["code", "name", "is_un_language"]
+
+
+class UncacChapterSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = UncacChapter
+        fields = ["number", "roman", "title", "first_article", "last_article"]
+
+
+class UncacArticleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = UncacArticle
+        fields = ["number", "chapter", "title"]
+
+
+class TATypeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TAType
+        fields = ["code", "label", "description"]
+
+
+class ThematicAreaSerializer(serializers.ModelSerializer):
+    articles = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
+
+    class Meta:
+        model = ThematicArea
+        fields = ["code", "label", "description", "articles"]
+
+
+class ModalitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Modality
+        fields = ["code", "label"]
+
+
+class OrganisationSerializer(serializers.ModelSerializer):
+    country = serializers.SlugRelatedField(
+        slug_field="iso3", queryset=Country.objects.all(), allow_null=True, required=False
+    )
+    is_international = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "acronym", "country", "kind", "website", "is_international"]
+        read_only_fields = ["id"]
+
+
+class OrganisationBriefSerializer(serializers.ModelSerializer):
+    country = serializers.CharField(source="country.iso3", default=None, read_only=True)
+
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "country"]
+
+
+# --- entries -------------------------------------------------------------------------------------
+
+
+class RejectUnknownFieldsMixin:
+    """Fail validation on keys the serializer does not accept (read-only or unknown)."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            extra = sorted(set(data.keys()) - writable)
+            if extra:
+                raise serializers.ValidationError(
+                    {
+                        name: ["This field cannot be set here (read-only or unknown)."]
+                        for name in extra
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+def _codes(**kwargs) -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(max_length=64), **kwargs)
+
+
+class EntryInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField()
+    language = serializers.CharField(max_length=2, help_text="ISO 639-1 code of the text.")
+    articles = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=71), required=False, help_text="UNCAC article numbers."
+    )
+    ta_types = _codes(required=False)
+    thematic_areas = _codes(required=False)
+    keywords = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    working_languages = _codes(required=False, help_text="ISO 639-1 codes; defaults to the text's language.")
+
+
+class OfferInputSerializer(EntryInputSerializer):
+    organisation = serializers.PrimaryKeyRelatedField(
+        queryset=Organisation.objects.all(), help_text="Provider organisation (only when creating)."
+    )
+    modalities = _codes(required=False)
+    regions_served = _codes(required=False, help_text="M49 codes of regions or sub-regions; empty = all.")
+    capacity = serializers.IntegerField(min_value=0, max_value=1000, required=False)
+    cost_arrangement = serializers.ChoiceField(choices=CostArrangement.choices, required=False)
+    contact_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    contact_email = serializers.EmailField(required=False, allow_blank=True)
+
+
+class NeedInputSerializer(EntryInputSerializer):
+    organisation = serializers.PrimaryKeyRelatedField(
+        queryset=Organisation.objects.all(), help_text="Recipient organisation (only when creating)."
+    )
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    south_south = serializers.ChoiceField(choices=SouthSouthPreference.choices, required=False)
+    providers_wanted = serializers.IntegerField(min_value=1, max_value=10, required=False)
+    timeframe_start = serializers.DateField(required=False, allow_null=True)
+    timeframe_end = serializers.DateField(required=False, allow_null=True)
+    source_reference = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class OfferUpdateSerializer(OfferInputSerializer):
+    organisation = None  # type: ignore[assignment]  # ownership is fixed at creation
+
+
+class NeedUpdateSerializer(NeedInputSerializer):
+    organisation = None  # type: ignore[assignment]
+
+
+class TransitionInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=5000, help_text="Required to return or unpublish."
+    )
+
+
+class EntryOutputSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    language = serializers.CharField(source="language_id", read_only=True)
+    articles = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
+    ta_types = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    thematic_areas = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    working_languages = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    moderation_state = serializers.CharField(read_only=True)
+    allowed_actions = serializers.SerializerMethodField()
+    pending_changes = serializers.SerializerMethodField()
+    moderation_reason = serializers.SerializerMethodField()
+    is_mine = serializers.SerializerMethodField()
+
+    common_fields = [
+        "id", "url", "external_id", "title", "description", "language", "articles", "ta_types",
+        "thematic_areas", "keywords", "working_languages", "status", "moderation_state",
+        "moderation_reason", "pending_changes", "allowed_actions", "is_mine", "created_at",
+        "updated_at", "submitted_at", "published_at",
+    ]  # fmt: skip
+    url_name = ""
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, entry: KnowledgeEntry) -> str:
+        path = reverse(self.url_name, kwargs={"pk": entry.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def _user(self):
+        request = self.context.get("request")
+        return request.user if request else None
+
+    def _owner_or_moderator(self, entry: KnowledgeEntry) -> bool:
+        user = self._user()
+        if user is None or not user.is_authenticated:
+            return False
+        return user_scope(user).is_moderator or entry_can_manage(user=user, entry=entry)
+
+    def get_is_mine(self, entry: KnowledgeEntry) -> bool:
+        user = self._user()
+        return bool(user and user.is_authenticated and entry_can_manage(user=user, entry=entry))
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_actions(self, entry: KnowledgeEntry) -> list[str]:
+        user = self._user()
+        if user is None or not user.is_authenticated:
+            return []
+        return allowed_actions(
+            entry,
+            is_owner=entry_can_manage(user=user, entry=entry),
+            is_moderator=user_scope(user).is_moderator,
+        )
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_pending_changes(self, entry: KnowledgeEntry) -> dict | None:
+        """Changes to a published entry awaiting review; only its owners and moderators see them."""
+        return entry.pending_revision if self._owner_or_moderator(entry) else None
+
+    @extend_schema_field(serializers.CharField())
+    def get_moderation_reason(self, entry: KnowledgeEntry) -> str:
+        return entry.moderation_reason if self._owner_or_moderator(entry) else ""
+
+
+class OfferSerializer(EntryOutputSerializer):
+    organisation = OrganisationBriefSerializer(read_only=True)
+    country = serializers.CharField(source="organisation.country.iso3", default=None, read_only=True)
+    modalities = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    regions_served = serializers.SlugRelatedField(slug_field="m49_code", many=True, read_only=True)
+    url_name = "kb-api:offer-detail"
+
+    class Meta:
+        model = ExpertiseOffer
+        fields = [
+            *EntryOutputSerializer.common_fields,
+            "organisation", "country", "modalities", "regions_served", "capacity",
+            "cost_arrangement", "contact_name", "contact_email",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class NeedSerializer(EntryOutputSerializer):
+    organisation = OrganisationBriefSerializer(read_only=True, allow_null=True)
+    country = serializers.CharField(source="country.iso3", read_only=True)
+    url_name = "kb-api:need-detail"
+
+    class Meta:
+        model = AssistanceNeed
+        fields = [
+            *EntryOutputSerializer.common_fields,
+            "organisation", "country", "priority", "south_south", "providers_wanted",
+            "timeframe_start", "timeframe_end", "source_reference",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class EntryEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.email", default=None, read_only=True)
+
+    class Meta:
+        model = EntryEvent
+        fields = ["action", "from_status", "to_status", "actor", "reason", "created_at"]
+        read_only_fields = fields
+
+
+# --- current user --------------------------------------------------------------------------------
+
+
+class MembershipSerializer(serializers.Serializer):
+    organisation = OrganisationBriefSerializer()
+    is_provider_focal_point = serializers.BooleanField()
+    is_recipient_focal_point = serializers.BooleanField()
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    full_name = serializers.CharField()
+    preferred_language = serializers.CharField()
+    is_moderator = serializers.BooleanField()
+    memberships = MembershipSerializer(many=True)
+
+
+# --- import --------------------------------------------------------------------------------------
+
+
+class ImportInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    file = serializers.FileField(help_text="JSON Lines file in the interchange format.")
+    dry_run = serializers.BooleanField(default=False)
+    publish = serializers.BooleanField(default=False)
+
+
+class ImportReportSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    dry_run = serializers.BooleanField()

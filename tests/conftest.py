@@ -1,0 +1,131 @@
+"""Shared fixtures.
+
+The database is the real PostgreSQL the test command starts (``DATABASE_URL``). Reference data is
+loaded once per session. ``search_backend`` gives each test its own index prefix on the configured
+backend and removes its indices afterwards.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.services import moderators_group_sync, user_make_moderator
+from kb.models import Country, Organisation
+from kb.search import build_backend, reset_backend
+from kb.services.reference import reference_data_load
+from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        reference_data_load()
+        moderators_group_sync()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_search(tmp_path, settings):
+    """Never touch a developer's index: embedded indices live in a per-test folder."""
+    settings.SEARCH_EMBEDDED_PATH = tmp_path / "search"
+    settings.SEARCH_INDEX_PREFIX = f"ta-test-{uuid.uuid4().hex[:10]}"
+    reset_backend(None)
+    yield
+    reset_backend(None)
+
+
+def make_search_backend(name: str):
+    backend = build_backend(name, prefix=f"ta-test-{uuid.uuid4().hex[:10]}")
+    backend.ensure_indices()
+    return backend
+
+
+@pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+def search_backend(request, settings):
+    """Each backend in turn, installed as the process-wide one; indices removed afterwards."""
+    if request.param == "elasticsearch":
+        assert settings.ELASTICSEARCH_URL, "ELASTICSEARCH_URL is not set: run the tests with bin/test"
+    backend = make_search_backend(request.param)
+    reset_backend(backend)
+    yield backend
+    backend.drop_all()
+    reset_backend(None)
+
+
+@dataclass
+class Actor:
+    """A user with their organisation, for permission tests."""
+
+    user: User
+    organisation: Organisation | None
+
+    @property
+    def client(self) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(self.user)
+        return client
+
+
+def _focal_point(iso3: str, *, provider: bool = True, recipient: bool = True) -> Actor:
+    organisation = OrganisationFactory(country=Country.objects.get(iso3=iso3))
+    membership = MembershipFactory(
+        organisation=organisation, is_provider_focal_point=provider, is_recipient_focal_point=recipient
+    )
+    return Actor(membership.user, organisation)
+
+
+@pytest.fixture
+def civ(db) -> Actor:
+    """A focal point (both roles) of an agency of Côte d'Ivoire."""
+    return _focal_point("CIV")
+
+
+@pytest.fixture
+def civ_colleague(civ) -> Actor:
+    """Another focal point of the same organisation."""
+    membership = MembershipFactory(organisation=civ.organisation)
+    return Actor(membership.user, civ.organisation)
+
+
+@pytest.fixture
+def kor(db) -> Actor:
+    """A focal point (both roles) of an agency of the Republic of Korea: another State."""
+    return _focal_point("KOR")
+
+
+@pytest.fixture
+def bra_provider(db) -> Actor:
+    """A provider-only focal point in Brazil."""
+    return _focal_point("BRA", provider=True, recipient=False)
+
+
+@pytest.fixture
+def moderator(db) -> Actor:
+    user = UserFactory()
+    user_make_moderator(user=user)
+    return Actor(User.objects.get(pk=user.pk), None)
+
+
+@pytest.fixture
+def outsider(db) -> Actor:
+    """Signed in, but member of no organisation."""
+    return Actor(UserFactory(), None)
+
+
+@pytest.fixture
+def anonymous_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def elasticsearch_url(settings) -> str:
+    assert settings.ELASTICSEARCH_URL, "ELASTICSEARCH_URL is not set: run the tests with bin/test"
+    return settings.ELASTICSEARCH_URL
+
+
+__all__ = ["Actor", "make_search_backend", "settings"]
