@@ -11,7 +11,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -149,20 +149,14 @@ class EntryAdmin(admin.ModelAdmin):
     inlines = [EventInline]
     actions = ["approve_selected", "return_selected", "archive_selected"]
 
-    def get_queryset(self, request):
+    def get_ordering(self, request):
         # The queue: new submissions and submitted changes first, oldest submission first.
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                queue_rank=Case(
-                    When(Q(status=EntryStatus.SUBMITTED) | Q(revision_status=RevisionStatus.SUBMITTED), then=Value(0)),
-                    default=Value(1),
-                    output_field=IntegerField(),
-                )
-            )
-            .order_by("queue_rank", "submitted_at", "-updated_at")
+        awaiting_first = Case(
+            When(Q(status=EntryStatus.SUBMITTED) | Q(revision_status=RevisionStatus.SUBMITTED), then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
         )
+        return (awaiting_first.asc(), F("submitted_at").asc(nulls_last=True), "-updated_at", "-id")
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields + self.model._meta.many_to_many if f.name != "id"]
@@ -173,7 +167,7 @@ class EntryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description=_("moderation state"), ordering="queue_rank")
+    @admin.display(description=_("moderation state"), ordering="status")
     def moderation_state_display(self, obj) -> str:
         return obj.get_status_display() if not obj.revision_status else f"{obj.get_status_display()} · {obj.get_revision_status_display()}"
 

@@ -205,9 +205,10 @@ SOUTH_SOUTH_DEFINITION = env("SOUTH_SOUTH_DEFINITION", default="g77")
 API_PAGE_SIZE = 25
 API_MAX_PAGE_SIZE = 100
 REST_FRAMEWORK = {
+    # Token first: an unauthenticated request then gets 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "kb.apis.pagination.StandardPagination",

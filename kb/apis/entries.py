@@ -8,7 +8,7 @@ Writes go through ``kb.services``; views only parse input and serialise output.
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -42,11 +42,6 @@ _TRANSITION_DOCS = {
 
 
 def _transition_action(name: Action, attribute: str | None = None):
-    @extend_schema(
-        summary=_TRANSITION_DOCS[name],
-        request=TransitionInputSerializer,
-        responses={200: OpenApiResponse(description="The entry after the transition."), 409: CONFLICT_RESPONSE},
-    )
     def view(self, request: Request, pk=None) -> Response:
         serializer = TransitionInputSerializer(data=request.data or {})
         serializer.is_valid(raise_exception=True)
@@ -59,7 +54,8 @@ def _transition_action(name: Action, attribute: str | None = None):
         return Response(self.output_serializer_class(self._reload(entry), context=self.get_serializer_context()).data)
 
     view.__name__ = attribute or name.value
-    return action(detail=True, methods=["post"], url_path=name.value, url_name=name.value)(view)
+    # extend_schema goes on top of @action, as drf-spectacular expects.
+    return extend_schema(summary=_TRANSITION_DOCS[name], request=TransitionInputSerializer)(action(detail=True, methods=["post"], url_path=name.value, url_name=name.value)(view))
 
 
 class _EntryViewSet(
@@ -127,7 +123,14 @@ class _EntryViewSet(
 
 
 def _entry_schema(kind: str, input_serializer, update_serializer, output_serializer):
+    transitions = {
+        ("return_" if a == Action.RETURN else a.value): extend_schema(
+            responses={200: output_serializer, 409: CONFLICT_RESPONSE}
+        )
+        for a in Action
+    }
     return extend_schema_view(
+        **transitions,
         list=extend_schema(summary=f"{kind}s visible to you (published ones, and your organisation's)."),
         retrieve=extend_schema(summary=f"One {kind}."),
         create=extend_schema(

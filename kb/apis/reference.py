@@ -60,9 +60,10 @@ class RegionViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class LanguageViewSet(viewsets.ReadOnlyModelViewSet):
+    """ISO 639-1 languages, the six UN languages first."""
+
     serializer_class = LanguageSerializer
     queryset = Language.objects.all()
-    filterset_fields = ["is_un_language"]
 
 
 class UncacChapterViewSet(viewsets.ReadOnlyModelViewSet):

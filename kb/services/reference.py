@@ -122,13 +122,14 @@ def _cldr_names(code: str, kind: str) -> dict[str, str]:
 
 
 def _load_regions(report: LoadReport) -> dict[str, Region]:
-    regions: dict[str, Region] = {}
+    regions: dict[str, Region] = {}  # by name, as countries.csv names them
+    by_code: dict[str, Region] = {}
     with open(REFERENCE_DIR / "m49_regions.csv", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             names = _cldr_names(row["m49_code"], "territories")
             names["en"] = row["name"]  # the UN M49 English name, as used in countries.csv
-            parent = regions.get(row["parent_m49_code"]) if row["parent_m49_code"] else None
-            regions[row["name"]] = _upsert(
+            parent = by_code[row["parent_m49_code"]] if row["parent_m49_code"] else None
+            regions[row["name"]] = by_code[row["m49_code"]] = _upsert(
                 Region,
                 {"m49_code": row["m49_code"]},
                 {
