@@ -143,3 +143,45 @@ def organisation_list() -> QuerySet[Organisation]:
 
 def country_list() -> QuerySet[Country]:
     return Country.objects.select_related("region", "subregion")
+
+
+# --- search ----------------------------------------------------------------------------------------
+
+
+def entry_search(
+    *,
+    user: User,
+    text: str = "",
+    kinds: tuple[str, ...] = ("offer", "need"),
+    filters: dict[str, list[str]] | None = None,
+    sort: str = "relevance",
+    page: int = 1,
+    page_size: int = 25,
+):
+    """Full-text, faceted search over what ``user`` may see (published entries, plus their own
+    organisation's unpublished ones; everything for moderators)."""
+    from django.conf import settings
+    from django.utils.translation import get_language
+
+    from kb.models import SearchOutbox
+    from kb.search import get_backend
+    from kb.search.query import SearchRequest
+    from kb.search.sync import search_outbox_drain
+
+    backend = get_backend()
+    if backend.name == "embedded" and SearchOutbox.objects.exists():
+        # Embedded mode has no beat: the first search after a missed index update finishes it.
+        search_outbox_drain(backend=backend, max_batches=20)
+    scope = user_scope(user)
+    ui_language = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    request = SearchRequest(
+        kinds=kinds,
+        text=text,
+        filters=filters or {},
+        visible_to_owners=None if scope.is_moderator else scope.owner_tokens,
+        sort=sort,
+        offset=(page - 1) * page_size,
+        limit=page_size,
+        extra_languages=(ui_language,),
+    )
+    return backend.search(request)

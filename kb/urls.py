@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from kb.apis.entries import NeedViewSet, OfferViewSet
 from kb.apis.imports import ExportView, ImportView
+from kb.apis.search import HealthView, SearchView
 from kb.apis.reference import (
     CountryViewSet,
     LanguageViewSet,
@@ -34,6 +35,8 @@ router.register("taxonomy/modalities", ModalityViewSet, basename="modality")
 
 urlpatterns = [
     path("", include(router.urls)),
+    path("search/", SearchView.as_view(), name="search"),
+    path("health/", HealthView.as_view(), name="health"),
     path("imports/", ImportView.as_view(), name="import"),
     path("exports/entries.jsonl", ExportView.as_view(), name="export"),
 ]

@@ -1,0 +1,182 @@
+"""Full-text faceted search over offers and needs, and the health check."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from kb.apis.errors import UNAVAILABLE_RESPONSE
+from kb.apis.serializers import RejectUnknownFieldsMixin
+from kb.search import SearchUnavailable, get_backend
+from kb.search.documents import FACET_FIELDS
+from kb.search.labels import facet_label
+from kb.search.query import SortOrder
+from kb.search.sync import search_index_status
+from kb.selectors import entry_search
+
+_TYPES = {"offers": ("offer",), "needs": ("need",)}
+
+
+class SearchParamsSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    type = serializers.ChoiceField(choices=["offers", "needs"], required=False)
+    sort = serializers.ChoiceField(choices=SortOrder.CHOICES, default=SortOrder.RELEVANCE)
+    page = serializers.IntegerField(min_value=1, max_value=1000, default=1)
+    page_size = serializers.IntegerField(min_value=1, default=settings.API_PAGE_SIZE)
+    format = serializers.CharField(required=False)  # DRF's own ?format=json
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for facet in FACET_FIELDS:
+            if facet != "kind":
+                self.fields[facet] = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+
+    def validate_page_size(self, value: int) -> int:
+        return min(value, settings.API_MAX_PAGE_SIZE)
+
+
+class FacetValueSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class SearchHitSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    id = serializers.IntegerField()
+    url = serializers.URLField()
+    title = serializers.CharField()
+    highlights = serializers.DictField(child=serializers.CharField(), help_text="HTML: text escaped, matches in <mark>.")
+    score = serializers.FloatField(allow_null=True)
+    status = serializers.CharField()
+    language = serializers.CharField()
+    country = serializers.CharField(allow_blank=True)
+    country_name = serializers.CharField(allow_blank=True)
+    organisation = serializers.CharField(allow_blank=True)
+    global_south = serializers.BooleanField()
+    published_at = serializers.DateTimeField(allow_null=True)
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    results = SearchHitSerializer(many=True)
+    facets = serializers.DictField(child=FacetValueSerializer(many=True))
+    took_ms = serializers.FloatField()
+
+
+def _query_dict(request: Request) -> dict:
+    data: dict = {}
+    for key in request.query_params:
+        values = request.query_params.getlist(key)
+        data[key] = values if key in FACET_FIELDS else values[-1]
+    return data
+
+
+class SearchView(APIView):
+    @extend_schema(
+        summary="Search published offers and needs (and your organisation's drafts), with facets.",
+        parameters=[
+            OpenApiParameter("q", OpenApiTypes.STR, description="Words in any language."),
+            OpenApiParameter("type", OpenApiTypes.STR, enum=["offers", "needs"], description="Both when absent."),
+            OpenApiParameter("sort", OpenApiTypes.STR, enum=list(SortOrder.CHOICES)),
+            OpenApiParameter("page", OpenApiTypes.INT),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description=f"At most {settings.API_MAX_PAGE_SIZE}."),
+            *[
+                OpenApiParameter(facet, OpenApiTypes.STR, many=True, description=f"Filter on {facet} (repeatable: any of).")
+                for facet in FACET_FIELDS
+                if facet != "kind"
+            ],
+        ],
+        responses={200: SearchResponseSerializer, 503: UNAVAILABLE_RESPONSE},
+    )
+    def get(self, request: Request) -> Response:
+        params = SearchParamsSerializer(data=_query_dict(request))
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        kinds = _TYPES.get(data.get("type"), ("offer", "need"))
+        filters = {facet: data[facet] for facet in FACET_FIELDS if data.get(facet)}
+        results = entry_search(
+            user=request.user,
+            text=data.get("q", ""),
+            kinds=kinds,
+            filters=filters,
+            sort=data["sort"],
+            page=data["page"],
+            page_size=data["page_size"],
+        )
+        hits = []
+        for hit in results.hits:
+            source = hit.source
+            path = reverse(f"kb-api:{hit.kind}-detail", kwargs={"pk": hit.entry_id})
+            hits.append(
+                {
+                    "kind": hit.kind,
+                    "id": hit.entry_id,
+                    "url": request.build_absolute_uri(path),
+                    "title": source["title"],
+                    "highlights": hit.highlights,
+                    "score": hit.score,
+                    "status": source["status"],
+                    "language": source["language"],
+                    "country": source.get("country", ""),
+                    "country_name": facet_label("country", source.get("country", "")) if source.get("country") else "",
+                    "organisation": source.get("organisation", ""),
+                    "global_south": source.get("global_south") == "yes",
+                    "published_at": source.get("published_at"),
+                }
+            )
+        facets = {
+            facet: [{"value": v, "label": facet_label(facet, v), "count": c} for v, c in values]
+            for facet, values in results.facets.items()
+        }
+        return Response(
+            {
+                "count": results.total,
+                "page": data["page"],
+                "page_size": data["page_size"],
+                "results": hits,
+                "facets": facets,
+                "took_ms": round(results.took_ms, 2),
+            }
+        )
+
+
+class HealthView(APIView):
+    """Liveness and the state of each dependency. 200 while the database answers; a search
+    outage is reported (degraded) but does not fail the check, since the rest works."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes: list = []
+
+    @extend_schema(summary="Health of the app and its services.", responses={200: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        report: dict = {"status": "ok"}
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            report["database"] = "ok"
+        except Exception as exc:  # the database is down: nothing works
+            return Response({"status": "down", "database": str(exc)[:200]}, status=503)
+        backend = get_backend()
+        try:
+            backend.health()
+            indices = {
+                row.kind: {"database": row.database, "index": row.index, "pending": row.outbox_pending, "in_sync": row.in_sync}
+                for row in search_index_status(backend=backend)
+            }
+            report["search"] = {"backend": backend.name, "status": "ok", "indices": indices}
+        except SearchUnavailable as exc:
+            report["status"] = "degraded"
+            report["search"] = {"backend": backend.name, "status": "unavailable", "error": str(exc)[:200]}
+        return Response(report)
