@@ -24,9 +24,15 @@ from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    from django.db import connection
+
     with django_db_blocker.unblock():
         reference_data_load()
         moderators_group_sync()
+        # Transactional tests (``django_db(transaction=True, serialized_rollback=True)``) flush
+        # the database afterwards; pytest-django runs them last and restores this snapshot,
+        # reference data included, before each of them.
+        connection._test_serialized_contents = connection.creation.serialize_db_to_string()
 
 
 @pytest.fixture(autouse=True)

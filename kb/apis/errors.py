@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_standardized_errors.handler import ExceptionHandler
@@ -20,6 +22,9 @@ from rest_framework import exceptions, serializers, status
 
 from kb.exceptions import EntryNotEditable, IllegalTransition
 from kb.search import SearchUnavailable
+
+
+logger = logging.getLogger(__name__)
 
 
 class Conflict(exceptions.APIException):
@@ -57,6 +62,14 @@ class DomainExceptionHandler(ExceptionHandler):
         if isinstance(exc, DjangoPermissionDenied) and exc.args:
             return exceptions.PermissionDenied(detail=str(exc))
         return super().convert_known_exceptions(exc)
+
+    def report_exception(self, exc: exceptions.APIException, response) -> None:
+        # A search outage is an expected, degraded state (logged as a warning), not a crash to
+        # send to error monitoring.
+        if isinstance(exc, ServiceUnavailable):
+            logger.warning("search unavailable: %s", self.exc)
+            return
+        super().report_exception(exc, response)
 
 
 # --- OpenAPI descriptions of the two statuses drf-standardized-errors does not know ---------------

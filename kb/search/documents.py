@@ -200,8 +200,17 @@ def build_document(kind: str, entry: KnowledgeEntry) -> SearchDocument:
     return document
 
 
-def build_documents(kind: str, ids: Iterable[int]) -> tuple[list[SearchDocument], set[int]]:
-    """Documents for the indexable entries among ``ids``, and the ids to delete from the index."""
+#: Entry id -> version of the deletion: the row version of an entry that still exists but left
+#: the index (archived), or None for an entry gone from the database for good.
+Deletions = dict[int, int | None]
+
+
+def build_documents(kind: str, ids: Iterable[int]) -> tuple[list[SearchDocument], Deletions]:
+    """Documents for the indexable entries among ``ids``, and what to delete from the index."""
     wanted = set(ids)
     documents = [build_document(kind, entry) for entry in indexable_queryset(kind).filter(pk__in=wanted)]
-    return documents, wanted - {d.entry_id for d in documents}
+    missing = wanted - {d.entry_id for d in documents}
+    still_there = dict(
+        ENTRY_MODELS[kind].objects.filter(pk__in=missing).values_list("id", "row_version")
+    ) if missing else {}
+    return documents, {entry_id: still_there.get(entry_id) for entry_id in missing}

@@ -92,14 +92,13 @@ def _repair_kind(backend: SearchBackend, kind: str, index: str | None, report: R
     present = backend.versions(kind, index)
     stale = sorted(i for i, v in wanted.items() if present.get(i) != v)
     extra = sorted(set(present) - set(wanted))
-    for start in range(0, len(stale), BATCH_SIZE):
-        chunk = stale[start : start + BATCH_SIZE]
+    # Extra documents and stale ones are the same job: bring those ids to the database's state.
+    todo = sorted(set(stale) | set(extra))
+    for start in range(0, len(todo), BATCH_SIZE):
+        chunk = todo[start : start + BATCH_SIZE]
         with backend.write_session(kind, index):
-            documents, gone = build_documents(kind, chunk)
-            backend.write(kind, documents, gone, index=index)
-    for start in range(0, len(extra), BATCH_SIZE):
-        with backend.write_session(kind, index):
-            backend.write(kind, [], extra[start : start + BATCH_SIZE], index=index)
+            documents, deletions = build_documents(kind, chunk)
+            backend.write(kind, documents, deletions, index=index)
     report.indexed[kind] = report.indexed.get(kind, 0) + len(stale)
     report.deleted[kind] = report.deleted.get(kind, 0) + len(extra)
 

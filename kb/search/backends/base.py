@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
-from kb.search.documents import SearchDocument
+from kb.search.documents import Deletions, SearchDocument
 from kb.search.query import SearchRequest, SearchResults, TermQuery
 
 
@@ -66,10 +66,10 @@ class SearchBackend(ABC):
         self,
         kind: str,
         documents: list[SearchDocument],
-        delete_ids: Iterable[int] = (),
+        deletions: Deletions | None = None,
         index: str | None = None,
     ) -> None:
-        """Upsert ``documents`` and delete ``delete_ids`` in ``index`` (default: the current one)."""
+        """Upsert ``documents`` and apply ``deletions`` in ``index`` (default: the current one)."""
 
     # --- reads ---------------------------------------------------------------------------------
     @abstractmethod

@@ -8,15 +8,15 @@ A rebuild creates a physical index, fills it, then moves both aliases in one ``_
 Text fields use the core ``whitespace`` analyzer over terms analysed in Python
 (``kb.search.analysis``), so no analysis plugin is needed (the CI node has none).
 Writes use external versioning (``external_gte`` with the entry's ``row_version``), so a late,
-stale write cannot overwrite a newer one; deletes use a very high external version, leaving a
-tombstone that rejects a late re-index of a deleted entry (entry ids are never reused).
+stale write cannot overwrite a newer one. Removing an archived entry uses its row version too (a
+later restore has a higher one); removing an entry deleted from the database uses a very high
+version, leaving a tombstone that rejects a late re-index of it (entry ids are never reused).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -25,7 +25,7 @@ from elasticsearch import exceptions as es_exceptions
 from elasticsearch.dsl import Boolean, Date, Document, Integer, Keyword, Long, MetaField, Text
 
 from kb.search.backends.base import SearchBackend, SearchUnavailable
-from kb.search.documents import FACET_FIELDS, SearchDocument
+from kb.search.documents import FACET_FIELDS, Deletions, SearchDocument
 from kb.search.query import (
     CONCEPT_BOOST,
     TEXT_BOOST,
@@ -189,7 +189,7 @@ class ElasticsearchBackend(SearchBackend):
         self,
         kind: str,
         documents: list[SearchDocument],
-        delete_ids: Iterable[int] = (),
+        deletions: Deletions | None = None,
         index: str | None = None,
     ) -> None:
         target = index or self.write_alias(kind)
@@ -209,10 +209,10 @@ class ElasticsearchBackend(SearchBackend):
                 "_op_type": "delete",
                 "_index": target,
                 "_id": str(entry_id),
-                "version": DELETE_VERSION,
-                "version_type": "external",
+                "version": DELETE_VERSION if version is None else version,
+                "version_type": "external_gte",
             }
-            for entry_id in delete_ids
+            for entry_id, version in (deletions or {}).items()
         ]
         if not actions:
             return

@@ -20,7 +20,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +28,7 @@ import tantivy
 from django.conf import settings
 
 from kb.search.backends.base import SearchBackend, SearchUnavailable
-from kb.search.documents import FACET_FIELDS, KEYWORD_FIELDS, SearchDocument
+from kb.search.documents import FACET_FIELDS, KEYWORD_FIELDS, Deletions, SearchDocument
 from kb.search.query import (
     CONCEPT_BOOST,
     TEXT_BOOST,
@@ -43,6 +43,7 @@ from kb.search.query import (
 
 _WRITER_HEAP = 50_000_000
 _LOCK_WAIT_SECONDS = 30.0
+_RETIRED_GRACE_SECONDS = 600.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -148,10 +149,19 @@ class EmbeddedBackend(SearchBackend):
         return previous if previous != index else None
 
     def drop_index(self, kind: str, index: str) -> None:
-        path = self._kind_dir(kind) / index
-        with self._open_lock:
-            self._open.pop(str(path), None)
-        shutil.rmtree(path, ignore_errors=True)
+        """Retire a replaced index; remove retired ones once no writer can still be using them.
+
+        A writer that opened the index just before a swap may still be committing to it, so a
+        retired index is kept for ``_RETIRED_GRACE_SECONDS`` and removed by a later call.
+        """
+        kind_dir = self._kind_dir(kind)
+        if index != self.current_index(kind) and (kind_dir / index).is_dir():
+            (kind_dir / index / "RETIRED").write_text(str(time.time()))
+        for marker in kind_dir.glob("*/RETIRED"):
+            if time.time() - float(marker.read_text() or 0) > _RETIRED_GRACE_SECONDS:
+                with self._open_lock:
+                    self._open.pop(str(marker.parent), None)
+                shutil.rmtree(marker.parent, ignore_errors=True)
 
     def drop_all(self) -> None:
         with self._open_lock:
@@ -183,8 +193,11 @@ class EmbeddedBackend(SearchBackend):
             yield
             writer.commit()
             writer.wait_merging_threads()
+        except ValueError as exc:  # Tantivy reports I/O and index problems as ValueError
+            _rollback_quietly(writer)
+            raise SearchUnavailable(f"embedded search index error: {exc}") from exc
         except BaseException:
-            writer.rollback()
+            _rollback_quietly(writer)
             raise
         finally:
             sessions.pop(key, None)
@@ -199,14 +212,14 @@ class EmbeddedBackend(SearchBackend):
         self,
         kind: str,
         documents: list[SearchDocument],
-        delete_ids: Iterable[int] = (),
+        deletions: Deletions | None = None,
         index: str | None = None,
     ) -> None:
         target = index or self.current_index(kind) or self._ensure_and_current(kind)
         writer = getattr(self._writers, "sessions", {}).get((kind, target))
         if writer is None:
             with self.write_session(kind, target):
-                self.write(kind, documents, delete_ids, target)
+                self.write(kind, documents, deletions, target)
             return
         indexed = self._versions_of(kind, target, [d.entry_id for d in documents])
         for document in documents:
@@ -214,7 +227,7 @@ class EmbeddedBackend(SearchBackend):
                 continue  # the index already holds a newer state
             writer.delete_documents_by_term("entry_id", document.entry_id)
             writer.add_document(_to_tantivy(document))
-        for entry_id in delete_ids:
+        for entry_id in deletions or {}:
             writer.delete_documents_by_term("entry_id", entry_id)
 
     def _versions_of(self, kind: str, index: str, ids: list[int]) -> dict[int, int]:
@@ -386,6 +399,13 @@ class EmbeddedBackend(SearchBackend):
             "path": str(self.root),
             "indices": {kind: self.current_index(kind) for kind in ("offer", "need")},
         }
+
+
+def _rollback_quietly(writer) -> None:
+    try:
+        writer.rollback()
+    except ValueError:
+        pass
 
 
 def _neg_iso(value: str | None) -> tuple:
