@@ -131,8 +131,23 @@ def tokens(text: str, language: str) -> Iterator[Token]:
 
 
 def analyse(text: str, language: str) -> list[str]:
-    """The analysed terms of ``text`` in ``language``, in order (duplicates kept, for BM25)."""
-    return [token.term for token in tokens(text, language)]
+    """The analysed terms of ``text`` in ``language``, in order (duplicates kept, for BM25).
+
+    Same result as ``[t.term for t in tokens(text, language)]``, without building offsets: this
+    runs for every document indexed.
+    """
+    terms: list[str] = []
+    for cjk, word in _TOKEN_RE.findall(text or ""):
+        if cjk:
+            if len(cjk) == 1:
+                terms.append(cjk)
+            else:
+                terms.extend(cjk[i : i + 2] for i in range(len(cjk) - 1))
+        else:
+            term = analyse_word(word, language)
+            if term:
+                terms.append(term)
+    return terms
 
 
 @dataclass(frozen=True)

@@ -62,11 +62,15 @@ class ConceptMatcher:
             languages.append("en")
         return languages
 
-    def find(self, text: str, language: str) -> set[str]:
-        """Concept codes mentioned in ``text`` written in ``language``."""
+    def find(self, text: str, language: str, analysed: list[str] | None = None) -> set[str]:
+        """Concept codes mentioned in ``text`` written in ``language``.
+
+        ``analysed`` may hold ``analysis.analyse(text, language)`` when the caller has it already.
+        """
         found: set[str] = set()
         for lang in self.languages_for(language):
-            self._scan(analysis.analyse(text, lang), lang, found)
+            terms = analysed if analysed is not None and lang == language else analysis.analyse(text, lang)
+            self._scan(terms, lang, found)
         return found
 
     def find_in_query(self, text: str) -> set[str]:

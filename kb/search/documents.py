@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from kb.models import (
     AssistanceNeed,
@@ -24,7 +24,6 @@ from kb.models import (
     EntryStatus,
     ExpertiseOffer,
     KnowledgeEntry,
-    UncacArticle,
 )
 from kb.search import analysis
 from kb.search.concepts import concept_matcher
@@ -125,78 +124,115 @@ class SearchDocument:
 
 
 def indexable_queryset(kind: str) -> QuerySet:
-    """Entries of ``kind`` that belong in the index, with everything a document needs loaded."""
-    model = ENTRY_MODELS[kind]
-    related = ["language", "organisation__country__region", "organisation__country__subregion"]
-    prefetch: list = [
-        Prefetch("articles", queryset=UncacArticle.objects.only("number", "chapter_id")),
-        "ta_types",
-        "thematic_areas",
-        "working_languages",
-    ]
-    if kind == EntryKind.OFFER:
-        prefetch.append("modalities")
-    else:
-        related += ["country__region", "country__subregion"]
-    return (
-        model.objects.exclude(status=EntryStatus.ARCHIVED)
-        .select_related(*related)
-        .prefetch_related(*prefetch)
-    )
+    """Entries of ``kind`` that belong in the index."""
+    return ENTRY_MODELS[kind].objects.exclude(status=EntryStatus.ARCHIVED)
 
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def build_document(kind: str, entry: KnowledgeEntry) -> SearchDocument:
-    language = entry.language_id
-    keywords = [str(k) for k in (entry.keywords or [])]
-    body = "\n".join([entry.description, " ".join(keywords)])
-    country = entry.country if kind == EntryKind.NEED else entry.organisation.country  # type: ignore[attr-defined]
-    articles = list(entry.articles.all())
-    ta_types = [t.code for t in entry.ta_types.all()]
-    themes = [t.code for t in entry.thematic_areas.all()]
-    matcher = concept_matcher()
-    concepts = matcher.find(f"{entry.title}\n{body}", language)
+#: Many-to-many fields a document needs, and the column of the related row that names it.
+_RELATED_KEYS = {
+    "articles": "number",
+    "ta_types": "code",
+    "thematic_areas": "code",
+    "working_languages": "code",
+    "modalities": "code",
+}
+
+
+def _related_values(kind: str, ids: list[int]) -> dict[str, dict[int, list]]:
+    """For each many-to-many field, entry id -> the related keys, straight from the through tables.
+
+    Plain ``values_list`` queries, one per field and batch: building 100k documents must not
+    instantiate and prefetch model objects one by one.
+    """
+    model = ENTRY_MODELS[kind]
+    result: dict[str, dict[int, list]] = {}
+    for field in model._meta.many_to_many:
+        if field.name not in _RELATED_KEYS:
+            continue
+        through = field.remote_field.through
+        source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+        columns = [f"{source}_id", f"{target}__{_RELATED_KEYS[field.name]}"]
+        if field.name == "articles":
+            columns.append(f"{target}__chapter_id")
+        values: dict[int, list] = {}
+        for row in through.objects.filter(**{f"{source}_id__in": ids}).values_list(*columns):
+            values.setdefault(row[0], []).append(row[1:] if field.name == "articles" else row[1])
+        result[field.name] = values
+    return result
+
+
+def _entry_rows(kind: str, ids: list[int]) -> list[dict]:
+    place = "organisation__country" if kind == EntryKind.OFFER else "country"
+    fields = [
+        "id", "row_version", "title", "description", "language_id", "keywords", "status", "updated_at",
+        "published_at", "organisation_id", "organisation__name", f"{place}__iso3", f"{place}__name",
+        f"{place}__region__name", f"{place}__subregion__name", f"{place}__regional_group", f"{place}__g77",
+        f"{place}__m49_developing",
+    ]  # fmt: skip
+    fields += ["capacity"] if kind == EntryKind.OFFER else ["priority", "south_south"]
+    rows = list(indexable_queryset(kind).filter(pk__in=ids).values(*fields))
+    for row in rows:
+        row["place"] = {key.removeprefix(f"{place}__"): row[key] for key in fields if key.startswith(place)}
+    return rows
+
+
+def _document(kind: str, row: dict, related: dict[str, dict[int, list]]) -> SearchDocument:
+    entry_id = row["id"]
+    language = row["language_id"]
+    keywords = [str(k) for k in (row["keywords"] or [])]
+    body = "\n".join([row["description"], " ".join(keywords)])
+    articles = sorted(related["articles"].get(entry_id, []))
+    ta_types = sorted(related["ta_types"].get(entry_id, []))
+    themes = sorted(related["thematic_areas"].get(entry_id, []))
+    title_terms = analysis.analyse(row["title"], language)
+    text_terms = analysis.analyse(body, language)
+    concepts = concept_matcher().find(f"{row['title']}\n{body}", language, analysed=title_terms + text_terms)
     concepts |= {f"theme:{code}" for code in themes} | {f"ta:{code}" for code in ta_types}
+    place = row["place"]
+    if row["organisation_id"]:
+        owners = [f"org:{row['organisation_id']}"]
+    else:
+        owners = [f"state:{place['iso3']}"]
     document = SearchDocument(
         kind=kind,
-        entry_id=entry.pk,
-        version=entry.row_version,
-        title=entry.title,
-        description=entry.description,
+        entry_id=entry_id,
+        version=row["row_version"],
+        title=row["title"],
+        description=row["description"],
         language=language,
-        title_terms=" ".join(analysis.analyse(entry.title, language)),
-        text_terms=" ".join(analysis.analyse(body, language)),
-        status=entry.status,
-        owners=owner_tokens_for_entry(entry),
-        updated_at=entry.updated_at,
-        published_at=entry.published_at,
-        articles=[str(a.number) for a in articles],
-        chapters=sorted({str(a.chapter_id) for a in articles}),
+        title_terms=" ".join(title_terms),
+        text_terms=" ".join(text_terms),
+        status=row["status"],
+        owners=owners,
+        updated_at=row["updated_at"],
+        published_at=row["published_at"],
+        articles=[str(number) for number, _chapter in articles],
+        chapters=sorted({str(chapter) for _number, chapter in articles}),
         ta_types=ta_types,
         thematic_areas=themes,
         concepts=sorted(concepts),
         keywords=keywords,
-        working_languages=[lang.code for lang in entry.working_languages.all()],
+        working_languages=sorted(related["working_languages"].get(entry_id, [])),
+        organisation=row["organisation__name"] or "",
     )
-    if country is not None:
-        document.country = country.iso3
-        document.country_name = country.name
-        document.region = country.region.name
-        document.subregion = country.subregion.name
-        document.regional_group = country.regional_group
-        document.g77 = _yes(country.g77)
-        document.m49_developing = _yes(country.m49_developing)
+    if place["iso3"]:
+        document.country = place["iso3"]
+        document.country_name = place["name"]
+        document.region = place["region__name"]
+        document.subregion = place["subregion__name"]
+        document.regional_group = place["regional_group"]
+        document.g77 = _yes(place["g77"])
+        document.m49_developing = _yes(place["m49_developing"])
     if kind == EntryKind.OFFER:
-        document.organisation = entry.organisation.name  # type: ignore[attr-defined]
-        document.modalities = [m.code for m in entry.modalities.all()]  # type: ignore[attr-defined]
-        document.capacity = entry.capacity  # type: ignore[attr-defined]
+        document.modalities = sorted(related["modalities"].get(entry_id, []))
+        document.capacity = row["capacity"]
     else:
-        document.organisation = entry.organisation.name if entry.organisation_id else ""  # type: ignore[attr-defined]
-        document.priority = entry.priority  # type: ignore[attr-defined]
-        document.south_south_preference = entry.south_south  # type: ignore[attr-defined]
+        document.priority = row["priority"]
+        document.south_south_preference = row["south_south"]
     return document
 
 
@@ -208,7 +244,9 @@ Deletions = dict[int, int | None]
 def build_documents(kind: str, ids: Iterable[int]) -> tuple[list[SearchDocument], Deletions]:
     """Documents for the indexable entries among ``ids``, and what to delete from the index."""
     wanted = set(ids)
-    documents = [build_document(kind, entry) for entry in indexable_queryset(kind).filter(pk__in=wanted)]
+    rows = _entry_rows(kind, sorted(wanted))
+    related = _related_values(kind, [row["id"] for row in rows])
+    documents = [_document(kind, row, related) for row in rows]
     missing = wanted - {d.entry_id for d in documents}
     still_there = dict(
         ENTRY_MODELS[kind].objects.filter(pk__in=missing).values_list("id", "row_version")

@@ -25,7 +25,7 @@ from django.utils import timezone
 from kb.models import EntryKind, SearchOutbox, SearchSyncState
 from kb.search import get_backend
 from kb.search.backends.base import SearchBackend, SearchUnavailable
-from kb.search.documents import build_document, build_documents, indexable_queryset
+from kb.search.documents import build_documents, indexable_queryset
 
 logger = logging.getLogger(__name__)
 
@@ -138,14 +138,10 @@ def search_reconcile(*, full: bool = False, backend: SearchBackend | None = None
 
 
 def _document_batches(kind: str) -> Iterator[list]:
-    batch = []
-    for entry in indexable_queryset(kind).order_by("id").iterator(chunk_size=BATCH_SIZE):
-        batch.append(build_document(kind, entry))
-        if len(batch) >= BATCH_SIZE:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    ids = list(indexable_queryset(kind).order_by("id").values_list("id", flat=True))
+    for start in range(0, len(ids), BATCH_SIZE):
+        documents, _deletions = build_documents(kind, ids[start : start + BATCH_SIZE])
+        yield documents
 
 
 @dataclass
