@@ -105,12 +105,9 @@ class Membership(models.Model):
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
         constraints = [
-            models.UniqueConstraint(
-                fields=["user", "organisation"], name="accounts_membership_unique"
-            ),
+            models.UniqueConstraint(fields=["user", "organisation"], name="accounts_membership_unique"),
             models.CheckConstraint(
-                condition=models.Q(is_provider_focal_point=True)
-                | models.Q(is_recipient_focal_point=True),
+                condition=models.Q(is_provider_focal_point=True) | models.Q(is_recipient_focal_point=True),
                 name="accounts_membership_has_role",
                 violation_error_message=_("A membership needs at least one focal-point role."),
             ),

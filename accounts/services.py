@@ -43,9 +43,7 @@ def register_moderator_permissions(app_label: str, codenames: list[str]) -> None
     _extra[app_label] = list(codenames)
 
 
-def user_create(
-    *, email: str, password: str | None = None, full_name: str = "", preferred_language: str = ""
-) -> User:
+def user_create(*, email: str, password: str | None = None, full_name: str = "", preferred_language: str = "") -> User:
     with transaction.atomic(durable=True):
         user = User(email=email.strip().lower(), full_name=full_name, preferred_language=preferred_language)
         if password:

@@ -151,15 +151,15 @@ def generate(*, offers: int, needs: int, seed: int = 7, batch: int = 2000) -> No
                 language = _weighted(rng, REGION_LANGUAGES[country.region.name])
                 themes = rng.sample(taxonomy.themes, k=rng.choice((1, 1, 2, 2, 3)))
                 title, description = _text(rng, kind, language, themes)
-                fields = dict(
-                    external_id=f"SYN-{kind}-{seed}-{made + i}",
-                    title=title,
-                    description=description,
-                    language=taxonomy.languages[language],
-                    status=EntryStatus.PUBLISHED,
-                    published_at=now,
-                    submitted_at=now,
-                )
+                fields = {
+                    "external_id": f"SYN-{kind}-{seed}-{made + i}",
+                    "title": title,
+                    "description": description,
+                    "language": taxonomy.languages[language],
+                    "status": EntryStatus.PUBLISHED,
+                    "published_at": now,
+                    "submitted_at": now,
+                }
                 if kind == "offer":
                     fields.update(organisation=organisation_for(country), capacity=rng.randint(1, 15))
                 else:
@@ -187,17 +187,25 @@ def generate(*, offers: int, needs: int, seed: int = 7, batch: int = 2000) -> No
 
 
 def _bulk_tags(model, entries, tags, taxonomy: Taxonomy) -> None:
-    through = {name: getattr(model, name).through for name in ("articles", "ta_types", "thematic_areas", "working_languages")}
+    through = {
+        name: getattr(model, name).through for name in ("articles", "ta_types", "thematic_areas", "working_languages")
+    }
     column = model._meta.model_name + "_id"
     rows: dict[str, list] = {name: [] for name in through}
     modalities = []
     for entry, (themes, articles, ta_types, languages, mods) in zip(entries, tags, strict=True):
-        rows["thematic_areas"] += [through["thematic_areas"](**{column: entry.pk, "thematicarea_id": t.pk}) for t in themes]
+        rows["thematic_areas"] += [
+            through["thematic_areas"](**{column: entry.pk, "thematicarea_id": t.pk}) for t in themes
+        ]
         rows["articles"] += [through["articles"](**{column: entry.pk, "uncacarticle_id": a}) for a in articles]
         rows["ta_types"] += [through["ta_types"](**{column: entry.pk, "tatype_id": t.pk}) for t in ta_types]
-        rows["working_languages"] += [through["working_languages"](**{column: entry.pk, "language_id": c}) for c in languages]
+        rows["working_languages"] += [
+            through["working_languages"](**{column: entry.pk, "language_id": c}) for c in languages
+        ]
         if model is ExpertiseOffer:
-            modalities += [ExpertiseOffer.modalities.through(expertiseoffer_id=entry.pk, modality_id=m.pk) for m in mods]
+            modalities += [
+                ExpertiseOffer.modalities.through(expertiseoffer_id=entry.pk, modality_id=m.pk) for m in mods
+            ]
     for name, objects in rows.items():
         through[name].objects.bulk_create(objects, batch_size=5000)
     if modalities:

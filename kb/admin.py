@@ -169,7 +169,11 @@ class EntryAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("moderation state"), ordering="status")
     def moderation_state_display(self, obj) -> str:
-        return obj.get_status_display() if not obj.revision_status else f"{obj.get_status_display()} · {obj.get_revision_status_display()}"
+        return (
+            obj.get_status_display()
+            if not obj.revision_status
+            else f"{obj.get_status_display()} · {obj.get_revision_status_display()}"
+        )
 
     def _transition(self, request: HttpRequest, queryset: QuerySet, action: Action, reason: str = "") -> None:
         entries = list(queryset)
@@ -179,7 +183,9 @@ class EntryAdmin(admin.ModelAdmin):
             self.message_user(request, _("Nothing was changed: %(error)s") % {"error": exc}, messages.ERROR)
             return
         except ValidationError as exc:
-            self.message_user(request, _("Nothing was changed: %(error)s") % {"error": "; ".join(exc.messages)}, messages.ERROR)
+            self.message_user(
+                request, _("Nothing was changed: %(error)s") % {"error": "; ".join(exc.messages)}, messages.ERROR
+            )
             return
         self.message_user(
             request,
@@ -216,9 +222,28 @@ class EntryAdmin(admin.ModelAdmin):
 @admin.register(ExpertiseOffer)
 class ExpertiseOfferAdmin(EntryAdmin):
     country_path = "organisation__country"
-    list_display = ("title", "organisation", "provider_state", "language", "moderation_state_display", "capacity", "submitted_at", "updated_at")
+    list_display = (
+        "title",
+        "organisation",
+        "provider_state",
+        "language",
+        "moderation_state_display",
+        "capacity",
+        "submitted_at",
+        "updated_at",
+    )
     list_select_related = ("organisation__country", "language")
-    list_filter = (ModerationQueueFilter, "status", StateFilter, RegionFilter, ChapterFilter, "articles", "ta_types", "thematic_areas", "language")
+    list_filter = (
+        ModerationQueueFilter,
+        "status",
+        StateFilter,
+        RegionFilter,
+        ChapterFilter,
+        "articles",
+        "ta_types",
+        "thematic_areas",
+        "language",
+    )
     search_fields = ("title", "external_id", "organisation__name")
 
     @admin.display(description=_("State"), ordering="organisation__country__name")
@@ -229,15 +254,47 @@ class ExpertiseOfferAdmin(EntryAdmin):
 @admin.register(AssistanceNeed)
 class AssistanceNeedAdmin(EntryAdmin):
     country_path = "country"
-    list_display = ("title", "country", "organisation", "language", "priority", "south_south", "moderation_state_display", "submitted_at", "updated_at")
+    list_display = (
+        "title",
+        "country",
+        "organisation",
+        "language",
+        "priority",
+        "south_south",
+        "moderation_state_display",
+        "submitted_at",
+        "updated_at",
+    )
     list_select_related = ("country", "organisation", "language")
-    list_filter = (ModerationQueueFilter, "status", StateFilter, RegionFilter, ChapterFilter, "articles", "ta_types", "thematic_areas", "priority", "south_south", "language")
+    list_filter = (
+        ModerationQueueFilter,
+        "status",
+        StateFilter,
+        RegionFilter,
+        ChapterFilter,
+        "articles",
+        "ta_types",
+        "thematic_areas",
+        "priority",
+        "south_south",
+        "language",
+    )
     search_fields = ("title", "external_id", "country__name", "organisation__name")
 
 
 @admin.register(EntryEvent)
 class EntryEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "entry_kind", "entry_id", "entry_title", "action", "from_status", "to_status", "actor", "reason")
+    list_display = (
+        "created_at",
+        "entry_kind",
+        "entry_id",
+        "entry_title",
+        "action",
+        "from_status",
+        "to_status",
+        "actor",
+        "reason",
+    )
     list_filter = ("entry_kind", "action")
     list_select_related = ("actor",)
     search_fields = ("entry_title", "reason", "actor__email")

@@ -41,7 +41,7 @@ def tracked_tables(apps) -> list[TrackedTable]:
 
 def _postgresql_create(tables: list[TrackedTable]) -> list[str]:
     statements = [
-        f"""
+        """
         CREATE OR REPLACE FUNCTION kb_entry_bump_version() RETURNS trigger AS $$
         BEGIN
             NEW.row_version := OLD.row_version + 1;
@@ -171,8 +171,7 @@ def installed_trigger_names(connection) -> set[str]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                "SELECT DISTINCT trigger_name FROM information_schema.triggers "
-                "WHERE event_object_table LIKE 'kb\\_%%'"
+                "SELECT DISTINCT trigger_name FROM information_schema.triggers WHERE event_object_table LIKE 'kb\\_%%'"
             )
         else:
             cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")

@@ -14,8 +14,7 @@ class IllegalTransition(Exception):
         self.allowed_from = allowed_from
         allowed = ", ".join(allowed_from) or "no state"
         super().__init__(
-            f"Cannot {action} an entry that is {state.replace('_', ' ')}; "
-            f"{action} is allowed from: {allowed}."
+            f"Cannot {action} an entry that is {state.replace('_', ' ')}; {action} is allowed from: {allowed}."
         )
 
 

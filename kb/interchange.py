@@ -112,7 +112,9 @@ def _code_list(obj: dict, key: str, valid: set[str], errors: list[LineError], li
     return sorted(dict.fromkeys(value))
 
 
-def _string(obj: dict, key: str, errors: list[LineError], line: int, *, required: bool, max_length: int | None = None) -> str | None:
+def _string(
+    obj: dict, key: str, errors: list[LineError], line: int, *, required: bool, max_length: int | None = None
+) -> str | None:
     if key not in obj or obj[key] is None:
         if required:
             errors.append(LineError(line, key, "is required"))
@@ -151,7 +153,9 @@ def _validate_line(obj: Any, line: int, vocabulary: _Vocabulary, errors: list[Li
     if kind == EntryKind.NEED and country is None:
         errors.append(LineError(line, "country", "is required for a need"))
     if kind == EntryKind.OFFER and country is None and not organisation:
-        errors.append(LineError(line, "country", "is required unless 'organisation' names an international organisation"))
+        errors.append(
+            LineError(line, "country", "is required unless 'organisation' names an international organisation")
+        )
 
     description = _string(obj, "description", errors, line, required=True)
     if description == "":
@@ -241,7 +245,11 @@ def parse_lines(lines: Iterable[str], *, publish: bool) -> ParseResult:
         key = (record.kind, record.external_id)
         if key in seen:
             errors.append(
-                LineError(number, "external_id", f"{record.external_id!r} already used by the {record.kind} on line {seen[key]}")
+                LineError(
+                    number,
+                    "external_id",
+                    f"{record.external_id!r} already used by the {record.kind} on line {seen[key]}",
+                )
             )
             continue
         seen[key] = number

@@ -50,21 +50,19 @@ def user_scope(user: User) -> UserScope:
     cached = getattr(user, "_ta_scope", None)
     if cached is not None:
         return cached
-    memberships = list(
-        Membership.objects.filter(user=user).select_related("organisation__country")
-    ) if user.is_authenticated else []
+    memberships = (
+        list(Membership.objects.filter(user=user).select_related("organisation__country"))
+        if user.is_authenticated
+        else []
+    )
     recipient = [m for m in memberships if m.is_recipient_focal_point]
     scope = UserScope(
         is_moderator=bool(user.is_authenticated and user.is_moderator),
         member_org_ids=frozenset(m.organisation_id for m in memberships),
         provider_org_ids=frozenset(m.organisation_id for m in memberships if m.is_provider_focal_point),
         recipient_org_ids=frozenset(m.organisation_id for m in recipient),
-        recipient_country_ids=frozenset(
-            m.organisation.country_id for m in recipient if m.organisation.country_id
-        ),
-        recipient_country_codes=frozenset(
-            m.organisation.country.iso3 for m in recipient if m.organisation.country_id
-        ),
+        recipient_country_ids=frozenset(m.organisation.country_id for m in recipient if m.organisation.country_id),
+        recipient_country_codes=frozenset(m.organisation.country.iso3 for m in recipient if m.organisation.country_id),
     )
     user._ta_scope = scope  # type: ignore[attr-defined]
     return scope
@@ -84,9 +82,7 @@ def _need_visibility(scope: UserScope) -> Q:
 
 def offer_list_for_user(*, user: User) -> QuerySet[ExpertiseOffer]:
     scope = user_scope(user)
-    qs = ExpertiseOffer.objects.select_related(
-        "organisation__country", "language", "created_by"
-    ).prefetch_related(
+    qs = ExpertiseOffer.objects.select_related("organisation__country", "language", "created_by").prefetch_related(
         "articles", "ta_types", "thematic_areas", "working_languages", "modalities", "regions_served"
     )
     return qs if scope.is_moderator else qs.filter(_offer_visibility(scope))
@@ -94,9 +90,9 @@ def offer_list_for_user(*, user: User) -> QuerySet[ExpertiseOffer]:
 
 def need_list_for_user(*, user: User) -> QuerySet[AssistanceNeed]:
     scope = user_scope(user)
-    qs = AssistanceNeed.objects.select_related(
-        "country", "organisation", "language", "created_by"
-    ).prefetch_related("articles", "ta_types", "thematic_areas", "working_languages")
+    qs = AssistanceNeed.objects.select_related("country", "organisation", "language", "created_by").prefetch_related(
+        "articles", "ta_types", "thematic_areas", "working_languages"
+    )
     return qs if scope.is_moderator else qs.filter(_need_visibility(scope))
 
 

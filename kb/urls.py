@@ -5,7 +5,6 @@ from rest_framework.routers import DefaultRouter
 
 from kb.apis.entries import NeedViewSet, OfferViewSet
 from kb.apis.imports import ExportView, ImportView
-from kb.apis.search import HealthView, SearchView
 from kb.apis.reference import (
     CountryViewSet,
     LanguageViewSet,
@@ -17,6 +16,7 @@ from kb.apis.reference import (
     UncacArticleViewSet,
     UncacChapterViewSet,
 )
+from kb.apis.search import HealthView, SearchView
 
 app_name = "kb-api"
 

@@ -55,7 +55,9 @@ def _transition_action(name: Action, attribute: str | None = None):
 
     view.__name__ = attribute or name.value
     # extend_schema goes on top of @action, as drf-spectacular expects.
-    return extend_schema(summary=_TRANSITION_DOCS[name], request=TransitionInputSerializer)(action(detail=True, methods=["post"], url_path=name.value, url_name=name.value)(view))
+    return extend_schema(summary=_TRANSITION_DOCS[name], request=TransitionInputSerializer)(
+        action(detail=True, methods=["post"], url_path=name.value, url_name=name.value)(view)
+    )
 
 
 class _EntryViewSet(
@@ -106,7 +108,9 @@ class _EntryViewSet(
         entry_delete(actor=request.user, entry=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(summary="The entry's history: every write and moderation step.", responses=EntryEventSerializer(many=True))
+    @extend_schema(
+        summary="The entry's history: every write and moderation step.", responses=EntryEventSerializer(many=True)
+    )
     @action(detail=True, methods=["get"])
     def history(self, request: Request, pk=None) -> Response:
         events = entry_events(entry=self.get_object())

@@ -15,14 +15,13 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_standardized_errors.handler import ExceptionHandler
 from drf_spectacular.utils import OpenApiResponse
+from drf_standardized_errors.handler import ExceptionHandler
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
 from rest_framework import exceptions, serializers, status
 
 from kb.exceptions import EntryNotEditable, IllegalTransition
 from kb.search import SearchUnavailable
-
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +75,9 @@ class DomainExceptionHandler(ExceptionHandler):
 
 
 class _ConflictError(serializers.Serializer):
-    code = serializers.ChoiceField(choices=[("illegal_transition", "illegal_transition"), ("not_editable", "not_editable")])
+    code = serializers.ChoiceField(
+        choices=[("illegal_transition", "illegal_transition"), ("not_editable", "not_editable")]
+    )
     detail = serializers.CharField()
     attr = serializers.CharField(allow_null=True)
 

@@ -83,5 +83,3 @@ class NeedFilterSet(_EntryFilterSet):
     class Meta:
         model = AssistanceNeed
         fields: list[str] = []
-
-

@@ -36,7 +36,9 @@ class ImportView(APIView):
         if not report.ok:
             problems: dict[str, list[str]] = {}
             for error in report.errors:
-                problems.setdefault(f"line_{error.line}" + (f".{error.key}" if error.key else ""), []).append(error.reason)
+                problems.setdefault(f"line_{error.line}" + (f".{error.key}" if error.key else ""), []).append(
+                    error.reason
+                )
             raise serializers.ValidationError(problems)
         return Response(ImportReportSerializer(report.as_dict()).data, status=status.HTTP_200_OK)
 

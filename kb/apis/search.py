@@ -54,7 +54,9 @@ class SearchHitSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.URLField()
     title = serializers.CharField()
-    highlights = serializers.DictField(child=serializers.CharField(), help_text="HTML: text escaped, matches in <mark>.")
+    highlights = serializers.DictField(
+        child=serializers.CharField(), help_text="HTML: text escaped, matches in <mark>."
+    )
     score = serializers.FloatField(allow_null=True)
     status = serializers.CharField()
     language = serializers.CharField()
@@ -92,7 +94,9 @@ class SearchView(APIView):
             OpenApiParameter("page", OpenApiTypes.INT),
             OpenApiParameter("page_size", OpenApiTypes.INT, description=f"At most {settings.API_MAX_PAGE_SIZE}."),
             *[
-                OpenApiParameter(facet, OpenApiTypes.STR, many=True, description=f"Filter on {facet} (repeatable: any of).")
+                OpenApiParameter(
+                    facet, OpenApiTypes.STR, many=True, description=f"Filter on {facet} (repeatable: any of)."
+                )
                 for facet in FACET_FIELDS
                 if facet != "kind"
             ],
@@ -159,7 +163,9 @@ class HealthView(APIView):
     authentication_classes: list = []
     throttle_classes: list = []
 
-    @extend_schema(summary="Health of the app and its services.", responses={200: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT})
+    @extend_schema(
+        summary="Health of the app and its services.", responses={200: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT}
+    )
     def get(self, request: Request) -> Response:
         report: dict = {"status": "ok"}
         try:
@@ -172,7 +178,12 @@ class HealthView(APIView):
         try:
             backend.health()
             indices = {
-                row.kind: {"database": row.database, "index": row.index, "pending": row.outbox_pending, "in_sync": row.in_sync}
+                row.kind: {
+                    "database": row.database,
+                    "index": row.index,
+                    "pending": row.outbox_pending,
+                    "in_sync": row.in_sync,
+                }
                 for row in search_index_status(backend=backend)
             }
             report["search"] = {"backend": backend.name, "status": "ok", "indices": indices}

@@ -131,10 +131,7 @@ class RejectUnknownFieldsMixin:
             extra = sorted(set(data.keys()) - writable)
             if extra:
                 raise serializers.ValidationError(
-                    {
-                        name: ["This field cannot be set here (read-only or unknown)."]
-                        for name in extra
-                    }
+                    {name: ["This field cannot be set here (read-only or unknown)."] for name in extra}
                 )
         return super().to_internal_value(data)
 

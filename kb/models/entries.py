@@ -63,12 +63,8 @@ class KnowledgeEntry(models.Model):
         related_name="+",
         verbose_name=_("content language"),
     )
-    articles = models.ManyToManyField(
-        "kb.UncacArticle", blank=True, related_name="+", verbose_name=_("UNCAC articles")
-    )
-    ta_types = models.ManyToManyField(
-        "kb.TAType", blank=True, related_name="+", verbose_name=_("TA types")
-    )
+    articles = models.ManyToManyField("kb.UncacArticle", blank=True, related_name="+", verbose_name=_("UNCAC articles"))
+    ta_types = models.ManyToManyField("kb.TAType", blank=True, related_name="+", verbose_name=_("TA types"))
     thematic_areas = models.ManyToManyField(
         "kb.ThematicArea", blank=True, related_name="+", verbose_name=_("thematic areas")
     )
@@ -122,10 +118,7 @@ class KnowledgeEntry(models.Model):
                 name="%(app_label)s_%(class)s_external_id_unique",
             ),
             models.CheckConstraint(
-                condition=~(
-                    models.Q(revision_status="")
-                    & models.Q(pending_revision__isnull=False)
-                ),
+                condition=~(models.Q(revision_status="") & models.Q(pending_revision__isnull=False)),
                 name="%(app_label)s_%(class)s_revision_has_status",
             ),
         ]
@@ -143,10 +136,7 @@ class KnowledgeEntry(models.Model):
 
     @property
     def awaits_moderation(self) -> bool:
-        return (
-            self.status == EntryStatus.SUBMITTED
-            or self.revision_status == RevisionStatus.SUBMITTED
-        )
+        return self.status == EntryStatus.SUBMITTED or self.revision_status == RevisionStatus.SUBMITTED
 
 
 class CostArrangement(models.TextChoices):
@@ -164,9 +154,7 @@ class ExpertiseOffer(KnowledgeEntry):
         related_name="offers",
         verbose_name=_("provider organisation"),
     )
-    modalities = models.ManyToManyField(
-        "kb.Modality", blank=True, related_name="+", verbose_name=_("modalities")
-    )
+    modalities = models.ManyToManyField("kb.Modality", blank=True, related_name="+", verbose_name=_("modalities"))
     regions_served = models.ManyToManyField(
         "kb.Region",
         blank=True,
@@ -223,9 +211,7 @@ class AssistanceNeed(KnowledgeEntry):
         verbose_name=_("recipient organisation"),
         help_text=_("Empty when the need is the State's as a whole."),
     )
-    priority = models.CharField(
-        _("priority"), max_length=10, choices=Priority.choices, default=Priority.MEDIUM
-    )
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
     south_south = models.CharField(
         _("South-South preference"),
         max_length=10,

@@ -35,9 +35,7 @@ class Organisation(models.Model):
         verbose_name=_("State"),
         help_text=_("Empty for an international organisation."),
     )
-    kind = models.CharField(
-        _("kind"), max_length=40, choices=OrganisationKind.choices, default=OrganisationKind.OTHER
-    )
+    kind = models.CharField(_("kind"), max_length=40, choices=OrganisationKind.choices, default=OrganisationKind.OTHER)
     website = models.URLField(_("website"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

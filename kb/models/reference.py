@@ -75,18 +75,14 @@ class Country(LocalisedNamesMixin):
     iso3 = models.CharField(_("ISO 3166-1 alpha-3"), max_length=3, unique=True)
     iso2 = models.CharField(_("ISO 3166-1 alpha-2"), max_length=2, unique=True)
     name = models.CharField(_("name (English)"), max_length=100)
-    region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="countries", verbose_name=_("region")
-    )
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="countries", verbose_name=_("region"))
     subregion = models.ForeignKey(
         Region,
         on_delete=models.PROTECT,
         related_name="subregion_countries",
         verbose_name=_("sub-region"),
     )
-    regional_group = models.CharField(
-        _("UN regional group"), max_length=20, choices=RegionalGroup.choices, blank=True
-    )
+    regional_group = models.CharField(_("UN regional group"), max_length=20, choices=RegionalGroup.choices, blank=True)
     g77 = models.BooleanField(_("Group of 77 member"), default=False)
     m49_developing = models.BooleanField(_("M49 developing region"), default=False)
     ldc = models.BooleanField(_("least developed country"), default=False)

@@ -196,7 +196,7 @@ def query_groups(text: str, extra_languages: Iterable[str] = ()) -> list[QueryGr
 
 def same_script_languages(language: str, among: Iterable[str]) -> list[str]:
     """Languages of ``among`` written in the same script family as ``language``."""
-    for script, languages in SCRIPT_QUERY_LANGUAGES.items():
+    for _script, languages in SCRIPT_QUERY_LANGUAGES.items():
         if language in languages:
             return [lang for lang in among if lang in languages]
     return [language] if language in among else []

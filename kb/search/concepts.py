@@ -26,9 +26,7 @@ _CACHE_SECONDS = 60
 class ConceptMatcher:
     def __init__(self, concept_terms: Iterable[tuple[str, dict[str, list[str]]]]):
         # language -> first term -> [(phrase terms, concept code)]
-        self._index: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        self._index: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = defaultdict(lambda: defaultdict(list))
         self.codes: set[str] = set()
         for code, terms in concept_terms:
             self.codes.add(code)
@@ -54,10 +52,7 @@ class ConceptMatcher:
         of art appear in texts of every language); a language without phrases of its own (say
         Portuguese) is read with the UN languages sharing its script.
         """
-        if language in UN_LANGUAGES:
-            languages = [language]
-        else:
-            languages = analysis.same_script_languages(language, UN_LANGUAGES)
+        languages = [language] if language in UN_LANGUAGES else analysis.same_script_languages(language, UN_LANGUAGES)
         if language in analysis.SCRIPT_QUERY_LANGUAGES["latin"] and "en" not in languages:
             languages.append("en")
         return languages

@@ -150,18 +150,18 @@ def _related_values(kind: str, ids: list[int]) -> dict[str, dict[int, list]]:
     """
     model = ENTRY_MODELS[kind]
     result: dict[str, dict[int, list]] = {}
-    for field in model._meta.many_to_many:
-        if field.name not in _RELATED_KEYS:
+    for m2m in model._meta.many_to_many:
+        if m2m.name not in _RELATED_KEYS:
             continue
-        through = field.remote_field.through
-        source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
-        columns = [f"{source}_id", f"{target}__{_RELATED_KEYS[field.name]}"]
-        if field.name == "articles":
+        through = m2m.remote_field.through
+        source, target = m2m.m2m_field_name(), m2m.m2m_reverse_field_name()
+        columns = [f"{source}_id", f"{target}__{_RELATED_KEYS[m2m.name]}"]
+        if m2m.name == "articles":
             columns.append(f"{target}__chapter_id")
         values: dict[int, list] = {}
         for row in through.objects.filter(**{f"{source}_id__in": ids}).values_list(*columns):
-            values.setdefault(row[0], []).append(row[1:] if field.name == "articles" else row[1])
-        result[field.name] = values
+            values.setdefault(row[0], []).append(row[1:] if m2m.name == "articles" else row[1])
+        result[m2m.name] = values
     return result
 
 
@@ -193,10 +193,7 @@ def _document(kind: str, row: dict, related: dict[str, dict[int, list]]) -> Sear
     concepts = concept_matcher().find(f"{row['title']}\n{body}", language, analysed=title_terms + text_terms)
     concepts |= {f"theme:{code}" for code in themes} | {f"ta:{code}" for code in ta_types}
     place = row["place"]
-    if row["organisation_id"]:
-        owners = [f"org:{row['organisation_id']}"]
-    else:
-        owners = [f"state:{place['iso3']}"]
+    owners = [f"org:{row['organisation_id']}"] if row["organisation_id"] else [f"state:{place['iso3']}"]
     document = SearchDocument(
         kind=kind,
         entry_id=entry_id,
@@ -248,7 +245,7 @@ def build_documents(kind: str, ids: Iterable[int]) -> tuple[list[SearchDocument]
     related = _related_values(kind, [row["id"] for row in rows])
     documents = [_document(kind, row, related) for row in rows]
     missing = wanted - {d.entry_id for d in documents}
-    still_there = dict(
-        ENTRY_MODELS[kind].objects.filter(pk__in=missing).values_list("id", "row_version")
-    ) if missing else {}
+    still_there = (
+        dict(ENTRY_MODELS[kind].objects.filter(pk__in=missing).values_list("id", "row_version")) if missing else {}
+    )
     return documents, {entry_id: still_there.get(entry_id) for entry_id in missing}

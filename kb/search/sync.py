@@ -33,18 +33,14 @@ KINDS = (EntryKind.OFFER.value, EntryKind.NEED.value)
 BATCH_SIZE = 500
 
 
-def search_sync_entries(
-    *, kind: str, entry_ids: Iterable[int], backend: SearchBackend | None = None
-) -> int:
+def search_sync_entries(*, kind: str, entry_ids: Iterable[int], backend: SearchBackend | None = None) -> int:
     """Index (or remove) these entries as the database has them now. Returns how many."""
     backend = backend or get_backend()
     ids = sorted(set(entry_ids))
     if not ids:
         return 0
     # Read the outbox first: rows written after this point belong to later changes.
-    outbox_ids = list(
-        SearchOutbox.objects.filter(entry_kind=kind, entry_id__in=ids).values_list("id", flat=True)
-    )
+    outbox_ids = list(SearchOutbox.objects.filter(entry_kind=kind, entry_id__in=ids).values_list("id", flat=True))
     with backend.write_session(kind):
         documents, deleted = build_documents(kind, ids)
         backend.write(kind, documents, deleted)
@@ -59,9 +55,7 @@ def search_outbox_drain(*, backend: SearchBackend | None = None, max_batches: in
     processed = 0
     batches = 0
     while max_batches is None or batches < max_batches:
-        rows = list(
-            SearchOutbox.objects.order_by("id").values_list("entry_kind", "entry_id")[: BATCH_SIZE * 4]
-        )
+        rows = list(SearchOutbox.objects.order_by("id").values_list("entry_kind", "entry_id")[: BATCH_SIZE * 4])
         if not rows:
             break
         by_kind: dict[str, set[int]] = defaultdict(set)

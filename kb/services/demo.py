@@ -72,7 +72,9 @@ def demo_accounts_ensure() -> list[str]:
                 user_make_moderator(user=user)
         if account.organisation:
             organisation = Organisation.objects.get(name=account.organisation, country__iso3=account.country)
-            membership_grant(user=user, organisation=organisation, provider=account.provider, recipient=account.recipient)
+            membership_grant(
+                user=user, organisation=organisation, provider=account.provider, recipient=account.recipient
+            )
     return created
 
 

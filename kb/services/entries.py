@@ -125,10 +125,7 @@ def entry_snapshot(entry: KnowledgeEntry) -> dict[str, Any]:
             value = getattr(entry, name)
             data[name] = value.isoformat() if isinstance(value, dt.date) else value
     for name, related in spec.related.items():
-        if entry.pk:
-            values = [getattr(obj, related.key) for obj in getattr(entry, name).all()]
-        else:
-            values = []
+        values = [getattr(obj, related.key) for obj in getattr(entry, name).all()] if entry.pk else []
         data[name] = sorted(values)
     return data
 
@@ -199,7 +196,11 @@ def _assign_scalars(entry: KnowledgeEntry, spec: EntrySpec, data: Mapping[str, A
             except ValueError as exc:
                 raise ValidationError({name: _("Give a date as YYYY-MM-DD.")}) from exc
         else:
-            setattr(entry, name, "" if value is None and name in ("contact_name", "contact_email", "source_reference") else value)
+            setattr(
+                entry,
+                name,
+                "" if value is None and name in ("contact_name", "contact_email", "source_reference") else value,
+            )
 
 
 def _validate(entry: KnowledgeEntry, spec: EntrySpec, data: Mapping[str, Any]) -> dict[str, list]:
@@ -311,9 +312,7 @@ def need_create_unchecked(
     action: str = EntryAction.CREATED,
 ) -> AssistanceNeed:
     if organisation is not None and organisation.country_id != country.pk:
-        raise ValidationError(
-            {"organisation": _("The organisation must belong to the recipient State.")}
-        )
+        raise ValidationError({"organisation": _("The organisation must belong to the recipient State.")})
     need = AssistanceNeed(
         country=country,
         organisation=organisation,
@@ -340,9 +339,7 @@ def need_create(*, actor: User, organisation: Organisation, data: Mapping[str, A
             {"organisation": _("Needs belong to a State; an international organisation cannot post one.")}
         )
     with transaction.atomic(durable=True):
-        return need_create_unchecked(
-            actor=actor, country=organisation.country, organisation=organisation, data=data
-        )
+        return need_create_unchecked(actor=actor, country=organisation.country, organisation=organisation, data=data)
 
 
 # --- update --------------------------------------------------------------------------------------
@@ -362,9 +359,7 @@ def entry_content_write(*, entry: KnowledgeEntry, data: Mapping[str, Any]) -> No
     entry_changed_on_commit(spec.kind, [entry.pk])
 
 
-def entry_update_unchecked(
-    *, actor: User | None, entry: KnowledgeEntry, data: Mapping[str, Any]
-) -> KnowledgeEntry:
+def entry_update_unchecked(*, actor: User | None, entry: KnowledgeEntry, data: Mapping[str, Any]) -> KnowledgeEntry:
     """Apply changes in place (draft/returned), or as pending changes of a published entry."""
     spec = spec_for(entry)
     if entry.status in _EDITABLE_IN_PLACE:

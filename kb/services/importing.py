@@ -37,8 +37,8 @@ from kb.models import (
 )
 from kb.services.effects import effects_batched, entry_changed_on_commit
 from kb.services.entries import (
-    entry_event_record,
     entry_content_write,
+    entry_event_record,
     entry_snapshot,
     need_create_unchecked,
     offer_create_unchecked,
@@ -79,9 +79,7 @@ def _organisation(record: EntryRecord, countries: dict[str, Country]) -> Organis
     organisation, _created = Organisation.objects.get_or_create(
         name=record.organisation,
         country=country,
-        defaults={
-            "kind": OrganisationKind.OTHER if country else OrganisationKind.INTERNATIONAL_ORGANISATION
-        },
+        defaults={"kind": OrganisationKind.OTHER if country else OrganisationKind.INTERNATIONAL_ORGANISATION},
     )
     return organisation
 
@@ -192,7 +190,9 @@ def entries_import(
     return report
 
 
-def entries_import_file(*, stream: IO, publish: bool = False, dry_run: bool = False, actor: User | None = None) -> ImportReport:
+def entries_import_file(
+    *, stream: IO, publish: bool = False, dry_run: bool = False, actor: User | None = None
+) -> ImportReport:
     from kb.interchange import read_lines
 
     try:

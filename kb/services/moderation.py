@@ -96,11 +96,7 @@ def allowed_actions(entry: KnowledgeEntry, *, is_owner: bool, is_moderator: bool
     """Actions this user may take on ``entry`` now (for UIs)."""
     state = entry.moderation_state
     roles = (Role.OWNER if is_owner else Role(0)) | (Role.MODERATOR if is_moderator else Role(0))
-    return [
-        action.value
-        for (action, from_state), t in TRANSITIONS.items()
-        if from_state == state and t.by & roles
-    ]
+    return [action.value for (action, from_state), t in TRANSITIONS.items() if from_state == state and t.by & roles]
 
 
 def _check_role(actor: User | None, entry: KnowledgeEntry, transition: Transition, action: Action) -> None:
@@ -112,9 +108,7 @@ def _check_role(actor: User | None, entry: KnowledgeEntry, transition: Transitio
         return
     if transition.by == Role.MODERATOR:
         raise PermissionDenied(_("Only moderators can %(action)s entries.") % {"action": action.value})
-    raise PermissionDenied(
-        _("Only the entry's own focal points can %(action)s it.") % {"action": action.value}
-    )
+    raise PermissionDenied(_("Only the entry's own focal points can %(action)s it.") % {"action": action.value})
 
 
 def entry_transition_unchecked(
@@ -169,9 +163,7 @@ def entry_transition(*, actor: User, entry: KnowledgeEntry, action: str, reason:
         return entry_transition_unchecked(actor=actor, entry=locked, action=action, reason=reason)
 
 
-def entries_transition_bulk(
-    *, actor: User, entries: list[KnowledgeEntry], action: str, reason: str = ""
-) -> int:
+def entries_transition_bulk(*, actor: User, entries: list[KnowledgeEntry], action: str, reason: str = "") -> int:
     """Apply one action to many entries (admin bulk approve/return): all or nothing."""
     with transaction.atomic(durable=True):
         for entry in entries:

@@ -11,7 +11,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(settings_module: str, env: dict, *args: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "ELASTICSEARCH_URL", "CELERY_BROKER_URL"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "ELASTICSEARCH_URL", "CELERY_BROKER_URL"}
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -61,7 +65,11 @@ def test_services_switch_on_with_their_variables(tmp_path):
     code = "from django.conf import settings as s;print(s.CELERY_TASK_ALWAYS_EAGER, s.SEARCH_BACKEND)"
     result = _run(
         "config.settings.development",
-        {"TA_VAR_DIR": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:6379/0", "ELASTICSEARCH_URL": "http://127.0.0.1:9200"},
+        {
+            "TA_VAR_DIR": str(tmp_path),
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "ELASTICSEARCH_URL": "http://127.0.0.1:9200",
+        },
         "shell",
         "-c",
         code,

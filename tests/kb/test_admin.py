@@ -53,7 +53,13 @@ def test_queue_lists_submitted_entries_first(admin_client, civ):
 def test_filters_by_state_region_chapter_and_queue(admin_client, civ):
     _offers(civ, 1)
     url = reverse("admin:kb_expertiseoffer_changelist")
-    for params in ({"state": "CIV"}, {"region": "002"}, {"chapter": "2"}, {"queue": "awaiting"}, {"status__exact": "submitted"}):
+    for params in (
+        {"state": "CIV"},
+        {"region": "002"},
+        {"chapter": "2"},
+        {"queue": "awaiting"},
+        {"status__exact": "submitted"},
+    ):
         response = admin_client.get(url, params)
         assert response.status_code == 200
         assert len(response.context["cl"].result_list) == 1, params
@@ -103,7 +109,9 @@ def test_bulk_return_asks_for_a_reason_first(admin_client, civ):
 
     admin_client.post(url, {**selection, "apply": "1", "reason": "Please add the target audience."}, follow=True)
     assert set(ExpertiseOffer.objects.values_list("status", flat=True)) == {EntryStatus.RETURNED}
-    assert set(ExpertiseOffer.objects.values_list("moderation_reason", flat=True)) == {"Please add the target audience."}
+    assert set(ExpertiseOffer.objects.values_list("moderation_reason", flat=True)) == {
+        "Please add the target audience."
+    }
 
 
 def test_change_page_shows_history_and_content_is_read_only(admin_client, civ):

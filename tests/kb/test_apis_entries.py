@@ -126,7 +126,9 @@ def test_full_lifecycle_through_the_api(kind, civ, moderator):
     assert civ.client.post(url(kind, entry.pk, "submit")).json()["status"] == "submitted"
     assert_error(civ.client.post(url(kind, entry.pk, "publish")), 403)
     assert_error(moderator.client.post(url(kind, entry.pk, "return")), 400, attr="reason")
-    body = moderator.client.post(url(kind, entry.pk, "return"), {"reason": "Say who the audience is."}, format="json").json()
+    body = moderator.client.post(
+        url(kind, entry.pk, "return"), {"reason": "Say who the audience is."}, format="json"
+    ).json()
     assert body["moderation_state"] == "returned"
     assert civ.client.get(url(kind, entry.pk)).json()["moderation_reason"] == "Say who the audience is."
     civ.client.patch(url(kind, entry.pk), {"description": "For auditors."}, format="json")
@@ -228,7 +230,9 @@ def test_pagination_caps_the_page_size(civ, moderator):
 
 def test_filters(civ, kor, moderator):
     a = publish(make("offer", civ, title="Declarations", articles=[8], ta_types=["capacity_building"]), civ, moderator)
-    b = publish(make("offer", kor, title="Procurement", articles=[9], thematic_areas=["public_procurement"]), kor, moderator)
+    b = publish(
+        make("offer", kor, title="Procurement", articles=[9], thematic_areas=["public_procurement"]), kor, moderator
+    )
 
     def ids(**params):
         return {e["id"] for e in civ.client.get(url("offer"), params).json()["results"]}
@@ -243,7 +247,9 @@ def test_filters(civ, kor, moderator):
     assert ids(mine="true") == {a.pk}
     draft = make("offer", civ)
     civ.client.post(url("offer", draft.pk, "submit"))
-    assert {e["id"] for e in moderator.client.get(url("offer"), {"awaiting_moderation": "true"}).json()["results"]} == {draft.pk}
+    assert {e["id"] for e in moderator.client.get(url("offer"), {"awaiting_moderation": "true"}).json()["results"]} == {
+        draft.pk
+    }
 
 
 def test_list_does_not_run_a_query_per_entry(civ, moderator, django_assert_max_num_queries):

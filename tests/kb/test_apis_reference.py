@@ -21,7 +21,9 @@ def test_countries_carry_south_south_flags_and_localised_names(outsider):
         reverse("kb-api:country-detail", kwargs={"iso3": "CIV"}), HTTP_ACCEPT_LANGUAGE="fr"
     ).json()
     assert french["name"] == "Côte d’Ivoire"
-    listed = outsider.client.get(reverse("kb-api:country-list"), {"g77": "true", "region": "Africa", "page_size": 100}).json()
+    listed = outsider.client.get(
+        reverse("kb-api:country-list"), {"g77": "true", "region": "Africa", "page_size": 100}
+    ).json()
     assert listed["count"] >= 1
     assert all(c["g77"] and c["region"] == "Africa" for c in listed["results"])
 

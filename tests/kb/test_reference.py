@@ -21,7 +21,14 @@ def test_everything_is_loaded():
     assert ThematicArea.objects.count() == 24
     assert Modality.objects.count() == 8
     assert Region.objects.filter(kind="region").count() == 5
-    assert set(Language.objects.filter(is_un_language=True).values_list("code", flat=True)) == {"ar", "zh", "en", "fr", "ru", "es"}
+    assert set(Language.objects.filter(is_un_language=True).values_list("code", flat=True)) == {
+        "ar",
+        "zh",
+        "en",
+        "fr",
+        "ru",
+        "es",
+    }
 
 
 def test_loading_again_changes_nothing():
@@ -36,7 +43,10 @@ def test_articles_sit_in_their_chapters():
         assert numbers == list(range(chapter.first_article, chapter.last_article + 1))
 
 
-@pytest.mark.parametrize("model,field", [(UncacArticle, "title"), (UncacChapter, "title"), (TAType, "label"), (ThematicArea, "label"), (Modality, "label")])
+@pytest.mark.parametrize(
+    ("model", "field"),
+    [(UncacArticle, "title"), (UncacChapter, "title"), (TAType, "label"), (ThematicArea, "label"), (Modality, "label")],
+)
 def test_every_taxonomy_label_exists_in_all_six_languages(model, field):
     for obj in model.objects.all():
         for code, _name in settings.LANGUAGES:

@@ -59,7 +59,11 @@ def test_recipient_only_focal_point_cannot_offer(db):
 
 def test_provider_only_focal_point_cannot_post_needs(bra_provider):
     with pytest.raises(PermissionDenied):
-        need_create(actor=bra_provider.user, organisation=bra_provider.organisation, data={"title": "x", "description": "y", "language": "pt"})
+        need_create(
+            actor=bra_provider.user,
+            organisation=bra_provider.organisation,
+            data={"title": "x", "description": "y", "language": "pt"},
+        )
 
 
 def test_need_cannot_belong_to_an_international_organisation(db):
@@ -109,7 +113,13 @@ def test_need_timeframe_must_be_ordered(civ):
         need_create(
             actor=civ.user,
             organisation=civ.organisation,
-            data={"title": "t", "description": "d", "language": "fr", "timeframe_start": "2027-06-01", "timeframe_end": "2027-01-01"},
+            data={
+                "title": "t",
+                "description": "d",
+                "language": "fr",
+                "timeframe_start": "2027-06-01",
+                "timeframe_end": "2027-01-01",
+            },
         )
     assert "desired end" in str(excinfo.value).lower()
     assert not AssistanceNeed.objects.exists()

@@ -32,7 +32,12 @@ def _bring_to(state: ModerationState, owner, moderator):
         S.RETURNED: [(owner, "submit"), (moderator, "return")],
         S.PUBLISHED: [(owner, "submit"), (moderator, "publish")],
         S.PUBLISHED_CHANGES_SUBMITTED: [(owner, "submit"), (moderator, "publish"), (owner, "edit")],
-        S.PUBLISHED_CHANGES_RETURNED: [(owner, "submit"), (moderator, "publish"), (owner, "edit"), (moderator, "return")],
+        S.PUBLISHED_CHANGES_RETURNED: [
+            (owner, "submit"),
+            (moderator, "publish"),
+            (owner, "edit"),
+            (moderator, "return"),
+        ],
         S.ARCHIVED: [(owner, "submit"), (moderator, "publish"), (owner, "archive")],
     }[state]
     for actor, action in steps:
@@ -94,7 +99,10 @@ def test_focal_points_cannot_moderate_their_own_entries(action, civ, moderator):
     assert offer.moderation_state == state
 
 
-@pytest.mark.parametrize(("action", "state"), [("submit", S.DRAFT), ("withdraw", S.SUBMITTED), ("archive", S.PUBLISHED), ("restore", S.ARCHIVED)])
+@pytest.mark.parametrize(
+    ("action", "state"),
+    [("submit", S.DRAFT), ("withdraw", S.SUBMITTED), ("archive", S.PUBLISHED), ("restore", S.ARCHIVED)],
+)
 def test_another_states_focal_point_cannot_act_on_an_entry(action, state, civ, kor, moderator):
     offer = _bring_to(state, civ, moderator)
     with pytest.raises(PermissionDenied):

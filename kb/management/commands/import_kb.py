@@ -23,7 +23,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         path = options["file"]
         if path == "-":
-            report = entries_import_file(stream=sys.stdin.buffer, publish=options["publish"], dry_run=options["dry_run"])
+            report = entries_import_file(
+                stream=sys.stdin.buffer, publish=options["publish"], dry_run=options["dry_run"]
+            )
         else:
             try:
                 stream = open(path, "rb")  # noqa: SIM115 - closed below

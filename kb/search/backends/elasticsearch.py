@@ -229,9 +229,7 @@ class ElasticsearchBackend(SearchBackend):
             raise SearchUnavailable(str(exc)) from exc
         # A version conflict means the index already holds something newer (or a tombstone), and
         # deleting what is not there is fine: neither is an error.
-        real_errors = [
-            e for e in errors if next(iter(e.values())).get("status") not in (404, 409)
-        ]
+        real_errors = [e for e in errors if next(iter(e.values())).get("status") not in (404, 409)]
         if real_errors:
             raise SearchUnavailable(f"{len(real_errors)} documents refused: {real_errors[:3]}")
 
@@ -246,19 +244,13 @@ class ElasticsearchBackend(SearchBackend):
                         "should": [
                             {
                                 "dis_max": {
-                                    "queries": [
-                                        {"term": {"title_terms": {"value": a}}}
-                                        for a in alternatives
-                                    ],
+                                    "queries": [{"term": {"title_terms": {"value": a}}} for a in alternatives],
                                     "boost": TITLE_BOOST,
                                 }
                             },
                             {
                                 "dis_max": {
-                                    "queries": [
-                                        {"term": {"text_terms": {"value": a}}}
-                                        for a in alternatives
-                                    ],
+                                    "queries": [{"term": {"text_terms": {"value": a}}} for a in alternatives],
                                     "boost": TEXT_BOOST,
                                 }
                             },
@@ -281,9 +273,7 @@ class ElasticsearchBackend(SearchBackend):
             filters.append({"bool": {"should": visibility, "minimum_should_match": 1}})
         query: dict = {"filter": filters}
         if request.is_text_query:
-            query["should"] = self._text_clauses(
-                [g.alternatives for g in request.groups], request.concepts
-            )
+            query["should"] = self._text_clauses([g.alternatives for g in request.groups], request.concepts)
             query["minimum_should_match"] = 1
         return {"bool": query}
 
@@ -304,10 +294,7 @@ class ElasticsearchBackend(SearchBackend):
             "track_total_hits": True,
             "track_scores": True,
             "timeout": f"{int(settings.SEARCH_REQUEST_TIMEOUT * 1000)}ms",
-            "aggs": {
-                facet: {"terms": {"field": FACET_FIELDS[facet], "size": 250}}
-                for facet in request.facets
-            },
+            "aggs": {facet: {"terms": {"field": FACET_FIELDS[facet], "size": 250}} for facet in request.facets},
         }
         started = time.perf_counter()
         try:
@@ -353,9 +340,7 @@ class ElasticsearchBackend(SearchBackend):
                     clause = self._text_clauses([alternatives], [])[0]
                     clause["bool"]["boost"] = weight
                     should.append(clause)
-                should += [
-                    {"term": {"concepts": {"value": c, "boost": CONCEPT_BOOST}}} for c in q.concepts
-                ]
+                should += [{"term": {"concepts": {"value": c, "boost": CONCEPT_BOOST}}} for c in q.concepts]
                 filters: list[dict] = []
                 if visible_only_published:
                     filters.append({"term": {"status": "published"}})
@@ -383,9 +368,7 @@ class ElasticsearchBackend(SearchBackend):
             for q, item in zip(chunk, response["responses"], strict=True):
                 if "error" in item:
                     raise SearchUnavailable(str(item["error"]))
-                results[q.key] = [
-                    (hit["fields"]["entry_id"][0], hit["_score"]) for hit in item["hits"]["hits"]
-                ]
+                results[q.key] = [(hit["fields"]["entry_id"][0], hit["_score"]) for hit in item["hits"]["hits"]]
         return results
 
     def count(self, kind: str, index: str | None = None) -> int:

@@ -346,12 +346,9 @@ class EmbeddedBackend(SearchBackend):
         ]
         add_highlights(request, hits_out)
         facets = {
-            facet: sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            for facet, counts in facet_counts.items()
+            facet: sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) for facet, counts in facet_counts.items()
         }
-        return SearchResults(
-            total=total, hits=hits_out, facets=facets, took_ms=(time.perf_counter() - started) * 1000
-        )
+        return SearchResults(total=total, hits=hits_out, facets=facets, took_ms=(time.perf_counter() - started) * 1000)
 
     def candidates(
         self, kind: str, queries: list[TermQuery], size: int, visible_only_published: bool = True
@@ -371,9 +368,7 @@ class EmbeddedBackend(SearchBackend):
             if q.exclude_country:
                 parts.append((Occur.MustNot, self._term("country", q.exclude_country)))
             hits = searcher.search(Query.boolean_query(parts), limit=size).hits
-            results[q.key] = [
-                (searcher.doc(address)["entry_id"][0], score) for score, address in hits
-            ]
+            results[q.key] = [(searcher.doc(address)["entry_id"][0], score) for score, address in hits]
         return results
 
     def count(self, kind: str, index: str | None = None) -> int:
@@ -402,10 +397,8 @@ class EmbeddedBackend(SearchBackend):
 
 
 def _rollback_quietly(writer) -> None:
-    try:
+    with contextlib.suppress(ValueError):
         writer.rollback()
-    except ValueError:
-        pass
 
 
 def _neg_iso(value: str | None) -> tuple:

@@ -10,7 +10,9 @@ from tests.factories import NeedFactory, OfferFactory
 
 
 def org(iso3: str, name: str) -> Organisation:
-    return Organisation.objects.create(name=name, country=Country.objects.get(iso3=iso3), kind=OrganisationKind.ANTI_CORRUPTION_AGENCY)
+    return Organisation.objects.create(
+        name=name, country=Country.objects.get(iso3=iso3), kind=OrganisationKind.ANTI_CORRUPTION_AGENCY
+    )
 
 
 def tag(entry, articles=(), ta_types=(), themes=()):
@@ -39,48 +41,84 @@ def corpus(db, search_backend):
     en, fr, es, ar, zh = (Language.objects.get(code=c) for c in ("en", "fr", "es", "ar", "zh"))
 
     c = {}
-    c["rwa_declarations"] = published(OfferFactory(
-        organisation=rwa, language=en, title="Asset declarations: online filing and verification",
-        description="We share our online asset declaration system: filing, verification of declarations and sanctions.",
-    ))
+    c["rwa_declarations"] = published(
+        OfferFactory(
+            organisation=rwa,
+            language=en,
+            title="Asset declarations: online filing and verification",
+            description="We share our online asset declaration system: filing, verification of declarations and sanctions.",
+        )
+    )
     tag(c["rwa_declarations"], articles=[8, 52], ta_types=["technology"], themes=["asset_declarations"])
-    c["kor_risk"] = published(OfferFactory(
-        organisation=kor, language=en, title="Corruption risk assessment for public bodies",
-        description="Training on integrity assessment and corruption risk assessment; a module touches on asset declarations.",
-    ))
+    c["kor_risk"] = published(
+        OfferFactory(
+            organisation=kor,
+            language=en,
+            title="Corruption risk assessment for public bodies",
+            description="Training on integrity assessment and corruption risk assessment; a module touches on asset declarations.",
+        )
+    )
     tag(c["kor_risk"], articles=[5, 9], ta_types=["capacity_building"], themes=["corruption_risk_assessment"])
-    c["fra_patrimoine"] = published(OfferFactory(
-        organisation=fra, language=fr, title="Contrôle des déclarations de patrimoine des responsables publics",
-        description="Accompagnement des autorités pour vérifier les déclarations de patrimoine et d'intérêts.",
-    ))
+    c["fra_patrimoine"] = published(
+        OfferFactory(
+            organisation=fra,
+            language=fr,
+            title="Contrôle des déclarations de patrimoine des responsables publics",
+            description="Accompagnement des autorités pour vérifier les déclarations de patrimoine et d'intérêts.",
+        )
+    )
     tag(c["fra_patrimoine"], articles=[8], ta_types=["good_practices"])
-    c["egy_whistle"] = published(OfferFactory(
-        organisation=egy, language=ar, title="حماية المبلغين عن الفساد",
-        description="تدريب على إجراءات حماية المبلغين والشهود وتلقي البلاغات.",
-    ))
+    c["egy_whistle"] = published(
+        OfferFactory(
+            organisation=egy,
+            language=ar,
+            title="حماية المبلغين عن الفساد",
+            description="تدريب على إجراءات حماية المبلغين والشهود وتلقي البلاغات.",
+        )
+    )
     tag(c["egy_whistle"], articles=[33], ta_types=["capacity_building"], themes=["whistle_blower_protection"])
-    c["chn_recovery"] = published(OfferFactory(
-        organisation=chn, language=zh, title="追缴外逃腐败资产的国际合作经验",
-        description="分享资产追回和司法协助的做法。",
-    ))
+    c["chn_recovery"] = published(
+        OfferFactory(
+            organisation=chn,
+            language=zh,
+            title="追缴外逃腐败资产的国际合作经验",
+            description="分享资产追回和司法协助的做法。",
+        )
+    )
     tag(c["chn_recovery"], articles=[51, 54], ta_types=["international_cooperation"], themes=["asset_recovery"])
-    c["civ_need"] = published(NeedFactory(
-        organisation=civ, country=civ.country, language=fr, title="Traitement et vérification des déclarations de patrimoine",
-        description="Nous avons besoin d'aide pour vérifier les déclarations des agents publics.",
-    ))
+    c["civ_need"] = published(
+        NeedFactory(
+            organisation=civ,
+            country=civ.country,
+            language=fr,
+            title="Traitement et vérification des déclarations de patrimoine",
+            description="Nous avons besoin d'aide pour vérifier les déclarations des agents publics.",
+        )
+    )
     tag(c["civ_need"], articles=[8], ta_types=["capacity_building"], themes=["asset_declarations"])
-    c["hnd_need"] = published(NeedFactory(
-        organisation=hnd, country=hnd.country, language=es, title="Protección de denunciantes de corrupción",
-        description="Necesitamos fortalecer la protección de los denunciantes y los canales de denuncia.",
-    ))
+    c["hnd_need"] = published(
+        NeedFactory(
+            organisation=hnd,
+            country=hnd.country,
+            language=es,
+            title="Protección de denunciantes de corrupción",
+            description="Necesitamos fortalecer la protección de los denunciantes y los canales de denuncia.",
+        )
+    )
     tag(c["hnd_need"], articles=[33], themes=["whistle_blower_protection"])
     c["civ_draft"] = OfferFactory(
-        organisation=civ, language=fr, title="Brouillon sur les déclarations de patrimoine",
+        organisation=civ,
+        language=fr,
+        title="Brouillon sur les déclarations de patrimoine",
         description="Un brouillon non publié.",
     )
-    c["xss"] = published(OfferFactory(
-        organisation=kor, language=en, title="<script>alert('x')</script> Asset declarations & gifts",
-        description="Handling <b>gifts</b> and asset declarations.",
-    ))
+    c["xss"] = published(
+        OfferFactory(
+            organisation=kor,
+            language=en,
+            title="<script>alert('x')</script> Asset declarations & gifts",
+            description="Handling <b>gifts</b> and asset declarations.",
+        )
+    )
     search_outbox_drain(backend=search_backend)
     return c

@@ -25,7 +25,17 @@ def test_results_facets_and_links(search_backend, corpus, outsider):
     assert "<mark>" in first["highlights"]["title"]
     languages = {f["value"]: f for f in body["facets"]["language"]}
     assert languages["en"]["label"] == "English"
-    assert {"article", "chapter", "ta_type", "thematic_area", "country", "region", "regional_group", "language", "south_south"} <= set(body["facets"])
+    assert {
+        "article",
+        "chapter",
+        "ta_type",
+        "thematic_area",
+        "country",
+        "region",
+        "regional_group",
+        "language",
+        "south_south",
+    } <= set(body["facets"])
 
 
 def test_facet_filters_in_the_query_string(search_backend, corpus, outsider):

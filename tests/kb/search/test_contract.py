@@ -131,13 +131,16 @@ def test_pagination(search_backend, corpus):
 def test_portuguese_entries_are_searchable(search_backend, corpus):
     from kb.models import Language
     from kb.search.sync import search_outbox_drain
+    from tests.factories import OfferFactory
     from tests.kb.search.conftest import org, published
 
-    from tests.factories import OfferFactory
-
-    offer = published(OfferFactory(
-        organisation=org("BRA", "Controladoria-Geral da União"), language=Language.objects.get(code="pt"),
-        title="Proteção de denunciantes no serviço público", description="Compartilhamos a experiência da CGU.",
-    ))
+    offer = published(
+        OfferFactory(
+            organisation=org("BRA", "Controladoria-Geral da União"),
+            language=Language.objects.get(code="pt"),
+            title="Proteção de denunciantes no serviço público",
+            description="Compartilhamos a experiência da CGU.",
+        )
+    )
     search_outbox_drain(backend=search_backend)
     assert ids(search(search_backend, "proteção denunciante", kinds=("offer",)))[0] == key(offer)

@@ -25,11 +25,18 @@ from kb.tasks import search_index_entries_task
 from tests.conftest import make_search_backend
 from tests.factories import OfferFactory
 
-OFFER = {"title": "Whistle-blower protection programme", "description": "Protecting reporting persons.", "language": "en"}
+OFFER = {
+    "title": "Whistle-blower protection programme",
+    "description": "Protecting reporting persons.",
+    "language": "en",
+}
 
 
 def found(backend, text="", kinds=("offer",)):
-    return {h.entry_id for h in backend.search(SearchRequest(kinds=kinds, text=text, visible_to_owners=None, limit=100)).hits}
+    return {
+        h.entry_id
+        for h in backend.search(SearchRequest(kinds=kinds, text=text, visible_to_owners=None, limit=100)).hits
+    }
 
 
 def versions_match_database(backend) -> bool:
@@ -59,9 +66,12 @@ def test_saving_indexes_after_commit(search_backend, civ, moderator, django_capt
 
 @pytest.mark.django_db
 def test_nothing_is_queued_when_the_transaction_rolls_back(search_backend, civ, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            offer_create_unchecked_then_fail(civ)
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        offer_create_unchecked_then_fail(civ)
     assert callbacks == []
     assert not ExpertiseOffer.objects.exists()
     assert found(search_backend) == set()
@@ -138,7 +148,9 @@ def test_full_reconcile_repairs_an_index_edited_behind_our_back(search_backend):
 
 @pytest.mark.django_db
 @pytest.mark.elasticsearch
-def test_elasticsearch_down_saves_succeed_and_reconcile_catches_up(elasticsearch_url, civ, moderator, django_capture_on_commit_callbacks):
+def test_elasticsearch_down_saves_succeed_and_reconcile_catches_up(
+    elasticsearch_url, civ, moderator, django_capture_on_commit_callbacks
+):
     """An outage is a node nobody answers on: a closed port (the shared test node stays up)."""
     from kb.search.backends.elasticsearch import ElasticsearchBackend
 
@@ -169,7 +181,9 @@ def test_elasticsearch_down_saves_succeed_and_reconcile_catches_up(elasticsearch
 
 @pytest.mark.django_db
 @pytest.mark.redis
-def test_redis_down_saves_succeed_and_reconcile_catches_up(search_backend, settings, civ, django_capture_on_commit_callbacks):
+def test_redis_down_saves_succeed_and_reconcile_catches_up(
+    search_backend, settings, civ, django_capture_on_commit_callbacks
+):
     from config.celery import app
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
@@ -200,7 +214,11 @@ def test_rebuild_while_writes_continue_loses_nothing(search_backend):
     english = Language.objects.get(code="en")
     for i in range(300):
         ExpertiseOffer.objects.create(
-            organisation=organisation, language=english, title=f"Offer {i}", description="d", status=EntryStatus.PUBLISHED
+            organisation=organisation,
+            language=english,
+            title=f"Offer {i}",
+            description="d",
+            status=EntryStatus.PUBLISHED,
         )
     search_outbox_drain(backend=search_backend)
     before = search_backend.current_index("offer")
@@ -213,7 +231,11 @@ def test_rebuild_while_writes_continue_loses_nothing(search_backend):
         try:
             while not stop.is_set():
                 offer = ExpertiseOffer.objects.create(
-                    organisation=organisation, language=english, title=f"Written during rebuild {i}", description="d", status=EntryStatus.PUBLISHED
+                    organisation=organisation,
+                    language=english,
+                    title=f"Written during rebuild {i}",
+                    description="d",
+                    status=EntryStatus.PUBLISHED,
                 )
                 ExpertiseOffer.objects.filter(pk=offer.pk - 5).update(title=f"Edited during rebuild {i}")
                 search_sync_entries(kind="offer", entry_ids=[offer.pk, offer.pk - 5], backend=search_backend)
