@@ -9,6 +9,7 @@ from accounts.apis import MeView
 
 api_v1 = [
     path("", include("kb.urls")),
+    path("", include("matching.urls")),
     path("me/", MeView.as_view(), name="me"),
     path("auth/token/", obtain_auth_token, name="auth-token"),
 ]

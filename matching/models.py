@@ -1,0 +1,386 @@
+"""Matching: runs, scored candidates, the plan's outcomes, and engagements from proposal to
+completion.
+
+Invariants:
+- A ``MatchCandidate`` is unique per (run, need, offer): a re-delivered task upserts, never
+  duplicates. For each need, the candidates of the latest run that scored it are ``is_current``.
+- At most one full run is queued or running at a time (a partial unique index).
+- An ``Engagement`` is unique per (need, offer) while open; its state changes only through
+  ``matching.services.engagements`` and its transition table. Engagements from ``accepted`` on
+  use up the offer's yearly capacity.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class MatchingSettings(models.Model):
+    """Weights and limits of matching, tuned by moderators in the admin (one row).
+
+    Defaults come from ``settings.MATCHING_DEFAULTS``; a value here overrides them.
+    """
+
+    weight_text = models.FloatField(_("weight: text relevance"), validators=[MinValueValidator(0)])
+    weight_articles = models.FloatField(_("weight: UNCAC articles"), validators=[MinValueValidator(0)])
+    weight_ta_type = models.FloatField(_("weight: TA type"), validators=[MinValueValidator(0)])
+    weight_thematic = models.FloatField(_("weight: thematic area"), validators=[MinValueValidator(0)])
+    weight_language = models.FloatField(_("weight: shared working language"), validators=[MinValueValidator(0)])
+    weight_south_south = models.FloatField(_("weight: South-South"), validators=[MinValueValidator(0)])
+    weight_proximity = models.FloatField(_("weight: same sub-region / region"), validators=[MinValueValidator(0)])
+    weight_capacity = models.FloatField(_("weight: capacity left"), validators=[MinValueValidator(0)])
+    weight_feedback = models.FloatField(_("weight: past feedback"), validators=[MinValueValidator(0)])
+    south_south_prefer_bonus = models.FloatField(
+        _("bonus when the need prefers South-South"), validators=[MinValueValidator(0), MaxValueValidator(1)]
+    )
+    candidates_per_need = models.PositiveSmallIntegerField(
+        _("candidates fetched from search per need"), validators=[MinValueValidator(5), MaxValueValidator(200)]
+    )
+    stored_per_need = models.PositiveSmallIntegerField(
+        _("candidates kept per need"), validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    min_score = models.FloatField(
+        _("minimum score to propose"), validators=[MinValueValidator(0), MaxValueValidator(1)]
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("matching settings")
+        verbose_name_plural = _("matching settings")
+
+    def __str__(self) -> str:
+        return str(_("Matching settings"))
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class RunScope(models.TextChoices):
+    FULL = "full", _("Full run")
+    INCREMENTAL = "incremental", _("Incremental re-scoring")
+
+
+class RunTrigger(models.TextChoices):
+    NIGHTLY = "nightly", _("Nightly schedule")
+    ADMIN = "admin", _("Admin")
+    API = "api", _("API")
+    COMMAND = "command", _("Command line")
+    ENTRY_CHANGE = "entry_change", _("An entry changed")
+
+
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class MatchRun(models.Model):
+    scope = models.CharField(_("scope"), max_length=12, choices=RunScope.choices, default=RunScope.FULL)
+    trigger = models.CharField(_("trigger"), max_length=12, choices=RunTrigger.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    need_ids = models.JSONField(_("needs (incremental runs)"), default=list, blank=True)
+    created_at = models.DateTimeField(_("queued"), auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(_("worker lease until"), null=True, blank=True)
+    needs_total = models.PositiveIntegerField(_("needs to score"), default=0)
+    needs_done = models.PositiveIntegerField(_("needs scored"), default=0)
+    candidates_count = models.PositiveIntegerField(_("candidates kept"), default=0)
+    assigned_count = models.PositiveIntegerField(_("pairs assigned"), default=0)
+    needs_covered = models.PositiveIntegerField(_("needs covered"), default=0)
+    south_south_assigned = models.PositiveIntegerField(_("South-South pairs assigned"), default=0)
+    timings = models.JSONField(_("timings (seconds)"), default=dict, blank=True)
+    definition = models.CharField(_("South-South definition"), max_length=5, blank=True)
+    weights = models.JSONField(_("weights used"), default=dict, blank=True)
+    search_backend = models.CharField(_("search backend"), max_length=20, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("matching run")
+        verbose_name_plural = _("matching runs")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope"],
+                condition=models.Q(scope="full", status__in=["queued", "running"]),
+                name="matching_one_active_full_run",
+                violation_error_message=_("A full matching run is already queued or running."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def progress(self) -> float:
+        return self.needs_done / self.needs_total if self.needs_total else 0.0
+
+    @property
+    def coverage(self) -> float:
+        return self.needs_covered / self.needs_total if self.needs_total else 0.0
+
+    @property
+    def south_south_share(self) -> float:
+        return self.south_south_assigned / self.assigned_count if self.assigned_count else 0.0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_RUN_STATUSES
+
+
+class MatchCandidate(models.Model):
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="candidates", verbose_name=_("run"))
+    need = models.ForeignKey(
+        "kb.AssistanceNeed", on_delete=models.CASCADE, related_name="candidates", verbose_name=_("need")
+    )
+    offer = models.ForeignKey(
+        "kb.ExpertiseOffer", on_delete=models.CASCADE, related_name="candidates", verbose_name=_("offer")
+    )
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    score = models.FloatField(_("score"))
+    components = models.JSONField(_("score components"), default=dict)
+    reasons = models.JSONField(
+        _("reasons"), default=list, help_text=_("Codes and parameters, rendered in the reader's language.")
+    )
+    south_south = models.BooleanField(_("South-South"), default=False)
+    assigned = models.BooleanField(_("assigned by the plan"), default=False)
+    is_current = models.BooleanField(_("current for its need"), default=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("match candidate")
+        verbose_name_plural = _("match candidates")
+        ordering = ["need_id", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "need", "offer"], name="matching_candidate_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["need", "is_current", "rank"], name="matching_cand_need_current"),
+            models.Index(fields=["offer", "is_current"], name="matching_cand_offer_current"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.need_id} ← {self.offer_id} ({self.score:.2f})"
+
+
+class UncoveredReason(models.TextChoices):
+    NO_CANDIDATE = "no_candidate", _("No provider matches this need")
+    ONLY_NON_SOUTH_SOUTH = (
+        "only_non_south_south",
+        _("Only providers outside the global South match, and the need requires South-South"),
+    )
+    CAPACITY_EXHAUSTED = "capacity_exhausted", _("Matching providers have no capacity left")
+    BELOW_THRESHOLD = "below_threshold", _("No match is strong enough to propose")
+
+
+class NeedOutcome(models.Model):
+    """How the plan served one need in one run (covered, partly, or not, and why)."""
+
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="outcomes", verbose_name=_("run"))
+    need = models.ForeignKey(
+        "kb.AssistanceNeed", on_delete=models.CASCADE, related_name="outcomes", verbose_name=_("need")
+    )
+    providers_wanted = models.PositiveSmallIntegerField(_("providers wanted"))
+    providers_assigned = models.PositiveSmallIntegerField(_("providers assigned"))
+    reason = models.CharField(_("why not (fully) covered"), max_length=24, choices=UncoveredReason.choices, blank=True)
+    is_current = models.BooleanField(_("current for its need"), default=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("need outcome")
+        verbose_name_plural = _("need outcomes")
+        constraints = [models.UniqueConstraint(fields=["run", "need"], name="matching_outcome_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.need_id}: {self.providers_assigned}/{self.providers_wanted}"
+
+
+class EngagementState(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    INTERESTED = "interested", _("Recipient interested")
+    DISMISSED = "dismissed", _("Dismissed by the recipient")
+    ACCEPTED = "accepted", _("Accepted by the provider")
+    DECLINED = "declined", _("Declined by the provider")
+    AGREED = "agreed", _("Agreed")
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+#: States in which an engagement uses up one unit of the offer's yearly capacity.
+CAPACITY_STATES = (
+    EngagementState.ACCEPTED,
+    EngagementState.AGREED,
+    EngagementState.IN_PROGRESS,
+    EngagementState.COMPLETED,
+)
+#: States from which nothing more happens.
+CLOSED_STATES = (
+    EngagementState.DISMISSED,
+    EngagementState.DECLINED,
+    EngagementState.COMPLETED,
+    EngagementState.CANCELLED,
+)
+
+
+class Engagement(models.Model):
+    """A (need, offer) pair moving from proposal to completed assistance."""
+
+    need = models.ForeignKey(
+        "kb.AssistanceNeed", on_delete=models.PROTECT, related_name="engagements", verbose_name=_("need")
+    )
+    offer = models.ForeignKey(
+        "kb.ExpertiseOffer", on_delete=models.PROTECT, related_name="engagements", verbose_name=_("offer")
+    )
+    state = models.CharField(
+        _("state"), max_length=12, choices=EngagementState.choices, default=EngagementState.PROPOSED, db_index=True
+    )
+    candidate = models.ForeignKey(
+        MatchCandidate,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("from candidate"),
+    )
+    score = models.FloatField(_("score when proposed"), null=True, blank=True)
+    south_south = models.BooleanField(_("South-South"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True, db_index=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    last_reason = models.TextField(_("last reason given"), blank=True)
+
+    class Meta:
+        verbose_name = _("engagement")
+        verbose_name_plural = _("engagements")
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["need", "offer"],
+                condition=~models.Q(state__in=["dismissed", "declined", "completed", "cancelled"]),
+                name="matching_one_open_engagement_per_pair",
+                violation_error_message=_("There is already an open engagement for this need and offer."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.need} ← {self.offer} ({self.get_state_display()})"
+
+
+class EngagementEvent(models.Model):
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="events", verbose_name=_("engagement")
+    )
+    action = models.CharField(_("action"), max_length=20)
+    from_state = models.CharField(_("from"), max_length=12, blank=True)
+    to_state = models.CharField(_("to"), max_length=12)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("engagement event")
+        verbose_name_plural = _("engagement events")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_state}->{self.to_state}"
+
+
+class RatingSide(models.TextChoices):
+    RECIPIENT = "recipient", _("Recipient")
+    PROVIDER = "provider", _("Provider")
+
+
+class EngagementRating(models.Model):
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="ratings", verbose_name=_("engagement")
+    )
+    side = models.CharField(_("rated by"), max_length=10, choices=RatingSide.choices)
+    score = models.PositiveSmallIntegerField(_("rating"), validators=[MinValueValidator(1), MaxValueValidator(5)])
+    comment = models.TextField(_("comment"), blank=True)
+    rated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("by")
+    )
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("engagement rating")
+        verbose_name_plural = _("engagement ratings")
+        constraints = [
+            models.UniqueConstraint(fields=["engagement", "side"], name="matching_one_rating_per_side"),
+            models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5), name="matching_rating_1_to_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side}: {self.score}/5"
+
+
+class Notification(models.Model):
+    """An in-app notification (also e-mailed) about an engagement or a run."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("user")
+    )
+    kind = models.CharField(_("kind"), max_length=40)
+    params = models.JSONField(_("parameters"), default=dict)
+    engagement = models.ForeignKey(
+        Engagement,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("engagement"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="matching_notif_user_unread")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.user_id}"
+
+
+class CorpusStats(models.Model):
+    """Document frequencies of analysed terms over published offers, for TF-IDF text scores.
+
+    Recomputed by every full run; incremental re-scoring reuses the latest one.
+    """
+
+    computed_at = models.DateTimeField(_("computed"), auto_now_add=True)
+    documents = models.PositiveIntegerField(_("documents"))
+    document_frequencies = models.JSONField(_("document frequencies"))
+
+    class Meta:
+        verbose_name = _("corpus statistics")
+        verbose_name_plural = _("corpus statistics")
+        ordering = ["-computed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.documents} offers at {self.computed_at:%Y-%m-%d %H:%M}"

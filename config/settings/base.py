@@ -171,6 +171,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kb.tasks.search_reconcile_task",
         "schedule": env.int("SEARCH_RECONCILE_INTERVAL_SECONDS", default=60),
     },
+    "matching-nightly-full-run": {
+        "task": "matching.tasks.nightly_full_run_task",
+        "schedule": crontab(hour=env.int("MATCHING_NIGHTLY_HOUR", default=1), minute=0),
+    },
     # Once a night, compare every entry's version with the index (catches anything at all).
     "search-reconcile-full": {
         "task": "kb.tasks.search_reconcile_task",
@@ -198,6 +202,26 @@ SEARCH_REFRESH_ON_WRITE = env.bool("SEARCH_REFRESH_ON_WRITE", default=False)
 # Which list makes a State "global South": "g77" (Group of 77, the default) or "m49" (the M49
 # "developing regions" designation). Every South-South match names the definition used.
 SOUTH_SOUTH_DEFINITION = env("SOUTH_SOUTH_DEFINITION", default="g77")
+
+# --- Matching --------------------------------------------------------------------------------
+# Defaults of the weights and limits; moderators override them in the admin (MatchingSettings).
+# Re-score affected needs whenever an entry changes (after commit, on the "matching" queue).
+MATCHING_INCREMENTAL = env.bool("MATCHING_INCREMENTAL", default=True)
+MATCHING_DEFAULTS = {
+    "weight_text": 0.30,
+    "weight_articles": 0.15,
+    "weight_ta_type": 0.10,
+    "weight_thematic": 0.15,
+    "weight_language": 0.10,
+    "weight_south_south": 0.05,
+    "weight_proximity": 0.05,
+    "weight_capacity": 0.05,
+    "weight_feedback": 0.05,
+    "south_south_prefer_bonus": 0.10,
+    "candidates_per_need": 40,
+    "stored_per_need": 10,
+    "min_score": 0.20,
+}
 
 # --- REST API --------------------------------------------------------------------------------
 API_PAGE_SIZE = 25
@@ -232,6 +256,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
+        "EntryStatusEnum": "kb.models.EntryStatus",
+        "MatchRunStatusEnum": "matching.models.RunStatus",
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",

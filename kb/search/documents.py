@@ -142,7 +142,7 @@ _RELATED_KEYS = {
 }
 
 
-def _related_values(kind: str, ids: list[int]) -> dict[str, dict[int, list]]:
+def related_values(kind: str, ids: list[int]) -> dict[str, dict[int, list]]:
     """For each many-to-many field, entry id -> the related keys, straight from the through tables.
 
     Plain ``values_list`` queries, one per field and batch: building 100k documents must not
@@ -165,7 +165,7 @@ def _related_values(kind: str, ids: list[int]) -> dict[str, dict[int, list]]:
     return result
 
 
-def _entry_rows(kind: str, ids: list[int]) -> list[dict]:
+def entry_rows(kind: str, ids: list[int]) -> list[dict]:
     place = "organisation__country" if kind == EntryKind.OFFER else "country"
     fields = [
         "id", "row_version", "title", "description", "language_id", "keywords", "status", "updated_at",
@@ -241,8 +241,8 @@ Deletions = dict[int, int | None]
 def build_documents(kind: str, ids: Iterable[int]) -> tuple[list[SearchDocument], Deletions]:
     """Documents for the indexable entries among ``ids``, and what to delete from the index."""
     wanted = set(ids)
-    rows = _entry_rows(kind, sorted(wanted))
-    related = _related_values(kind, [row["id"] for row in rows])
+    rows = entry_rows(kind, sorted(wanted))
+    related = related_values(kind, [row["id"] for row in rows])
     documents = [_document(kind, row, related) for row in rows]
     missing = wanted - {d.entry_id for d in documents}
     still_there = (

@@ -6,14 +6,19 @@ import functools
 
 from django.utils.translation import get_language
 
-from kb.models import Country, Language, RegionalGroup, TAType, ThematicArea, UncacArticle, UncacChapter
+from kb.models import Country, Language, Region, RegionalGroup, TAType, ThematicArea, UncacArticle, UncacChapter
 
 
 @functools.lru_cache(maxsize=16)
 def _labels(language: str) -> dict[str, dict[str, str]]:
     return {
         "article": {str(a.number): str(a) for a in UncacArticle.objects.all()},
+        "article_title": {str(a.number): a.title for a in UncacArticle.objects.all()},
         "chapter": {str(c.number): str(c) for c in UncacChapter.objects.all()},
+        "chapter_title": {str(c.number): c.title for c in UncacChapter.objects.all()},
+        "chapter_roman": {str(c.number): c.roman for c in UncacChapter.objects.all()},
+        "region": {r.name: r.display_name for r in Region.objects.all()},
+        "subregion": {r.name: r.display_name for r in Region.objects.all()},
         "ta_type": {t.code: t.label for t in TAType.objects.all()},
         "thematic_area": {t.code: t.label for t in ThematicArea.objects.all()},
         "country": {c.iso3: c.display_name for c in Country.objects.all()},

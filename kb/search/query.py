@@ -20,6 +20,8 @@ from kb.search.documents import FACET_FIELDS
 TITLE_BOOST = 2.0
 TEXT_BOOST = 1.0
 CONCEPT_BOOST = 1.5
+#: In matching queries, a shared UNCAC article counts like this (a constant, not BM25).
+ARTICLE_BOOST = 0.5
 
 
 class SortOrder:
@@ -83,6 +85,7 @@ class TermQuery:
     groups: list[frozenset[str]]
     weights: list[float]
     concepts: list[str]
+    articles: list[str] = field(default_factory=list)
     exclude_country: str = ""
 
 

@@ -27,6 +27,7 @@ from elasticsearch.dsl import Boolean, Date, Document, Integer, Keyword, Long, M
 from kb.search.backends.base import SearchBackend, SearchUnavailable
 from kb.search.documents import FACET_FIELDS, Deletions, SearchDocument
 from kb.search.query import (
+    ARTICLE_BOOST,
     CONCEPT_BOOST,
     TEXT_BOOST,
     TITLE_BOOST,
@@ -341,6 +342,8 @@ class ElasticsearchBackend(SearchBackend):
                     clause["bool"]["boost"] = weight
                     should.append(clause)
                 should += [{"term": {"concepts": {"value": c, "boost": CONCEPT_BOOST}}} for c in q.concepts]
+                if q.articles:
+                    should.append({"terms": {"articles": list(q.articles), "boost": ARTICLE_BOOST}})
                 filters: list[dict] = []
                 if visible_only_published:
                     filters.append({"term": {"status": "published"}})

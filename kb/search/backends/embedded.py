@@ -30,6 +30,7 @@ from django.conf import settings
 from kb.search.backends.base import SearchBackend, SearchUnavailable
 from kb.search.documents import FACET_FIELDS, KEYWORD_FIELDS, Deletions, SearchDocument
 from kb.search.query import (
+    ARTICLE_BOOST,
     CONCEPT_BOOST,
     TEXT_BOOST,
     TITLE_BOOST,
@@ -359,6 +360,13 @@ class EmbeddedBackend(SearchBackend):
         results: dict[int, list[tuple[int, float]]] = {}
         for q in queries:
             should = self._text_clauses(q.groups, q.weights, q.concepts)
+            if q.articles:
+                should.append(
+                    Query.boost_query(
+                        Query.const_score_query(Query.term_set_query(SCHEMA, "articles", list(q.articles)), 1.0),
+                        ARTICLE_BOOST,
+                    )
+                )
             if not should:
                 results[q.key] = []
                 continue

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from kb.apis.serializers import RejectUnknownFieldsMixin
+from matching.models import Engagement, EngagementRating, MatchCandidate, MatchRun, NeedOutcome, Notification
+from matching.reasons import render_reasons
+from matching.services.engagements import allowed_engagement_actions, offer_capacity_left
+from matching.services.notifications import render_notification
+
+
+class MatchRunSerializer(serializers.ModelSerializer):
+    progress = serializers.FloatField(read_only=True)
+    coverage = serializers.FloatField(read_only=True)
+    south_south_share = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = MatchRun
+        fields = [
+            "id", "scope", "trigger", "status", "created_at", "started_at", "finished_at", "needs_total",
+            "needs_done", "progress", "candidates_count", "assigned_count", "needs_covered", "coverage",
+            "south_south_assigned", "south_south_share", "definition", "weights", "timings", "search_backend", "error",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class OfferBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    organisation = serializers.CharField(source="organisation.name")
+    country = serializers.CharField(source="organisation.country.iso3", default=None)
+    url = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, offer) -> str:
+        request = self.context.get("request")
+        path = reverse("kb-api:offer-detail", kwargs={"pk": offer.pk})
+        return request.build_absolute_uri(path) if request else path
+
+
+class NeedBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    country = serializers.CharField(source="country.iso3")
+    url = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, need) -> str:
+        request = self.context.get("request")
+        path = reverse("kb-api:need-detail", kwargs={"pk": need.pk})
+        return request.build_absolute_uri(path) if request else path
+
+
+class CandidateSerializer(serializers.ModelSerializer):
+    offer = OfferBriefSerializer(read_only=True)
+    reasons = serializers.SerializerMethodField(help_text="Written reasons, in the request's language.")
+    reason_codes = serializers.JSONField(source="reasons", read_only=True)
+
+    class Meta:
+        model = MatchCandidate
+        fields = ["rank", "score", "assigned", "south_south", "components", "reasons", "reason_codes", "offer", "run"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_reasons(self, candidate) -> list[str]:
+        return render_reasons(candidate.reasons)
+
+
+class NeedOutcomeSerializer(serializers.ModelSerializer):
+    reason_text = serializers.CharField(source="get_reason_display", read_only=True)
+
+    class Meta:
+        model = NeedOutcome
+        fields = ["run", "providers_wanted", "providers_assigned", "reason", "reason_text"]
+        read_only_fields = fields
+
+
+class RatingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EngagementRating
+        fields = ["side", "score", "comment", "created_at"]
+        read_only_fields = fields
+
+
+class EngagementSerializer(serializers.ModelSerializer):
+    need = NeedBriefSerializer(read_only=True)
+    offer = OfferBriefSerializer(read_only=True)
+    reasons = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
+    offer_capacity_left = serializers.SerializerMethodField()
+    ratings = RatingSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Engagement
+        fields = [
+            "id", "state", "need", "offer", "score", "south_south", "reasons", "allowed_actions",
+            "offer_capacity_left", "last_reason", "ratings", "created_at", "updated_at", "accepted_at", "completed_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_reasons(self, engagement) -> list[str]:
+        return render_reasons(engagement.candidate.reasons) if engagement.candidate else []
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_actions(self, engagement) -> list[str]:
+        request = self.context.get("request")
+        return allowed_engagement_actions(request.user, engagement) if request else []
+
+    def get_offer_capacity_left(self, engagement) -> int:
+        return offer_capacity_left(engagement.offer)
+
+
+class InterestInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    need = serializers.IntegerField()
+    offer = serializers.IntegerField()
+
+
+class EngagementActionInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class RatingInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    title = serializers.SerializerMethodField()
+    text = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "text", "engagement", "created_at", "read_at"]
+        read_only_fields = fields
+
+    def get_title(self, notification) -> str:
+        return render_notification(notification)[0]
+
+    def get_text(self, notification) -> str:
+        return render_notification(notification)[1]
+
+
+class MarkReadInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="Omit to mark all read.")

@@ -1,0 +1,202 @@
+"""Matching endpoints: runs (moderators start and cancel), a need's candidates and outcome,
+engagements and their actions, ratings, notifications."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from kb.apis.errors import CONFLICT_RESPONSE, Conflict
+from kb.apis.permissions import IsModerator
+from kb.selectors import need_list_for_user, offer_list_for_user
+from matching.apis.serializers import (
+    CandidateSerializer,
+    EngagementActionInputSerializer,
+    EngagementSerializer,
+    InterestInputSerializer,
+    MarkReadInputSerializer,
+    MatchRunSerializer,
+    NeedOutcomeSerializer,
+    NotificationSerializer,
+    RatingInputSerializer,
+    RatingSerializer,
+)
+from matching.models import RunTrigger
+from matching.selectors import engagement_list_for_user, need_candidates, need_outcome, run_list
+from matching.services.engagements import (
+    EngagementAction,
+    IllegalEngagementTransition,
+    engagement_express_interest,
+    engagement_rate,
+    engagement_transition,
+)
+from matching.services.notifications import notifications_for_user, notifications_mark_read
+from matching.services.runs import MatchRunAlreadyActive, MatchRunNotActive, match_run_cancel, match_run_start
+
+
+class MatchRunViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """Runs: everyone signed in follows progress and history; moderators start and cancel."""
+
+    serializer_class = MatchRunSerializer
+    filterset_fields = ["scope", "status"]
+
+    def get_queryset(self):
+        return run_list()
+
+    def get_permissions(self):
+        if self.request.method in SAFE_METHODS:
+            return [IsAuthenticated()]
+        return [IsAuthenticated(), IsModerator()]
+
+    @extend_schema(
+        summary="Start a full matching run (moderators).",
+        request=None,
+        responses={201: MatchRunSerializer, 409: CONFLICT_RESPONSE},
+    )
+    def create(self, request: Request) -> Response:
+        try:
+            run = match_run_start(trigger=RunTrigger.API, requested_by=request.user)
+        except MatchRunAlreadyActive as exc:
+            raise Conflict(detail=str(exc), code=exc.code) from exc
+        run.refresh_from_db()
+        return Response(MatchRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Cancel a queued or running run (moderators).",
+        request=None,
+        responses={200: MatchRunSerializer, 409: CONFLICT_RESPONSE},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk=None) -> Response:
+        try:
+            run = match_run_cancel(run=self.get_object())
+        except MatchRunNotActive as exc:
+            raise Conflict(detail=str(exc), code=exc.code) from exc
+        return Response(MatchRunSerializer(run).data)
+
+
+class NeedCandidatesView(APIView):
+    @extend_schema(
+        summary="A need's current candidates, ranked, with written reasons (its focal points and moderators).",
+        responses=CandidateSerializer(many=True),
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        need = get_object_or_404(need_list_for_user(user=request.user), pk=pk)
+        candidates = need_candidates(user=request.user, need=need)
+        if not candidates.exists() and not request.user.is_moderator:
+            from kb.selectors import need_can_manage
+
+            if not need_can_manage(user=request.user, need=need):
+                raise PermissionDenied("Only the need's focal points and moderators see its candidates.")
+        outcome = need_outcome(need=need)
+        return Response(
+            {
+                "results": CandidateSerializer(candidates, many=True, context={"request": request}).data,
+                "outcome": NeedOutcomeSerializer(outcome).data if outcome else None,
+            }
+        )
+
+
+class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = EngagementSerializer
+    filterset_fields = ["state", "need", "offer"]
+
+    def get_queryset(self):
+        return engagement_list_for_user(user=self.request.user)
+
+    @extend_schema(
+        summary="Express interest in a candidate (the need's focal points): opens or advances the engagement.",
+        request=InterestInputSerializer,
+        responses={201: EngagementSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        data = InterestInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        need = get_object_or_404(need_list_for_user(user=request.user), pk=data.validated_data["need"])
+        offer = get_object_or_404(offer_list_for_user(user=request.user), pk=data.validated_data["offer"])
+        engagement = engagement_express_interest(actor=request.user, need=need, offer=offer)
+        engagement = self.get_queryset().get(pk=engagement.pk)
+        return Response(
+            EngagementSerializer(engagement, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
+
+    def _act(self, request: Request, name: str) -> Response:
+        data = EngagementActionInputSerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        try:
+            engagement = engagement_transition(
+                actor=request.user,
+                engagement=self.get_object(),
+                action=name,
+                reason=data.validated_data.get("reason", ""),
+            )
+        except IllegalEngagementTransition as exc:
+            raise Conflict(detail=str(exc), code=exc.code) from exc
+        engagement = self.get_queryset().get(pk=engagement.pk)
+        return Response(EngagementSerializer(engagement, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Rate a completed engagement 1–5 (each side once).",
+        request=RatingInputSerializer,
+        responses={201: RatingSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def rate(self, request: Request, pk=None) -> Response:
+        data = RatingInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rating = engagement_rate(
+            actor=request.user,
+            engagement=self.get_object(),
+            score=data.validated_data["score"],
+            comment=data.validated_data.get("comment", ""),
+        )
+        return Response(RatingSerializer(rating).data, status=status.HTTP_201_CREATED)
+
+
+def _engagement_action(name: str):
+    def view(self, request: Request, pk=None) -> Response:
+        return self._act(request, name)
+
+    view.__name__ = name
+    return extend_schema(
+        summary=f"{name.capitalize()} (see the engagement state machine).",
+        request=EngagementActionInputSerializer,
+        responses={200: EngagementSerializer, 409: CONFLICT_RESPONSE},
+    )(action(detail=True, methods=["post"], url_path=name, url_name=name)(view))
+
+
+for _name in EngagementAction:
+    setattr(EngagementViewSet, _name.value, _engagement_action(_name.value))
+
+
+class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = NotificationSerializer
+    filterset_fields = ["kind"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            from matching.models import Notification
+
+            return Notification.objects.none()
+        return notifications_for_user(user=self.request.user)
+
+    @extend_schema(
+        summary="Mark notifications read (all when no ids are given).",
+        request=MarkReadInputSerializer,
+        responses={200: None},
+    )
+    @action(detail=False, methods=["post"], url_path="mark-read")
+    def mark_read(self, request: Request) -> Response:
+        data = MarkReadInputSerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        count = notifications_mark_read(user=request.user, ids=data.validated_data.get("ids"))
+        return Response({"marked": count})

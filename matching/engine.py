@@ -1,0 +1,138 @@
+"""The matching computation, shared by full runs and incremental re-scoring.
+
+needs + offers (features) → candidates from the search backend (one batched multi-search) →
+scored pairs (``matching.scoring``) → the plan (``matching.plan``) → per-need outcomes.
+Nothing here writes to the database; ``matching.services.runs`` persists the result.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from kb.search import SearchBackend
+from kb.search.query import TermQuery
+from matching.features import Features, query_terms
+from matching.models import MatchingSettings, UncoveredReason
+from matching.plan import PlanNeed, PlanResult, solve
+from matching.scoring import COMPONENTS, ScoredPair, is_candidate, is_south_south, score_pair
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    weights: dict[str, float]
+    prefer_bonus: float
+    candidates_per_need: int
+    stored_per_need: int
+    min_score: float
+    definition: str
+
+    def as_dict(self) -> dict:
+        return {**self.weights, "south_south_prefer_bonus": self.prefer_bonus, "min_score": self.min_score}
+
+
+def match_config() -> MatchConfig:
+    """The weights and limits in force: the admin's row over the settings' defaults."""
+    values = dict(settings.MATCHING_DEFAULTS)
+    row = MatchingSettings.objects.first()
+    if row is not None:
+        values.update({key: getattr(row, key) for key in values})
+    return MatchConfig(
+        weights={name: float(values[f"weight_{name}"]) for name in COMPONENTS},
+        prefer_bonus=float(values["south_south_prefer_bonus"]),
+        candidates_per_need=int(values["candidates_per_need"]),
+        stored_per_need=int(values["stored_per_need"]),
+        min_score=float(values["min_score"]),
+        definition=settings.SOUTH_SOUTH_DEFINITION,
+    )
+
+
+def candidate_queries(needs: list[Features]) -> list[TermQuery]:
+    queries = []
+    for need in needs:
+        terms = query_terms(need)
+        queries.append(
+            TermQuery(
+                key=need.id,
+                groups=[frozenset({term}) for term, _weight in terms],
+                weights=[round(weight, 4) for _term, weight in terms],
+                concepts=sorted(need.concepts),
+                articles=sorted(str(a) for a in need.article_tags),
+                exclude_country=need.country_id,
+            )
+        )
+    return queries
+
+
+def fetch_candidates(backend: SearchBackend, needs: list[Features], size: int) -> dict[int, list[int]]:
+    """Offer ids per need, best first, from the search backend."""
+    hits = backend.candidates("offer", candidate_queries(needs), size)
+    return {need_id: [offer_id for offer_id, _score in found] for need_id, found in hits.items()}
+
+
+@dataclass
+class NeedResult:
+    need: Features
+    pairs: list[ScoredPair] = field(default_factory=list)  # eligible, best first
+    had_candidates: bool = False  # search found something before the hard rules
+    had_only_non_south_south: bool = False
+
+
+def score_needs(
+    needs: list[Features], offers: dict[int, Features], candidates: dict[int, list[int]], config: MatchConfig
+) -> dict[int, NeedResult]:
+    results: dict[int, NeedResult] = {}
+    for need in needs:
+        result = NeedResult(need=need)
+        found = [offers[o] for o in candidates.get(need.id, []) if o in offers]
+        result.had_candidates = any(o.country_id != need.country_id or not need.country_id for o in found)
+        for offer in found:
+            if not is_candidate(need, offer, config.definition):
+                continue
+            result.pairs.append(score_pair(need, offer, config.weights, config.definition, config.prefer_bonus))
+        if need.south_south == "require" and result.had_candidates and not result.pairs:
+            result.had_only_non_south_south = any(
+                not is_south_south(need, o, config.definition) for o in found if o.country_id != need.country_id
+            )
+        result.pairs.sort(key=lambda p: (-p.score, p.offer_id))
+        results[need.id] = result
+    return results
+
+
+def plan(results: dict[int, NeedResult], capacities: dict[int, int], config: MatchConfig) -> PlanResult:
+    needs = {nid: PlanNeed(wanted=r.need.providers_wanted, priority=r.need.priority) for nid, r in results.items()}
+    pairs = [(p.need_id, p.offer_id, p.score) for r in results.values() for p in r.pairs if p.score >= config.min_score]
+    return solve(needs, capacities, pairs)
+
+
+def outcome_reason(result: NeedResult, assigned: int, config: MatchConfig, capacities: dict[int, int]) -> str:
+    """Why a need got fewer providers than it wants ("" when fully covered)."""
+    if assigned >= result.need.providers_wanted:
+        return ""
+    if result.had_only_non_south_south:
+        return UncoveredReason.ONLY_NON_SOUTH_SOUTH
+    if not result.pairs:
+        return UncoveredReason.NO_CANDIDATE
+    strong = [p for p in result.pairs if p.score >= config.min_score]
+    if not strong:
+        return UncoveredReason.BELOW_THRESHOLD
+    return UncoveredReason.CAPACITY_EXHAUSTED
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, name: str):
+        timer = self
+
+        class _Span:
+            def __enter__(self):
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                timer.seconds[name] = round(timer.seconds.get(name, 0.0) + time.perf_counter() - self.start, 4)
+
+        return _Span()

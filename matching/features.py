@@ -1,0 +1,238 @@
+"""What matching knows about each need and offer, loaded in bulk.
+
+Features come from the same value queries as search documents (``kb.search.documents``) and the
+same analysis: TF-IDF vectors of analysed terms (title counts twice), concepts derived from the
+text, and tags widened by concepts (a thematic area found in the text counts as a theme of the
+entry, and brings the UNCAC articles that area concerns).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.conf import settings
+from django.db.models import Avg, Count
+
+from kb.models import EntryKind, EntryStatus, ExpertiseOffer, ThematicArea, UncacArticle
+from kb.search import analysis
+from kb.search.concepts import concept_matcher
+from kb.search.documents import entry_rows, related_values
+from matching.models import CAPACITY_STATES, CorpusStats, Engagement, EngagementRating, RatingSide
+
+#: Title words count like this many body words.
+TITLE_WEIGHT = 2
+#: Keep this many of a need's strongest terms in its candidate query.
+QUERY_TERMS = 16
+
+
+@dataclass
+class Features:
+    kind: str
+    id: int
+    title: str
+    language: str
+    languages: frozenset[str]
+    country_id: str  # ISO3, "" for international organisations
+    region: str
+    subregion: str
+    g77: bool
+    m49_developing: bool
+    articles: frozenset[int]
+    article_tags: frozenset[int]
+    chapters: frozenset[int]
+    chapter_of: dict[int, int]
+    ta_types: frozenset[str]
+    themes: frozenset[str]
+    concepts: frozenset[str]
+    counts: Counter  # analysed term -> weighted count
+    surface: dict[str, str]  # analysed term -> a word of the text it comes from (for reasons)
+    vector: dict[str, float] = field(default_factory=dict)  # L2-normalised TF-IDF
+    # needs
+    organisation_id: int | None = None
+    south_south: str = "none"
+    priority: str = "medium"
+    providers_wanted: int = 1
+    # offers
+    capacity_total: int = 0
+    capacity_left: int = 0
+    regions_served: frozenset[str] = frozenset()
+    feedback_average: float | None = None
+    feedback_count: int = 0
+
+    def global_south(self, definition: str) -> bool:
+        return self.m49_developing if definition == "m49" else self.g77
+
+
+@dataclass(frozen=True)
+class Idf:
+    documents: int
+    frequencies: dict[str, int]
+
+    def __call__(self, term: str) -> float:
+        return math.log((self.documents + 1) / (self.frequencies.get(term, 0) + 1)) + 1.0
+
+
+def _theme_articles() -> dict[str, frozenset[int]]:
+    through = ThematicArea.articles.through
+    result: dict[str, set[int]] = {}
+    for code, number in through.objects.values_list("thematicarea__code", "uncacarticle__number"):
+        result.setdefault(code, set()).add(number)
+    return {code: frozenset(numbers) for code, numbers in result.items()}
+
+
+def _chapters() -> dict[int, int]:
+    return dict(UncacArticle.objects.values_list("number", "chapter_id"))
+
+
+def _counts(title: str, body: str, language: str) -> tuple[Counter, dict[str, str]]:
+    counts: Counter = Counter()
+    surface: dict[str, str] = {}
+    for text, weight in ((title, TITLE_WEIGHT), (body, 1)):
+        for token in analysis.tokens(text, language):
+            counts[token.term] += weight
+            surface.setdefault(token.term, text[token.start : token.end])
+    return counts, surface
+
+
+def load_features(kind: str, ids: list[int]) -> dict[int, Features]:
+    """Features of the published entries of ``kind`` among ``ids``."""
+    if not ids:
+        return {}
+    rows = [r for r in entry_rows(kind, ids) if r["status"] == EntryStatus.PUBLISHED]
+    related = related_values(kind, [r["id"] for r in rows])
+    theme_articles = _theme_articles()
+    chapter_of = _chapters()
+    matcher = concept_matcher()
+    extra = _need_extras(ids) if kind == EntryKind.NEED else _offer_extras(ids)
+    result: dict[int, Features] = {}
+    for row in rows:
+        entry_id, language = row["id"], row["language_id"]
+        body = "\n".join([row["description"], " ".join(str(k) for k in row["keywords"] or [])])
+        counts, surface = _counts(row["title"], body, language)
+        concepts = matcher.find(f"{row['title']}\n{body}", language)
+        tagged_themes = set(related["thematic_areas"].get(entry_id, []))
+        tagged_types = set(related["ta_types"].get(entry_id, []))
+        themes = tagged_themes | {c.split(":", 1)[1] for c in concepts if c.startswith("theme:")}
+        ta_types = tagged_types | {c.split(":", 1)[1] for c in concepts if c.startswith("ta:")}
+        article_tags = frozenset(number for number, _chapter in related["articles"].get(entry_id, []))
+        articles = set(article_tags)
+        if not articles:  # untagged: the articles of the themes found in the text
+            for theme in themes:
+                articles |= theme_articles.get(theme, frozenset())
+        place = row["place"]
+        features = Features(
+            kind=kind,
+            id=entry_id,
+            title=row["title"],
+            language=language,
+            languages=frozenset({language, *related["working_languages"].get(entry_id, [])}),
+            country_id=place["iso3"] or "",
+            region=place["region__name"] or "",
+            subregion=place["subregion__name"] or "",
+            g77=bool(place["g77"]),
+            m49_developing=bool(place["m49_developing"]),
+            articles=frozenset(articles),
+            article_tags=article_tags,
+            chapters=frozenset(chapter_of[a] for a in articles if a in chapter_of),
+            chapter_of={a: chapter_of[a] for a in articles if a in chapter_of},
+            ta_types=frozenset(ta_types),
+            themes=frozenset(themes),
+            concepts=frozenset({*concepts, *(f"theme:{t}" for t in tagged_themes), *(f"ta:{t}" for t in tagged_types)}),
+            counts=counts,
+            surface=surface,
+            organisation_id=row["organisation_id"],
+        )
+        if kind == EntryKind.NEED:
+            features.south_south = row["south_south"]
+            features.priority = row["priority"]
+            features.providers_wanted = extra.get(entry_id, 1)
+        else:
+            features.capacity_total = row["capacity"]
+            used = extra["used"].get(entry_id, 0)
+            features.capacity_left = max(0, row["capacity"] - used)
+            features.regions_served = extra["regions"].get(entry_id, frozenset())
+            average, count = extra["feedback"].get(row["organisation_id"], (None, 0))
+            features.feedback_average, features.feedback_count = average, count
+        result[entry_id] = features
+    return result
+
+
+def _need_extras(ids: list[int]) -> dict[int, int]:
+    from kb.models import AssistanceNeed
+
+    return dict(AssistanceNeed.objects.filter(pk__in=ids).values_list("id", "providers_wanted"))
+
+
+def capacity_used(offer_ids: list[int], year: int | None = None) -> dict[int, int]:
+    """Engagements accepted this calendar year per offer (they use up its yearly capacity)."""
+    year = year or date.today().year
+    rows = (
+        Engagement.objects.filter(offer_id__in=offer_ids, state__in=CAPACITY_STATES, accepted_at__year=year)
+        .values("offer_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["offer_id"]: row["n"] for row in rows}
+
+
+def provider_feedback(organisation_ids: list[int]) -> dict[int, tuple[float, int]]:
+    """Average rating recipients gave each provider organisation, and how many ratings."""
+    rows = (
+        EngagementRating.objects.filter(
+            side=RatingSide.RECIPIENT, engagement__offer__organisation_id__in=organisation_ids
+        )
+        .values("engagement__offer__organisation_id")
+        .annotate(average=Avg("score"), n=Count("id"))
+    )
+    return {row["engagement__offer__organisation_id"]: (row["average"], row["n"]) for row in rows}
+
+
+def _offer_extras(ids: list[int]) -> dict:
+    regions: dict[int, set[str]] = {}
+    through = ExpertiseOffer.regions_served.through
+    for offer_id, name in through.objects.filter(expertiseoffer_id__in=ids).values_list(
+        "expertiseoffer_id", "region__name"
+    ):
+        regions.setdefault(offer_id, set()).add(name)
+    organisations = list(ExpertiseOffer.objects.filter(pk__in=ids).values_list("organisation_id", flat=True).distinct())
+    return {
+        "used": capacity_used(ids),
+        "regions": {k: frozenset(v) for k, v in regions.items()},
+        "feedback": provider_feedback(organisations),
+    }
+
+
+def apply_idf(features: dict[int, Features], idf: Idf) -> None:
+    for f in features.values():
+        weights = {term: (1 + math.log(count)) * idf(term) for term, count in f.counts.items()}
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        f.vector = {term: w / norm for term, w in weights.items()}
+
+
+def corpus_stats_compute(offers: dict[int, Features]) -> Idf:
+    """Document frequencies over the given offers, saved for incremental re-scoring."""
+    frequencies: Counter = Counter()
+    for f in offers.values():
+        frequencies.update(f.counts.keys())
+    CorpusStats.objects.create(documents=len(offers), document_frequencies=dict(frequencies))
+    CorpusStats.objects.filter(pk__in=CorpusStats.objects.values_list("pk", flat=True)[3:]).delete()
+    return Idf(len(offers), dict(frequencies))
+
+
+def corpus_stats_latest() -> Idf:
+    stats = CorpusStats.objects.first()
+    if stats is None:
+        published = list(ExpertiseOffer.objects.filter(status=EntryStatus.PUBLISHED).values_list("id", flat=True))
+        return corpus_stats_compute(load_features(EntryKind.OFFER, published))
+    return Idf(stats.documents, stats.document_frequencies)
+
+
+def query_terms(need: Features) -> list[tuple[str, float]]:
+    """The need's strongest terms (by TF-IDF weight), to fetch candidates from search."""
+    return sorted(need.vector.items(), key=lambda kv: -kv[1])[:QUERY_TERMS]
+
+
+def definition() -> str:
+    return settings.SOUTH_SOUTH_DEFINITION

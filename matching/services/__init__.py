@@ -1,0 +1,1 @@
+"""Write services of matching: runs, engagements, notifications."""

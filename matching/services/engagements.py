@@ -1,0 +1,285 @@
+"""Engagements: from a proposal to completed assistance, one explicit state machine.
+
+    proposed ──interest──> interested ──accept──> accepted ──agree──> agreed ──start──> in progress ──complete──> completed
+        │                     │   └──decline (reason)──> declined                                  (both sides rate 1–5)
+        └──dismiss──> dismissed                 any of accepted/agreed/in progress ──cancel (reason)──> cancelled
+
+Who: the recipient's focal points (of the need) express interest, dismiss, and confirm the
+agreement; the provider's focal points (of the offer) accept or decline; either side starts,
+completes or cancels. Moderators can do what either side can. ``TRANSITIONS`` is the whole truth.
+Accepting needs capacity left this year (capacity minus engagements accepted this year).
+The plan's proposals are created by ``proposals_sync``; a recipient can also express interest in
+any listed candidate, which opens an engagement directly in ``interested``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer
+from kb.selectors import need_can_manage, offer_can_manage, user_scope
+from matching.features import capacity_used
+from matching.models import (
+    CLOSED_STATES,
+    Engagement,
+    EngagementEvent,
+    EngagementRating,
+    EngagementState,
+    MatchCandidate,
+    MatchRun,
+    RatingSide,
+)
+from matching.services.notifications import notify_engagement
+
+
+class Side(enum.Flag):
+    RECIPIENT = enum.auto()
+    PROVIDER = enum.auto()
+    SYSTEM = enum.auto()
+
+
+class EngagementAction(enum.StrEnum):
+    INTEREST = "interest"
+    DISMISS = "dismiss"
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    AGREE = "agree"
+    START = "start"
+    COMPLETE = "complete"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True)
+class Move:
+    to: EngagementState
+    by: Side
+    reason_required: bool = False
+
+
+E, A = EngagementState, EngagementAction
+EITHER = Side.RECIPIENT | Side.PROVIDER
+TRANSITIONS: dict[tuple[EngagementAction, EngagementState], Move] = {
+    (A.INTEREST, E.PROPOSED): Move(E.INTERESTED, Side.RECIPIENT),
+    (A.DISMISS, E.PROPOSED): Move(E.DISMISSED, Side.RECIPIENT),
+    (A.DISMISS, E.INTERESTED): Move(E.DISMISSED, Side.RECIPIENT),
+    (A.ACCEPT, E.INTERESTED): Move(E.ACCEPTED, Side.PROVIDER),
+    (A.DECLINE, E.INTERESTED): Move(E.DECLINED, Side.PROVIDER, reason_required=True),
+    (A.AGREE, E.ACCEPTED): Move(E.AGREED, Side.RECIPIENT),
+    (A.START, E.AGREED): Move(E.IN_PROGRESS, EITHER),
+    (A.COMPLETE, E.IN_PROGRESS): Move(E.COMPLETED, EITHER),
+    (A.CANCEL, E.ACCEPTED): Move(E.CANCELLED, EITHER, reason_required=True),
+    (A.CANCEL, E.AGREED): Move(E.CANCELLED, EITHER, reason_required=True),
+    (A.CANCEL, E.IN_PROGRESS): Move(E.CANCELLED, EITHER, reason_required=True),
+}
+
+
+class IllegalEngagementTransition(Exception):
+    code = "illegal_transition"
+
+    def __init__(self, action: str, state: str):
+        allowed = [s.value for (a, s) in TRANSITIONS if a == action]
+        super().__init__(
+            _("Cannot %(action)s an engagement that is %(state)s; allowed from: %(allowed)s.")
+            % {"action": action, "state": state, "allowed": ", ".join(allowed) or "-"}
+        )
+
+
+def sides_of(user: User, engagement: Engagement) -> Side:
+    side = Side(0)
+    if need_can_manage(user=user, need=engagement.need):
+        side |= Side.RECIPIENT
+    if offer_can_manage(user=user, offer=engagement.offer):
+        side |= Side.PROVIDER
+    if user_scope(user).is_moderator:
+        side |= Side.RECIPIENT | Side.PROVIDER
+    return side
+
+
+def allowed_engagement_actions(user: User, engagement: Engagement) -> list[str]:
+    sides = sides_of(user, engagement)
+    return [a.value for (a, s), move in TRANSITIONS.items() if s == engagement.state and move.by & sides]
+
+
+def offer_capacity_left(offer: ExpertiseOffer) -> int:
+    return max(0, offer.capacity - capacity_used([offer.pk]).get(offer.pk, 0))
+
+
+def _record(engagement: Engagement, action: str, before: str, actor: User | None, reason: str = "") -> None:
+    EngagementEvent.objects.create(
+        engagement=engagement, action=action, from_state=before, to_state=engagement.state, actor=actor, reason=reason
+    )
+
+
+def engagement_transition(*, actor: User, engagement: Engagement, action: str, reason: str = "") -> Engagement:
+    action = EngagementAction(action)
+    reason = (reason or "").strip()
+    with transaction.atomic(durable=True):
+        locked = Engagement.objects.select_for_update().select_related("need", "offer").get(pk=engagement.pk)
+        move = TRANSITIONS.get((action, EngagementState(locked.state)))
+        if move is None:
+            raise IllegalEngagementTransition(action.value, locked.state)
+        if not (move.by & sides_of(actor, locked)):
+            who = {Side.RECIPIENT: _("the recipient"), Side.PROVIDER: _("the provider")}.get(move.by, _("either side"))
+            raise PermissionDenied(
+                _("Only %(who)s can %(action)s this engagement.") % {"who": who, "action": action.value}
+            )
+        if move.reason_required and not reason:
+            raise ValidationError({"reason": _("A reason is required to %(action)s.") % {"action": action.value}})
+        if action == A.ACCEPT:
+            ExpertiseOffer.objects.select_for_update().get(pk=locked.offer_id)  # serialise capacity checks
+            if offer_capacity_left(locked.offer) <= 0:
+                raise ValidationError(
+                    {
+                        "capacity": _("This offer has no capacity left this year (%(n)d engagements).")
+                        % {"n": locked.offer.capacity}
+                    }
+                )
+            locked.accepted_at = timezone.now()
+        if action == A.COMPLETE:
+            locked.completed_at = timezone.now()
+        before = locked.state
+        locked.state = move.to
+        if reason:
+            locked.last_reason = reason
+        locked.save()
+        _record(locked, action.value, before, actor, reason)
+        notify_engagement(engagement=locked, action=action.value, actor=actor)
+    return locked
+
+
+def engagement_express_interest(*, actor: User, need: AssistanceNeed, offer: ExpertiseOffer) -> Engagement:
+    """The recipient takes up a candidate: the open engagement moves to (or starts in) interested."""
+    if not need_can_manage(user=actor, need=need) and not user_scope(actor).is_moderator:
+        raise PermissionDenied(_("Only the need's focal points can express interest."))
+    if need.status != EntryStatus.PUBLISHED or offer.status != EntryStatus.PUBLISHED:
+        raise ValidationError({"offer": _("Both the need and the offer must be published.")})
+    if need.country_id == offer.organisation.country_id:
+        raise ValidationError({"offer": _("A State cannot engage with itself.")})
+    existing = Engagement.objects.filter(need=need, offer=offer).exclude(state__in=CLOSED_STATES).first()
+    if existing is not None:
+        if existing.state == EngagementState.PROPOSED:
+            return engagement_transition(actor=actor, engagement=existing, action=A.INTEREST)
+        return existing
+    with transaction.atomic(durable=True):
+        candidate = MatchCandidate.objects.filter(need=need, offer=offer, is_current=True).first()
+        engagement = Engagement.objects.create(
+            need=need,
+            offer=offer,
+            state=EngagementState.INTERESTED,
+            candidate=candidate,
+            score=candidate.score if candidate else None,
+            south_south=candidate.south_south if candidate else False,
+        )
+        _record(engagement, A.INTEREST.value, "", actor)
+        notify_engagement(engagement=engagement, action=A.INTEREST.value, actor=actor)
+    return engagement
+
+
+def engagement_rate(*, actor: User, engagement: Engagement, score: int, comment: str = "") -> EngagementRating:
+    """After completion, each side rates the other once, 1 to 5."""
+    if engagement.state != EngagementState.COMPLETED:
+        raise ValidationError({"score": _("Only completed engagements can be rated.")})
+    if need_can_manage(user=actor, need=engagement.need):
+        side = RatingSide.RECIPIENT
+    elif offer_can_manage(user=actor, offer=engagement.offer):
+        side = RatingSide.PROVIDER
+    else:
+        raise PermissionDenied(_("Only the two sides of the engagement can rate it."))
+    if not isinstance(score, int) or not 1 <= score <= 5:
+        raise ValidationError({"score": _("Give a rating from 1 to 5.")})
+    with transaction.atomic(durable=True):
+        if EngagementRating.objects.filter(engagement=engagement, side=side).exists():
+            raise ValidationError({"score": _("This side has already rated the engagement.")})
+        rating = EngagementRating.objects.create(
+            engagement=engagement, side=side, score=score, comment=comment.strip(), rated_by=actor
+        )
+    return rating
+
+
+# --- proposals from the plan ----------------------------------------------------------------------
+
+
+def proposals_sync(
+    *,
+    run: MatchRun,
+    need_ids: Iterable[int],
+    assigned: set[tuple[int, int]],
+    candidates: list[MatchCandidate],
+    full: bool,
+) -> int:
+    """Open a proposal for each newly assigned pair; withdraw untouched proposals the plan dropped.
+
+    Pairs the recipient dismissed or the provider declined before are not proposed again.
+    Runs inside the caller's transaction.
+    """
+    need_ids = list(need_ids)
+    by_pair = {(c.need_id, c.offer_id): c for c in candidates}
+    existing = Engagement.objects.all() if full else Engagement.objects.filter(need_id__in=need_ids)
+    open_pairs: dict[tuple[int, int], Engagement] = {}
+    refused: set[tuple[int, int]] = set()
+    for engagement in existing.only("id", "need_id", "offer_id", "state"):
+        pair = (engagement.need_id, engagement.offer_id)
+        if engagement.state in (EngagementState.DISMISSED, EngagementState.DECLINED):
+            refused.add(pair)
+        elif engagement.state not in CLOSED_STATES:
+            open_pairs[pair] = engagement
+    dropped = [e.pk for pair, e in open_pairs.items() if e.state == EngagementState.PROPOSED and pair not in assigned]
+    if dropped:
+        _withdraw(dropped, _("A newer matching run proposes other providers."))
+    new = []
+    for pair in sorted(assigned - set(open_pairs) - refused):
+        candidate = by_pair.get(pair)
+        new.append(
+            Engagement(
+                need_id=pair[0],
+                offer_id=pair[1],
+                state=EngagementState.PROPOSED,
+                candidate=candidate,
+                score=candidate.score if candidate else None,
+                south_south=candidate.south_south if candidate else False,
+            )
+        )
+    created = Engagement.objects.bulk_create(new, batch_size=2000)
+    EngagementEvent.objects.bulk_create(
+        [EngagementEvent(engagement=e, action="propose", from_state="", to_state=e.state) for e in created],
+        batch_size=2000,
+    )
+    if created:
+        from matching.services.notifications import notify_proposals
+
+        notify_proposals(engagements=created)
+    return len(created)
+
+
+def _withdraw(engagement_ids: list[int], reason: str) -> None:
+    Engagement.objects.filter(pk__in=engagement_ids).update(
+        state=EngagementState.CANCELLED, last_reason=reason, updated_at=timezone.now()
+    )
+    EngagementEvent.objects.bulk_create(
+        [
+            EngagementEvent(
+                engagement_id=pk,
+                action="withdraw_proposal",
+                from_state=EngagementState.PROPOSED,
+                to_state=EngagementState.CANCELLED,
+                reason=reason,
+            )
+            for pk in engagement_ids
+        ]
+    )
+
+
+def proposals_withdraw_for_needs(*, need_ids: list[int]) -> None:
+    ids = list(
+        Engagement.objects.filter(need_id__in=need_ids, state=EngagementState.PROPOSED).values_list("id", flat=True)
+    )
+    if ids:
+        _withdraw(ids, _("The need is no longer published."))

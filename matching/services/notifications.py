@@ -1,0 +1,156 @@
+"""Notifications to the focal points concerned: in the app (``Notification``) and by e-mail.
+
+E-mails are sent after commit by a Celery task, each in the recipient's preferred language, with
+the console backend by default and real SMTP when ``EMAIL_URL`` says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Q
+
+from accounts.models import Membership, User
+from matching.models import Engagement, Notification
+
+#: What each engagement action tells whom: "recipient" = the need's focal points, "provider" = the
+#: offer's, "both".
+ACTION_AUDIENCE = {
+    "interest": "provider",
+    "dismiss": "provider",
+    "accept": "recipient",
+    "decline": "recipient",
+    "agree": "provider",
+    "start": "both",
+    "complete": "both",
+    "cancel": "both",
+}
+
+
+def recipient_focal_points(need) -> list[User]:
+    if need.organisation_id:
+        memberships = Membership.objects.filter(organisation_id=need.organisation_id, is_recipient_focal_point=True)
+    else:
+        memberships = Membership.objects.filter(organisation__country_id=need.country_id, is_recipient_focal_point=True)
+    return [m.user for m in memberships.select_related("user") if m.user.is_active]
+
+
+def provider_focal_points(offer) -> list[User]:
+    memberships = Membership.objects.filter(organisation_id=offer.organisation_id, is_provider_focal_point=True)
+    return [m.user for m in memberships.select_related("user") if m.user.is_active]
+
+
+def _create(
+    users: Iterable[User], kind: str, engagement: Engagement | None, params: dict, exclude: User | None = None
+) -> list[Notification]:
+    rows = [
+        Notification(user=user, kind=kind, engagement=engagement, params=params)
+        for user in {u.pk: u for u in users}.values()
+        if exclude is None or user.pk != exclude.pk
+    ]
+    created = Notification.objects.bulk_create(rows)
+    ids = [n.pk for n in created]
+    if ids:
+        transaction.on_commit(lambda: _queue_emails(ids))
+    return created
+
+
+def _queue_emails(ids: list[int]) -> None:
+    from matching.tasks import send_notification_emails_task
+
+    try:
+        send_notification_emails_task.delay(ids)
+    except Exception:  # broker down: the notifications are in the app; e-mails can be re-sent
+        import logging
+
+        logging.getLogger(__name__).warning("could not queue notification e-mails %s", ids[:20], exc_info=True)
+
+
+def notify_engagement(*, engagement: Engagement, action: str, actor: User | None) -> list[Notification]:
+    audience = ACTION_AUDIENCE.get(action, "both")
+    users: list[User] = []
+    if audience in ("recipient", "both"):
+        users += recipient_focal_points(engagement.need)
+    if audience in ("provider", "both"):
+        users += provider_focal_points(engagement.offer)
+    params = {
+        "action": action,
+        "need": engagement.need.title,
+        "offer": engagement.offer.title,
+        "reason": engagement.last_reason,
+    }
+    return _create(users, f"engagement_{action}", engagement, params, exclude=actor)
+
+
+def notify_proposals(*, engagements: list[Engagement]) -> int:
+    """New proposals from a matching run: one notification per recipient focal point and proposal.
+
+    Done in a few queries whatever the number of proposals (a full run makes thousands).
+    """
+    engagements = list(Engagement.objects.filter(pk__in=[e.pk for e in engagements]).select_related("need", "offer"))
+    org_ids = {e.need.organisation_id for e in engagements if e.need.organisation_id}
+    state_ids = {e.need.country_id for e in engagements if not e.need.organisation_id}
+    by_org: dict[int, list[int]] = {}
+    by_state: dict[int, list[int]] = {}
+    memberships = Membership.objects.filter(is_recipient_focal_point=True, user__is_active=True).filter(
+        Q(organisation_id__in=org_ids) | Q(organisation__country_id__in=state_ids)
+    )
+    for user_id, org_id, country_id in memberships.values_list(
+        "user_id", "organisation_id", "organisation__country_id"
+    ):
+        by_org.setdefault(org_id, []).append(user_id)
+        by_state.setdefault(country_id, []).append(user_id)
+    rows = []
+    for engagement in engagements:
+        need = engagement.need
+        users = by_org.get(need.organisation_id, []) if need.organisation_id else by_state.get(need.country_id, [])
+        params = {"action": "propose", "need": need.title, "offer": engagement.offer.title}
+        rows += [
+            Notification(user_id=user_id, kind="engagement_propose", engagement=engagement, params=params)
+            for user_id in sorted(set(users))
+        ]
+    created = Notification.objects.bulk_create(rows, batch_size=2000)
+    ids = [n.pk for n in created]
+    if ids:
+        transaction.on_commit(lambda: _queue_emails(ids))
+    return len(created)
+
+
+def notifications_for_user(*, user: User):
+    return Notification.objects.filter(user=user).select_related("engagement")
+
+
+def notifications_mark_read(*, user: User, ids: list[int] | None = None) -> int:
+    from django.utils import timezone
+
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+def render_notification(notification: Notification) -> tuple[str, str]:
+    """(title, text) of a notification in the active language."""
+    from django.utils.translation import gettext as _
+
+    p = notification.params
+    titles = {
+        "engagement_propose": _("New match proposal for your need “%(need)s”"),
+        "engagement_interest": _("A recipient is interested in your offer “%(offer)s”"),
+        "engagement_dismiss": _("A recipient dismissed the proposal of your offer “%(offer)s”"),
+        "engagement_accept": _("The provider accepted: “%(offer)s” for “%(need)s”"),
+        "engagement_decline": _("The provider declined: “%(offer)s” for “%(need)s”"),
+        "engagement_agree": _("Engagement agreed: “%(offer)s” for “%(need)s”"),
+        "engagement_start": _("Engagement started: “%(offer)s” for “%(need)s”"),
+        "engagement_complete": _("Engagement completed: “%(offer)s” for “%(need)s” — please rate it"),
+        "engagement_cancel": _("Engagement cancelled: “%(offer)s” for “%(need)s”"),
+    }
+    title = titles.get(notification.kind, notification.kind) % {"need": p.get("need", ""), "offer": p.get("offer", "")}
+    text = title
+    if p.get("reason"):
+        text += "\n\n" + _("Reason given: %(reason)s") % {"reason": p["reason"]}
+    return title, text

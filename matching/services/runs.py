@@ -1,0 +1,383 @@
+"""Starting, executing and cancelling matching runs; incremental re-scoring.
+
+Invariants:
+- One full run at a time (a partial unique index); a second request gets ``MatchRunAlreadyActive``.
+- Execution is safe to run twice: a worker first claims the run with a lease (an atomic UPDATE),
+  a re-delivered task finding the lease alive exits, one finding it expired takes over; candidates
+  are upserted on (run, need, offer).
+- Results become visible in one transaction at the end: the run's candidates turn ``is_current``
+  and the previous ones of the same needs stop being current.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from kb.models import AssistanceNeed, EntryKind, EntryStatus, ExpertiseOffer
+from kb.search import SearchBackend, get_backend
+from matching.engine import (
+    MatchConfig,
+    NeedResult,
+    Timer,
+    fetch_candidates,
+    match_config,
+    outcome_reason,
+    plan,
+    score_needs,
+)
+from matching.features import apply_idf, corpus_stats_compute, corpus_stats_latest, load_features
+from matching.models import (
+    ACTIVE_RUN_STATUSES,
+    MatchCandidate,
+    MatchRun,
+    NeedOutcome,
+    RunScope,
+    RunStatus,
+    RunTrigger,
+)
+from matching.plan import PlanResult
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=10)
+BATCH = 500
+#: Pairs per need that reach the plan (the best ones).
+PLAN_PAIRS_PER_NEED = 20
+
+
+class MatchRunAlreadyActive(Exception):
+    code = "run_already_active"
+
+    def __init__(self, run: MatchRun | None):
+        self.run = run
+        super().__init__(
+            _("A full matching run is already queued or running (run #%(id)s).") % {"id": run.pk if run else "?"}
+        )
+
+
+class MatchRunNotActive(Exception):
+    code = "run_not_active"
+
+
+def match_run_start(*, trigger: str, requested_by: User | None = None, enqueue: bool = True) -> MatchRun:
+    """Queue a full run; a worker starts it after commit (``enqueue=False``: the caller runs it)."""
+    from matching.tasks import run_matching_task
+
+    try:
+        with transaction.atomic(durable=True):
+            run = MatchRun.objects.create(scope=RunScope.FULL, trigger=trigger, requested_by=requested_by)
+            if enqueue:
+                transaction.on_commit(lambda: _enqueue(run_matching_task, run.pk))
+    except IntegrityError as exc:
+        active = MatchRun.objects.filter(scope=RunScope.FULL, status__in=ACTIVE_RUN_STATUSES).first()
+        raise MatchRunAlreadyActive(active) from exc
+    return run
+
+
+def _enqueue(task, *args) -> None:
+    try:
+        task.delay(*args)
+    except Exception:  # broker down: the run stays queued; the next beat tick or a moderator retries
+        logger.warning("could not queue %s%s", task.name, args, exc_info=True)
+
+
+def match_run_cancel(*, run: MatchRun) -> MatchRun:
+    with transaction.atomic(durable=True):
+        updated = MatchRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(
+            status=RunStatus.CANCELLED, finished_at=timezone.now()
+        )
+        if not updated:
+            raise MatchRunNotActive(_("Only a queued or running run can be cancelled."))
+    run.refresh_from_db()
+    return run
+
+
+def _claim(run_id: int) -> bool:
+    now = timezone.now()
+    claimed = (
+        MatchRun.objects.filter(pk=run_id, status__in=ACTIVE_RUN_STATUSES)
+        .filter(lease_expires_at__isnull=True)
+        .update(status=RunStatus.RUNNING, started_at=now, lease_expires_at=now + LEASE)
+    )
+    if not claimed:  # a worker died holding it: take over once its lease has expired
+        claimed = MatchRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, lease_expires_at__lt=now).update(
+            lease_expires_at=now + LEASE
+        )
+    return bool(claimed)
+
+
+def _still_wanted(run_id: int, done: int) -> bool:
+    """Record progress, extend the lease; False if the run was cancelled meanwhile."""
+    return bool(
+        MatchRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            needs_done=done, lease_expires_at=timezone.now() + LEASE
+        )
+    )
+
+
+def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> MatchRun | None:
+    """Execute a queued full run (the Celery task's body). Returns None if another worker has it."""
+    if not _claim(run_id):
+        return None
+    backend = backend or get_backend()
+    config = match_config()
+    timer = Timer()
+    try:
+        with timer("offers"):
+            offer_ids = list(ExpertiseOffer.objects.filter(status=EntryStatus.PUBLISHED).values_list("id", flat=True))
+            offers = load_features(EntryKind.OFFER, offer_ids)
+            idf = corpus_stats_compute(offers)
+            apply_idf(offers, idf)
+        need_ids = list(
+            AssistanceNeed.objects.filter(status=EntryStatus.PUBLISHED).order_by("id").values_list("id", flat=True)
+        )
+        MatchRun.objects.filter(pk=run_id).update(
+            needs_total=len(need_ids),
+            definition=config.definition,
+            weights=config.as_dict(),
+            search_backend=backend.name,
+        )
+        results: dict[int, NeedResult] = {}
+        for start in range(0, len(need_ids), BATCH):
+            with timer("needs"):
+                needs = load_features(EntryKind.NEED, need_ids[start : start + BATCH])
+                apply_idf(needs, idf)
+            with timer("candidates"):
+                candidates = fetch_candidates(backend, list(needs.values()), config.candidates_per_need)
+            with timer("scoring"):
+                for need_id, result in score_needs(list(needs.values()), offers, candidates, config).items():
+                    result.pairs = result.pairs[:PLAN_PAIRS_PER_NEED]
+                    results[need_id] = result
+            if not _still_wanted(run_id, min(start + BATCH, len(need_ids))):
+                logger.info("matching run %s cancelled at %s/%s needs", run_id, start, len(need_ids))
+                return MatchRun.objects.get(pk=run_id)
+        capacities = {offer_id: f.capacity_left for offer_id, f in offers.items()}
+        with timer("plan"):
+            plan_result = plan(results, capacities, config)
+        with timer("save"):
+            run = _persist(run_id, results, plan_result, config, capacities, full=True, timings=timer.seconds)
+        return run
+    except Exception as exc:
+        MatchRun.objects.filter(pk=run_id).update(
+            status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000], finished_at=timezone.now()
+        )
+        raise
+
+
+def _persist(
+    run_id: int,
+    results: dict[int, NeedResult],
+    plan_result: PlanResult,
+    config: MatchConfig,
+    capacities: dict[int, int],
+    *,
+    full: bool,
+    timings: dict,
+) -> MatchRun:
+    from matching.services.engagements import proposals_sync
+
+    assigned = plan_result.assigned
+    candidates: list[MatchCandidate] = []
+    outcomes: list[NeedOutcome] = []
+    covered = south_south = 0
+    for need_id, result in results.items():
+        kept = [
+            (rank, p)
+            for rank, p in enumerate(result.pairs, start=1)
+            if rank <= config.stored_per_need or (need_id, p.offer_id) in assigned
+        ]
+        for rank, pair in kept:
+            is_assigned = (need_id, pair.offer_id) in assigned
+            south_south += is_assigned and pair.south_south
+            candidates.append(
+                MatchCandidate(
+                    run_id=run_id,
+                    need_id=need_id,
+                    offer_id=pair.offer_id,
+                    rank=rank,
+                    score=pair.score,
+                    components=pair.components,
+                    reasons=pair.reasons,
+                    south_south=pair.south_south,
+                    assigned=is_assigned,
+                    is_current=True,
+                )
+            )
+        got = sum(1 for pair in result.pairs if (need_id, pair.offer_id) in assigned)
+        covered += got > 0
+        outcomes.append(
+            NeedOutcome(
+                run_id=run_id,
+                need_id=need_id,
+                providers_wanted=result.need.providers_wanted,
+                providers_assigned=got,
+                reason=outcome_reason(result, got, config, capacities),
+                is_current=True,
+            )
+        )
+    need_ids = list(results)
+    with transaction.atomic():
+        run = MatchRun.objects.select_for_update().get(pk=run_id)
+        if run.status == RunStatus.CANCELLED:
+            return run
+        for model in (MatchCandidate, NeedOutcome):
+            stale = model.objects.filter(is_current=True).exclude(run_id=run_id)
+            stale = stale if full else stale.filter(need_id__in=need_ids)
+            stale.update(is_current=False)
+        MatchCandidate.objects.bulk_create(
+            candidates,
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["run", "need", "offer"],
+            update_fields=["rank", "score", "components", "reasons", "south_south", "assigned", "is_current"],
+        )
+        NeedOutcome.objects.bulk_create(
+            outcomes,
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["run", "need"],
+            update_fields=["providers_wanted", "providers_assigned", "reason", "is_current"],
+        )
+        proposals_sync(run=run, need_ids=need_ids, assigned=assigned, candidates=candidates, full=full)
+        run.status = RunStatus.COMPLETED
+        run.finished_at = timezone.now()
+        if not full:
+            run.needs_total = len(results)
+        run.needs_done = run.needs_total
+        run.candidates_count = len(candidates)
+        run.assigned_count = len(assigned)
+        run.needs_covered = covered
+        run.south_south_assigned = south_south
+        run.timings = {**timings, "plan_solver": round(plan_result.seconds, 4)}
+        run.lease_expires_at = None
+        run.save()
+    return run
+
+
+# --- incremental re-scoring ----------------------------------------------------------------------
+
+
+def match_rescore_needs(
+    *, need_ids: list[int], trigger: str = RunTrigger.ENTRY_CHANGE, backend: SearchBackend | None = None
+) -> MatchRun | None:
+    """Re-score only these needs against the current offers (a need or offer changed)."""
+    need_ids = sorted(set(need_ids))
+    if not need_ids:
+        return None
+    backend = backend or get_backend()
+    config = match_config()
+    timer = Timer()
+    published = set(
+        AssistanceNeed.objects.filter(pk__in=need_ids, status=EntryStatus.PUBLISHED).values_list("id", flat=True)
+    )
+    gone = [n for n in need_ids if n not in published]
+    if gone:
+        _retire_needs(gone)
+    if not published:
+        return None
+    run = MatchRun.objects.create(
+        scope=RunScope.INCREMENTAL,
+        trigger=trigger,
+        status=RunStatus.RUNNING,
+        need_ids=sorted(published),
+        started_at=timezone.now(),
+        needs_total=len(published),
+        definition=config.definition,
+        weights=config.as_dict(),
+        search_backend=backend.name,
+    )
+    try:
+        with timer("needs"):
+            idf = corpus_stats_latest()
+            needs = load_features(EntryKind.NEED, sorted(published))
+            apply_idf(needs, idf)
+        with timer("candidates"):
+            candidates = fetch_candidates(backend, list(needs.values()), config.candidates_per_need)
+        with timer("offers"):
+            offer_ids = sorted({o for found in candidates.values() for o in found})
+            offers = load_features(EntryKind.OFFER, offer_ids)
+            apply_idf(offers, idf)
+        with timer("scoring"):
+            results = score_needs(list(needs.values()), offers, candidates, config)
+            for result in results.values():
+                result.pairs = result.pairs[:PLAN_PAIRS_PER_NEED]
+        # Capacity the current plan already gives to other needs is not free for these ones.
+        taken = dict(
+            MatchCandidate.objects.filter(offer_id__in=offer_ids, is_current=True, assigned=True)
+            .exclude(need_id__in=list(published))
+            .values("offer_id")
+            .annotate(n=Count("id"))
+            .values_list("offer_id", "n")
+        )
+        capacities = {o: max(0, f.capacity_left - taken.get(o, 0)) for o, f in offers.items()}
+        with timer("plan"):
+            plan_result = plan(results, capacities, config)
+        with timer("save"):
+            return _persist(run.pk, results, plan_result, config, capacities, full=False, timings=timer.seconds)
+    except Exception as exc:
+        MatchRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000], finished_at=timezone.now()
+        )
+        raise
+
+
+def _retire_needs(need_ids: list[int]) -> None:
+    """Needs no longer published: their candidates stop being current, open proposals end."""
+    from matching.services.engagements import proposals_withdraw_for_needs
+
+    with transaction.atomic():
+        MatchCandidate.objects.filter(need_id__in=need_ids, is_current=True).update(is_current=False)
+        NeedOutcome.objects.filter(need_id__in=need_ids, is_current=True).update(is_current=False)
+        proposals_withdraw_for_needs(need_ids=need_ids)
+
+
+def needs_affected_by_offers(
+    *, offer_ids: list[int], backend: SearchBackend | None = None, limit: int = 200
+) -> list[int]:
+    """Needs whose candidates an offer change may alter: those listing the offer now, and those
+    the offer's text would reach in the needs index."""
+    from kb.search.query import TermQuery
+    from matching.features import query_terms
+
+    affected = set(
+        MatchCandidate.objects.filter(offer_id__in=offer_ids, is_current=True).values_list("need_id", flat=True)
+    )
+    offers = load_features(EntryKind.OFFER, offer_ids)
+    if offers:
+        apply_idf(offers, corpus_stats_latest())
+        backend = backend or get_backend()
+        queries = [
+            TermQuery(
+                key=o.id,
+                groups=[frozenset({t}) for t, _w in query_terms(o)],
+                weights=[w for _t, w in query_terms(o)],
+                concepts=sorted(o.concepts),
+                articles=sorted(str(a) for a in o.article_tags),
+                exclude_country=o.country_id,
+            )
+            for o in offers.values()
+        ]
+        for found in backend.candidates("need", queries, 50).values():
+            affected.update(need_id for need_id, _score in found)
+    return sorted(affected)[:limit]
+
+
+def runs_stale_requeue() -> int:
+    """Queued full runs whose task was lost (broker outage) are queued again (beat calls this)."""
+    from matching.tasks import run_matching_task
+
+    stale = MatchRun.objects.filter(
+        scope=RunScope.FULL, status=RunStatus.QUEUED, created_at__lt=timezone.now() - timedelta(minutes=5)
+    )
+    count = 0
+    for run in stale:
+        _enqueue(run_matching_task, run.pk)
+        count += 1
+    return count

@@ -1,0 +1,74 @@
+"""Celery entry points of matching. Each takes ids, loads rows and calls a service, and is safe
+to run twice (a run is claimed with a lease; candidates are upserted; re-scoring converges)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.utils import timezone, translation
+
+from kb.search import SearchUnavailable
+from matching.models import Notification, RunTrigger
+
+logger = logging.getLogger(__name__)
+
+_RETRY = {
+    "autoretry_for": (SearchUnavailable,),
+    "retry_backoff": 5,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 6,
+}
+
+
+@shared_task(acks_late=True, ignore_result=True, queue="matching", **_RETRY)
+def run_matching_task(run_id: int) -> None:
+    from matching.services.runs import match_run_execute
+
+    match_run_execute(run_id=run_id)
+
+
+@shared_task(acks_late=True, ignore_result=True, queue="matching")
+def nightly_full_run_task() -> None:
+    from matching.services.runs import MatchRunAlreadyActive, match_run_start, runs_stale_requeue
+
+    runs_stale_requeue()
+    try:
+        match_run_start(trigger=RunTrigger.NIGHTLY)
+    except MatchRunAlreadyActive:
+        logger.info("nightly matching run skipped: a full run is already active")
+
+
+@shared_task(acks_late=True, ignore_result=True, queue="matching", **_RETRY)
+def rematch_needs_task(need_ids: list[int]) -> None:
+    from matching.services.runs import match_rescore_needs
+
+    match_rescore_needs(need_ids=need_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True, queue="matching", **_RETRY)
+def rematch_for_offers_task(offer_ids: list[int]) -> None:
+    from matching.services.runs import match_rescore_needs, needs_affected_by_offers
+
+    match_rescore_needs(need_ids=needs_affected_by_offers(offer_ids=offer_ids))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_notification_emails_task(notification_ids: list[int]) -> int:
+    from matching.services.notifications import render_notification
+
+    sent = 0
+    pending = Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True).select_related("user")
+    for notification in pending:
+        user = notification.user
+        if not user.email or not user.is_active:
+            continue
+        with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
+            title, text = render_notification(notification)
+        send_mail(title, text, settings.DEFAULT_FROM_EMAIL, [user.email], fail_silently=False)
+        Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
+        sent += 1
+    return sent
