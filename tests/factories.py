@@ -70,6 +70,8 @@ class OfferFactory(DjangoModelFactory):
 
 
 class NeedFactory(DjangoModelFactory):
+    """A need row written directly."""
+
     class Meta:
         model = AssistanceNeed
         skip_postgeneration_save = True
@@ -81,3 +83,10 @@ class NeedFactory(DjangoModelFactory):
     language = factory.LazyFunction(lambda: Language.objects.get(code="en"))
     status = EntryStatus.DRAFT
     external_id = factory.Sequence(lambda n: f"NEED-{n}")
+
+    @factory.post_generation
+    def published(obj, create, extracted, **kwargs):
+        if extracted:
+            obj.status = EntryStatus.PUBLISHED
+            obj.published_at = obj.updated_at
+            obj.save()

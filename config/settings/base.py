@@ -217,7 +217,7 @@ MATCHING_DEFAULTS = {
     "weight_proximity": 0.05,
     "weight_capacity": 0.05,
     "weight_feedback": 0.05,
-    "south_south_prefer_bonus": 0.10,
+    "south_south_prefer_bonus": 0.15,
     "candidates_per_need": 40,
     "stored_per_need": 10,
     "min_score": 0.20,

@@ -12,6 +12,7 @@ Invariants:
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -161,9 +162,7 @@ def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> M
         capacities = {offer_id: f.capacity_left for offer_id, f in offers.items()}
         with timer("plan"):
             plan_result = plan(results, capacities, config)
-        with timer("save"):
-            run = _persist(run_id, results, plan_result, config, capacities, full=True, timings=timer.seconds)
-        return run
+        return _persist(run_id, results, plan_result, config, capacities, full=True, timings=timer.seconds)
     except Exception as exc:
         MatchRun.objects.filter(pk=run_id).update(
             status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000], finished_at=timezone.now()
@@ -183,6 +182,7 @@ def _persist(
 ) -> MatchRun:
     from matching.services.engagements import proposals_sync
 
+    started = time.perf_counter()
     assigned = plan_result.assigned
     candidates: list[MatchCandidate] = []
     outcomes: list[NeedOutcome] = []
@@ -255,7 +255,11 @@ def _persist(
         run.assigned_count = len(assigned)
         run.needs_covered = covered
         run.south_south_assigned = south_south
-        run.timings = {**timings, "plan_solver": round(plan_result.seconds, 4)}
+        run.timings = {
+            **timings,
+            "plan_solver": round(plan_result.seconds, 4),
+            "save": round(time.perf_counter() - started, 4),
+        }
         run.lease_expires_at = None
         run.save()
     return run
@@ -319,8 +323,7 @@ def match_rescore_needs(
         capacities = {o: max(0, f.capacity_left - taken.get(o, 0)) for o, f in offers.items()}
         with timer("plan"):
             plan_result = plan(results, capacities, config)
-        with timer("save"):
-            return _persist(run.pk, results, plan_result, config, capacities, full=False, timings=timer.seconds)
+        return _persist(run.pk, results, plan_result, config, capacities, full=False, timings=timer.seconds)
     except Exception as exc:
         MatchRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000], finished_at=timezone.now()

@@ -1,0 +1,142 @@
+"""Scoring one pair: named components, the hard rules, and reasons that match the arithmetic."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from matching.features import Features
+from matching.scoring import COMPONENTS, REASON_COMPONENT, is_candidate, score_pair
+
+WEIGHTS = dict.fromkeys(COMPONENTS, 1.0)
+
+
+def features(**overrides) -> Features:
+    base = dict(
+        kind="offer",
+        id=1,
+        title="t",
+        language="en",
+        languages=frozenset({"en"}),
+        country_id="RWA",
+        region="Africa",
+        subregion="Eastern Africa",
+        g77=True,
+        m49_developing=True,
+        articles=frozenset(),
+        article_tags=frozenset(),
+        chapters=frozenset(),
+        chapter_of={},
+        ta_types=frozenset(),
+        themes=frozenset(),
+        concepts=frozenset(),
+        counts=Counter(),
+        surface={},
+        vector={},
+        capacity_total=4,
+        capacity_left=4,
+    )
+    base.update(overrides)
+    return Features(**base)
+
+
+def need(**overrides) -> Features:
+    values = dict(kind="need", id=10, country_id="CIV", subregion="Western Africa", language="fr", languages=frozenset({"fr"}))
+    return features(**{**values, **overrides})
+
+
+def test_components_are_named_and_reasons_match_them():
+    n = need(
+        articles=frozenset({8, 52}),
+        chapters=frozenset({2, 5}),
+        chapter_of={8: 2, 52: 5},
+        themes=frozenset({"asset_declarations"}),
+        ta_types=frozenset({"capacity_building"}),
+        vector={"declar": 0.8, "patrimoin": 0.6},
+        surface={"declar": "déclarations", "patrimoin": "patrimoine"},
+        south_south="prefer",
+    )
+    o = features(
+        articles=frozenset({8}),
+        chapters=frozenset({2}),
+        chapter_of={8: 2},
+        themes=frozenset({"asset_declarations", "gender_equality"}),
+        ta_types=frozenset({"capacity_building"}),
+        vector={"declar": 1.0},
+        languages=frozenset({"en", "fr"}),
+        capacity_left=3,
+    )
+    pair = score_pair(n, o, WEIGHTS, "g77", prefer_bonus=0.1)
+    assert set(pair.components) == set(COMPONENTS)
+    assert pair.components["articles"] == 0.5  # art. 8 exact; art. 52's chapter V not offered
+    assert pair.components["thematic"] == 1.0
+    assert pair.components["ta_type"] == 1.0
+    assert pair.components["language"] == 1.0
+    assert pair.components["south_south"] == 1.0
+    assert pair.components["proximity"] == 0.5  # same region, other sub-region
+    assert pair.components["capacity"] == 0.75
+    assert pair.components["feedback"] is None  # no ratings yet: does not apply
+    # Every reason explains a component that contributed, and every contributing one is explained.
+    explained = {REASON_COMPONENT[r["code"]] for r in pair.reasons}
+    contributed = {name for name, value in pair.components.items() if value}
+    assert explained == contributed
+    codes = [r["code"] for r in pair.reasons]
+    assert "south_south_preferred" in codes
+    assert codes.index("south_south_preferred") == codes.index("south_south") + 1
+    text = next(r for r in pair.reasons if r["code"] == "text")
+    assert text["params"]["words"] == ["déclarations"]
+    language = next(r for r in pair.reasons if r["code"] == "language")
+    assert language["params"] == {"language": "fr", "is_need_language": True}
+
+
+def test_score_is_the_weighted_mean_of_applicable_components_plus_bonus():
+    n = need(south_south="prefer")
+    o = features(capacity_left=0)
+    pair = score_pair(n, o, WEIGHTS, "g77", prefer_bonus=0.1)
+    applicable = [v for v in pair.components.values() if v is not None]
+    assert pair.score == pytest.approx(sum(applicable) / len(applicable) + 0.1, abs=1e-3)
+    no_bonus = score_pair(need(south_south="none"), o, WEIGHTS, "g77", prefer_bonus=0.1)
+    assert pair.score - no_bonus.score == pytest.approx(0.1, abs=1e-3)
+
+
+def test_articles_in_the_same_chapter_count_half():
+    n = need(articles=frozenset({9}), chapters=frozenset({2}), chapter_of={9: 2})
+    same = score_pair(n, features(articles=frozenset({9}), chapters=frozenset({2})), WEIGHTS, "g77", 0)
+    chapter = score_pair(n, features(articles=frozenset({12}), chapters=frozenset({2})), WEIGHTS, "g77", 0)
+    none = score_pair(n, features(articles=frozenset({30}), chapters=frozenset({3})), WEIGHTS, "g77", 0)
+    assert (same.components["articles"], chapter.components["articles"], none.components["articles"]) == (1.0, 0.5, 0.0)
+    assert [r["code"] for r in chapter.reasons if r["code"] in ("articles", "chapters")] == ["chapters"]
+
+
+def test_feedback_uses_a_prior():
+    n = need()
+    good = score_pair(n, features(feedback_average=5.0, feedback_count=1), WEIGHTS, "g77", 0)
+    many = score_pair(n, features(feedback_average=5.0, feedback_count=20), WEIGHTS, "g77", 0)
+    assert 0.5 < good.components["feedback"] < many.components["feedback"] < 1.0
+
+
+def test_a_state_never_matches_itself():
+    assert not is_candidate(need(country_id="CIV"), features(country_id="CIV"), "g77")
+    assert is_candidate(need(country_id="CIV"), features(country_id="RWA"), "g77")
+
+
+def test_require_south_south_is_a_hard_rule_under_the_configured_definition():
+    n = need(south_south="require")
+    korea = features(country_id="KOR", g77=False, m49_developing=True)
+    assert not is_candidate(n, korea, "g77")
+    assert is_candidate(n, korea, "m49")
+    international = features(country_id="", g77=False, m49_developing=False)
+    assert not is_candidate(n, international, "g77")
+
+
+def test_regions_served_limit_the_offer():
+    n = need()
+    assert not is_candidate(n, features(regions_served=frozenset({"Asia"})), "g77")
+    assert is_candidate(n, features(regions_served=frozenset({"Western Africa"})), "g77")
+    assert is_candidate(n, features(regions_served=frozenset({"Africa"})), "g77")
+
+
+def test_south_south_reason_names_the_definition():
+    pair = score_pair(need(), features(), WEIGHTS, "m49", 0)
+    assert {"code": "south_south", "params": {"definition": "m49"}} in pair.reasons

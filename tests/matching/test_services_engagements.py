@@ -1,0 +1,195 @@
+"""Engagements: every transition per role, illegal ones, capacity, ratings, notifications."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from kb.models import Language
+from matching.models import Engagement, EngagementEvent, EngagementState, Notification
+from matching.services.engagements import (
+    TRANSITIONS,
+    EngagementAction,
+    IllegalEngagementTransition,
+    allowed_engagement_actions,
+    engagement_express_interest,
+    engagement_rate,
+    engagement_transition,
+)
+from tests.conftest import _focal_point
+from tests.factories import NeedFactory, OfferFactory
+
+pytestmark = pytest.mark.django_db
+
+E = EngagementState
+
+
+@pytest.fixture
+def sides(civ, db):
+    """A published need of Côte d'Ivoire (civ's organisation) and a published Rwandan offer."""
+    rwa = _focal_point("RWA", provider=True, recipient=False)
+    need = NeedFactory(organisation=civ.organisation, country=civ.organisation.country, language=Language.objects.get(code="fr"), published=True)
+    offer = OfferFactory(organisation=rwa.organisation, published=True, capacity=1)
+    return civ, rwa, need, offer
+
+
+PATH = {
+    E.PROPOSED: [],
+    E.INTERESTED: [("r", "interest")],
+    E.DISMISSED: [("r", "dismiss")],
+    E.ACCEPTED: [("r", "interest"), ("p", "accept")],
+    E.DECLINED: [("r", "interest"), ("p", "decline")],
+    E.AGREED: [("r", "interest"), ("p", "accept"), ("r", "agree")],
+    E.IN_PROGRESS: [("r", "interest"), ("p", "accept"), ("r", "agree"), ("p", "start")],
+    E.COMPLETED: [("r", "interest"), ("p", "accept"), ("r", "agree"), ("p", "start"), ("r", "complete")],
+    E.CANCELLED: [("r", "interest"), ("p", "accept"), ("r", "cancel")],
+}
+
+
+def bring_to(state, recipient, provider, need, offer) -> Engagement:
+    engagement = Engagement.objects.create(need=need, offer=offer, state=E.PROPOSED)
+    for who, action in PATH[state]:
+        actor = recipient if who == "r" else provider
+        engagement = engagement_transition(actor=actor.user, engagement=engagement, action=action, reason="because")
+    assert engagement.state == state
+    return engagement
+
+
+@pytest.mark.parametrize(("action", "state"), list(TRANSITIONS))
+def test_every_legal_transition_by_the_right_side(action, state, sides):
+    recipient, provider, need, offer = sides
+    engagement = bring_to(state, recipient, provider, need, offer)
+    move = TRANSITIONS[(action, state)]
+    from matching.services.engagements import Side
+
+    actor = recipient if move.by & Side.RECIPIENT else provider
+    engagement = engagement_transition(actor=actor.user, engagement=engagement, action=action, reason="a reason")
+    assert engagement.state == move.to
+    event = EngagementEvent.objects.filter(engagement=engagement).order_by("-id").first()
+    assert (event.action, event.from_state, event.to_state, event.actor_id) == (action.value, state.value, move.to.value, actor.user.pk)
+
+
+@pytest.mark.parametrize(("action", "state"), [(a, s) for a in EngagementAction for s in E if (a, s) not in TRANSITIONS])
+def test_every_illegal_transition_is_refused(action, state, sides, moderator):
+    recipient, provider, need, offer = sides
+    engagement = bring_to(state, recipient, provider, need, offer)
+    with pytest.raises(IllegalEngagementTransition):
+        engagement_transition(actor=moderator.user, engagement=engagement, action=action, reason="x")
+    engagement.refresh_from_db()
+    assert engagement.state == state
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "wrong_side"),
+    [
+        (E.PROPOSED, "interest", "p"),
+        (E.PROPOSED, "dismiss", "p"),
+        (E.INTERESTED, "accept", "r"),
+        (E.INTERESTED, "decline", "r"),
+        (E.ACCEPTED, "agree", "p"),
+    ],
+)
+def test_each_side_only_does_its_own_steps(state, action, wrong_side, sides):
+    recipient, provider, need, offer = sides
+    engagement = bring_to(state, recipient, provider, need, offer)
+    actor = provider if wrong_side == "p" else recipient
+    with pytest.raises(PermissionDenied):
+        engagement_transition(actor=actor.user, engagement=engagement, action=action, reason="x")
+
+
+def test_strangers_can_do_nothing(sides, kor):
+    recipient, provider, need, offer = sides
+    engagement = bring_to(E.INTERESTED, recipient, provider, need, offer)
+    assert allowed_engagement_actions(kor.user, engagement) == []
+    with pytest.raises(PermissionDenied):
+        engagement_transition(actor=kor.user, engagement=engagement, action="accept")
+
+
+def test_decline_and_cancel_need_a_reason(sides):
+    recipient, provider, need, offer = sides
+    engagement = bring_to(E.INTERESTED, recipient, provider, need, offer)
+    with pytest.raises(ValidationError):
+        engagement_transition(actor=provider.user, engagement=engagement, action="decline", reason=" ")
+    engagement = engagement_transition(actor=provider.user, engagement=engagement, action="decline", reason="No trainers free this year")
+    assert engagement.last_reason == "No trainers free this year"
+
+
+def test_accepted_engagements_use_up_capacity(sides):
+    recipient, provider, need, offer = sides  # offer capacity 1
+    bring_to(E.ACCEPTED, recipient, provider, need, offer)
+    other_need = NeedFactory(organisation=recipient.organisation, country=recipient.organisation.country, published=True)
+    second = Engagement.objects.create(need=other_need, offer=offer, state=E.INTERESTED)
+    with pytest.raises(ValidationError) as excinfo:
+        engagement_transition(actor=provider.user, engagement=second, action="accept")
+    assert "capacity" in excinfo.value.message_dict
+    second.refresh_from_db()
+    assert second.state == E.INTERESTED
+
+
+def test_express_interest_in_any_candidate(sides):
+    recipient, provider, need, offer = sides
+    engagement = engagement_express_interest(actor=recipient.user, need=need, offer=offer)
+    assert engagement.state == E.INTERESTED
+    assert engagement_express_interest(actor=recipient.user, need=need, offer=offer).pk == engagement.pk
+    with pytest.raises(PermissionDenied):
+        engagement_express_interest(actor=provider.user, need=need, offer=offer)
+
+
+def test_no_engagement_with_oneself(sides):
+    recipient, _provider, need, _offer = sides
+    own = OfferFactory(organisation=recipient.organisation, published=True)
+    with pytest.raises(ValidationError):
+        engagement_express_interest(actor=recipient.user, need=need, offer=own)
+
+
+def test_both_sides_rate_once_after_completion(sides):
+    recipient, provider, need, offer = sides
+    engagement = bring_to(E.IN_PROGRESS, recipient, provider, need, offer)
+    with pytest.raises(ValidationError):
+        engagement_rate(actor=recipient.user, engagement=engagement, score=5)
+    engagement = engagement_transition(actor=provider.user, engagement=engagement, action="complete")
+    assert engagement_rate(actor=recipient.user, engagement=engagement, score=5, comment="Excellent").side == "recipient"
+    assert engagement_rate(actor=provider.user, engagement=engagement, score=4).side == "provider"
+    with pytest.raises(ValidationError):
+        engagement_rate(actor=recipient.user, engagement=engagement, score=3)
+    with pytest.raises(ValidationError):
+        engagement_rate(actor=provider.user, engagement=bring_to(E.COMPLETED, recipient, provider, NeedFactory(organisation=recipient.organisation, country=recipient.organisation.country, published=True), OfferFactory(organisation=provider.organisation, published=True, capacity=3)), score=9)
+
+
+def test_ratings_feed_the_feedback_component(sides):
+    from matching.features import provider_feedback
+
+    recipient, provider, need, offer = sides
+    engagement = bring_to(E.COMPLETED, recipient, provider, need, offer)
+    engagement_rate(actor=recipient.user, engagement=engagement, score=4)
+    assert provider_feedback([offer.organisation_id]) == {offer.organisation_id: (4.0, 1)}
+
+
+def test_the_other_side_is_notified_in_app_and_by_email(sides, django_capture_on_commit_callbacks):
+    recipient, provider, need, offer = sides
+    engagement = Engagement.objects.create(need=need, offer=offer, state=E.PROPOSED)
+    with django_capture_on_commit_callbacks(execute=True):
+        engagement_transition(actor=recipient.user, engagement=engagement, action="interest")
+    notification = Notification.objects.get(user=provider.user)
+    assert notification.kind == "engagement_interest"
+    assert not Notification.objects.filter(user=recipient.user).exists()
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [provider.user.email]
+    assert offer.title in mail.outbox[0].subject
+    notification.refresh_from_db()
+    assert notification.emailed_at is not None
+
+
+def test_emails_are_written_in_the_recipients_language(sides, django_capture_on_commit_callbacks):
+    recipient, provider, need, offer = sides
+    recipient.user.preferred_language = "fr"
+    recipient.user.save()
+    engagement = bring_to(E.INTERESTED, recipient, provider, need, offer)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        engagement_transition(actor=provider.user, engagement=engagement, action="decline", reason="Pas de formateurs")
+    assert len(mail.outbox) == 1
+    assert "Pas de formateurs" in mail.outbox[0].body
+
+
