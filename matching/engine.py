@@ -23,6 +23,7 @@ from matching.scoring import COMPONENTS, ScoredPair, is_candidate, is_south_sout
 @dataclass(frozen=True)
 class MatchConfig:
     weights: dict[str, float]
+    context_share: float
     prefer_bonus: float
     candidates_per_need: int
     stored_per_need: int
@@ -30,7 +31,12 @@ class MatchConfig:
     definition: str
 
     def as_dict(self) -> dict:
-        return {**self.weights, "south_south_prefer_bonus": self.prefer_bonus, "min_score": self.min_score}
+        return {
+            **self.weights,
+            "context_share": self.context_share,
+            "south_south_prefer_bonus": self.prefer_bonus,
+            "min_score": self.min_score,
+        }
 
 
 def match_config() -> MatchConfig:
@@ -41,6 +47,7 @@ def match_config() -> MatchConfig:
         values.update({key: getattr(row, key) for key in values})
     return MatchConfig(
         weights={name: float(values[f"weight_{name}"]) for name in COMPONENTS},
+        context_share=float(values["context_share"]),
         prefer_bonus=float(values["south_south_prefer_bonus"]),
         candidates_per_need=int(values["candidates_per_need"]),
         stored_per_need=int(values["stored_per_need"]),
@@ -91,7 +98,9 @@ def score_needs(
         for offer in found:
             if not is_candidate(need, offer, config.definition):
                 continue
-            result.pairs.append(score_pair(need, offer, config.weights, config.definition, config.prefer_bonus))
+            result.pairs.append(
+                score_pair(need, offer, config.weights, config.definition, config.prefer_bonus, config.context_share)
+            )
         if need.south_south == "require" and result.had_candidates and not result.pairs:
             result.had_only_non_south_south = any(
                 not is_south_south(need, o, config.definition) for o in found if o.country_id != need.country_id

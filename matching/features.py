@@ -46,6 +46,8 @@ class Features:
     chapter_of: dict[int, int]
     ta_types: frozenset[str]
     themes: frozenset[str]
+    ta_type_tags: frozenset[str]
+    theme_tags: frozenset[str]
     concepts: frozenset[str]
     counts: Counter  # analysed term -> weighted count
     surface: dict[str, str]  # analysed term -> a word of the text it comes from (for reasons)
@@ -140,6 +142,8 @@ def load_features(kind: str, ids: list[int]) -> dict[int, Features]:
             chapter_of={a: chapter_of[a] for a in articles if a in chapter_of},
             ta_types=frozenset(ta_types),
             themes=frozenset(themes),
+            ta_type_tags=frozenset(tagged_types),
+            theme_tags=frozenset(tagged_themes),
             concepts=frozenset({*concepts, *(f"theme:{t}" for t in tagged_themes), *(f"ta:{t}" for t in tagged_types)}),
             counts=counts,
             surface=surface,

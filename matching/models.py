@@ -33,6 +33,9 @@ class MatchingSettings(models.Model):
     weight_proximity = models.FloatField(_("weight: same sub-region / region"), validators=[MinValueValidator(0)])
     weight_capacity = models.FloatField(_("weight: capacity left"), validators=[MinValueValidator(0)])
     weight_feedback = models.FloatField(_("weight: past feedback"), validators=[MinValueValidator(0)])
+    context_share = models.FloatField(
+        _("share of the score context can move"), validators=[MinValueValidator(0), MaxValueValidator(1)]
+    )
     south_south_prefer_bonus = models.FloatField(
         _("bonus when the need prefers South-South"), validators=[MinValueValidator(0), MaxValueValidator(1)]
     )

@@ -1,9 +1,22 @@
 """Scoring one (need, offer) pair from named components, with the reasons behind the score.
 
 Each component is a number in [0, 1], or ``None`` when it does not apply (a need with no UNCAC
-articles, tagged or derived, says nothing about articles). The score is the weighted mean of the
-components that apply, plus a bonus when the need prefers South-South and the pair is, capped at
-1. A reason is written for exactly the components that contributed (value > 0) and for the bonus,
+articles, tagged or derived, says nothing about articles). Components are of two kinds:
+
+- *topical* — text, articles, TA type, thematic area: is the offer about what the need asks?
+- *context* — shared language, South-South, same sub-region/region, capacity left, feedback:
+  how well would the engagement work?
+
+    topical = weighted mean of the topical components that apply
+    context = weighted mean of the context components that apply
+    score   = topical × (1 − context_share + context_share × context) × (1 + bonus)
+
+so context can lift or lower a pair by up to ``context_share`` but never make an off-topic offer a
+good match; ``bonus`` applies when the need prefers South-South and the pair is South-South.
+Evidence from tags is stronger than evidence from concepts found in the text: an overlap counts
+1 when tagged on both sides, 0.75 when tagged on one, 0.5 when only derived on both.
+
+A reason is written for exactly the components that contributed (value > 0) and for the bonus,
 strongest first, so the explanation always matches the arithmetic.
 
 Hard rules (a pair is not a candidate at all): a State never matches itself; an offer limited to
@@ -16,17 +29,11 @@ from dataclasses import dataclass
 
 from matching.features import Features
 
-COMPONENTS = (
-    "text",
-    "articles",
-    "ta_type",
-    "thematic",
-    "language",
-    "south_south",
-    "proximity",
-    "capacity",
-    "feedback",
-)
+TOPICAL = ("text", "articles", "ta_type", "thematic")
+CONTEXT = ("language", "south_south", "proximity", "capacity", "feedback")
+COMPONENTS = TOPICAL + CONTEXT
+#: Strength of an overlap by where it comes from: (tagged on both, on one side, derived on both).
+EVIDENCE = (1.0, 0.75, 0.5)
 #: A TF-IDF cosine of this much between two short texts is already a strong textual match.
 TEXT_SATURATION = 0.4
 #: Prior of the provider feedback average (Bayesian): as if rated this much, this many times.
@@ -60,41 +67,61 @@ def is_south_south(need: Features, offer: Features, definition: str) -> bool:
     return bool(offer.country_id) and need.global_south(definition) and offer.global_south(definition)
 
 
-def _overlap(wanted: frozenset, offered: frozenset) -> float | None:
+def _evidence(in_need_tags: bool, in_offer_tags: bool) -> float:
+    return EVIDENCE[2 - int(in_need_tags) - int(in_offer_tags)]
+
+
+def _overlap(wanted: frozenset, offered: frozenset, wanted_tags: frozenset, offered_tags: frozenset) -> float | None:
     if not wanted:
         return None
-    return len(wanted & offered) / len(wanted)
+    shared = wanted & offered
+    return sum(_evidence(x in wanted_tags, x in offered_tags) for x in shared) / len(wanted)
 
 
 def score_pair(
-    need: Features, offer: Features, weights: dict[str, float], definition: str, prefer_bonus: float
+    need: Features,
+    offer: Features,
+    weights: dict[str, float],
+    definition: str,
+    prefer_bonus: float,
+    context_share: float = 0.35,
 ) -> ScoredPair:
     components: dict[str, float | None] = {}
     reasons: list[dict] = []
 
     shared_terms = sorted(need.vector.keys() & offer.vector.keys(), key=lambda t: -(need.vector[t] * offer.vector[t]))
     cosine = sum(need.vector[t] * offer.vector[t] for t in shared_terms)
-    components["text"] = min(1.0, cosine / TEXT_SATURATION)
-    if components["text"] > 0:
+    if need.language == offer.language:
+        components["text"] = min(1.0, cosine / TEXT_SATURATION)
+    else:
+        # Word overlap says nothing between texts in two languages; concepts and tags carry the
+        # comparison, so the pair is not penalised for being cross-language.
+        components["text"] = None
+    if components["text"]:
         words = list(dict.fromkeys(need.surface.get(t, t).lower() for t in shared_terms))[:TEXT_REASON_WORDS]
         reasons.append({"code": "text", "params": {"words": words}})
 
-    if need.articles:
-        same = need.articles & offer.articles
-        chapter_only = {a for a in need.articles - same if need.chapter_of.get(a) in offer.chapters}
-        components["articles"] = (len(same) + 0.5 * len(chapter_only)) / len(need.articles)
+    # The need's own article tags only: articles inferred from its themes would count the
+    # thematic evidence twice.
+    need_articles = need.article_tags
+    if need_articles:
+        same = need_articles & offer.articles
+        chapter_only = {a for a in need_articles - same if need.chapter_of.get(a) in offer.chapters}
+        strength = _evidence(True, bool(offer.article_tags))
+        components["articles"] = strength * (len(same) + 0.5 * len(chapter_only)) / len(need_articles)
         if same:
             reasons.append({"code": "articles", "params": {"articles": sorted(same)}})
         elif chapter_only:
-            reasons.append({"code": "chapters", "params": {"chapters": sorted(need.chapters & offer.chapters)}})
+            chapters = {need.chapter_of[a] for a in chapter_only}
+            reasons.append({"code": "chapters", "params": {"chapters": sorted(chapters)}})
     else:
         components["articles"] = None
 
-    components["ta_type"] = _overlap(need.ta_types, offer.ta_types)
+    components["ta_type"] = _overlap(need.ta_types, offer.ta_types, need.ta_type_tags, offer.ta_type_tags)
     if components["ta_type"]:
         reasons.append({"code": "ta_types", "params": {"ta_types": sorted(need.ta_types & offer.ta_types)}})
 
-    components["thematic"] = _overlap(need.themes, offer.themes)
+    components["thematic"] = _overlap(need.themes, offer.themes, need.theme_tags, offer.theme_tags)
     if components["thematic"]:
         reasons.append({"code": "themes", "params": {"themes": sorted(need.themes & offer.themes)}})
 
@@ -132,10 +159,10 @@ def score_pair(
             {"code": "feedback", "params": {"average": round(offer.feedback_average, 1), "count": offer.feedback_count}}
         )
 
-    applicable = {name: value for name, value in components.items() if value is not None}
-    weight_sum = sum(weights[name] for name in applicable)
-    base = sum(weights[name] * value for name, value in applicable.items()) / weight_sum if weight_sum else 0.0
+    topical = _weighted_mean(components, weights, TOPICAL)
+    context = _weighted_mean(components, weights, CONTEXT)
     bonus = prefer_bonus if (south_south and need.south_south == "prefer") else 0.0
+    score = topical * (1 - context_share + context_share * context) * (1 + bonus)
     if bonus:
         reasons.append({"code": "south_south_preferred", "params": {}})
     contribution = {reason["code"]: _contribution(reason["code"], components, weights) for reason in reasons}
@@ -143,11 +170,17 @@ def score_pair(
     return ScoredPair(
         need_id=need.id,
         offer_id=offer.id,
-        score=round(min(1.0, base + bonus), 4),
+        score=round(min(1.0, score), 4),
         components={k: (None if v is None else round(v, 4)) for k, v in components.items()},
         reasons=reasons,
         south_south=south_south,
     )
+
+
+def _weighted_mean(components: dict, weights: dict, names: tuple[str, ...]) -> float:
+    applicable = [name for name in names if components[name] is not None]
+    total = sum(weights[name] for name in applicable)
+    return sum(weights[name] * components[name] for name in applicable) / total if total else 0.0
 
 
 #: Which component each reason explains.

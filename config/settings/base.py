@@ -207,6 +207,8 @@ SOUTH_SOUTH_DEFINITION = env("SOUTH_SOUTH_DEFINITION", default="g77")
 # Defaults of the weights and limits; moderators override them in the admin (MatchingSettings).
 # Re-score affected needs whenever an entry changes (after commit, on the "matching" queue).
 MATCHING_INCREMENTAL = env.bool("MATCHING_INCREMENTAL", default=True)
+# Needs scored between two progress updates (and cancellation checks) of a full run.
+MATCHING_BATCH_SIZE = env.int("MATCHING_BATCH_SIZE", default=500)
 MATCHING_DEFAULTS = {
     "weight_text": 0.30,
     "weight_articles": 0.15,
@@ -217,10 +219,13 @@ MATCHING_DEFAULTS = {
     "weight_proximity": 0.05,
     "weight_capacity": 0.05,
     "weight_feedback": 0.05,
+    # How much context (language, South-South, region, capacity, feedback) can move a topical match.
+    "context_share": 0.35,
     "south_south_prefer_bonus": 0.15,
     "candidates_per_need": 40,
     "stored_per_need": 10,
-    "min_score": 0.20,
+    # Below this a pair is listed but never proposed (calibrated on the relevance fixture).
+    "min_score": 0.45,
 }
 
 # --- REST API --------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ SECRET_KEY = secrets.token_urlsafe(50)
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-CELERY_TASK_ALWAYS_EAGER = True
+# Eager unless a test starts a real worker (which runs with TA_TEST_CELERY_EAGER=false).
+CELERY_TASK_ALWAYS_EAGER = env.bool("TA_TEST_CELERY_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = False
 SEARCH_INDEX_PREFIX = env("SEARCH_INDEX_PREFIX", default=f"ta-test-{secrets.token_hex(4)}")
 SEARCH_REFRESH_ON_WRITE = True

@@ -15,6 +15,7 @@ import logging
 import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -48,7 +49,6 @@ from matching.plan import PlanResult
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
-BATCH = 500
 #: Pairs per need that reach the plan (the best ones).
 PLAN_PAIRS_PER_NEED = 20
 
@@ -146,9 +146,10 @@ def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> M
             search_backend=backend.name,
         )
         results: dict[int, NeedResult] = {}
-        for start in range(0, len(need_ids), BATCH):
+        batch = settings.MATCHING_BATCH_SIZE
+        for start in range(0, len(need_ids), batch):
             with timer("needs"):
-                needs = load_features(EntryKind.NEED, need_ids[start : start + BATCH])
+                needs = load_features(EntryKind.NEED, need_ids[start : start + batch])
                 apply_idf(needs, idf)
             with timer("candidates"):
                 candidates = fetch_candidates(backend, list(needs.values()), config.candidates_per_need)
@@ -156,7 +157,7 @@ def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> M
                 for need_id, result in score_needs(list(needs.values()), offers, candidates, config).items():
                     result.pairs = result.pairs[:PLAN_PAIRS_PER_NEED]
                     results[need_id] = result
-            if not _still_wanted(run_id, min(start + BATCH, len(need_ids))):
+            if not _still_wanted(run_id, min(start + batch, len(need_ids))):
                 logger.info("matching run %s cancelled at %s/%s needs", run_id, start, len(need_ids))
                 return MatchRun.objects.get(pk=run_id)
         capacities = {offer_id: f.capacity_left for offer_id, f in offers.items()}

@@ -82,7 +82,9 @@ def test_engagement_workflow_through_the_api(matched, kor):
     assert act(recipient, "agree").json()["state"] == "agreed"
     assert act(provider, "start").json()["state"] == "in_progress"
     assert act(recipient, "complete").json()["state"] == "completed"
-    rate = recipient.client.post(reverse("matching-api:engagement-rate", args=[proposal.pk]), {"score": 5, "comment": "Useful"}, format="json")
+    rate = recipient.client.post(
+        reverse("matching-api:engagement-rate", args=[proposal.pk]), {"score": 5, "comment": "Useful"}, format="json"
+    )
     assert rate.status_code == 201
     bad = provider.client.post(reverse("matching-api:engagement-rate", args=[proposal.pk]), {"score": 7}, format="json")
     assert bad.status_code == 400
@@ -94,7 +96,9 @@ def test_interest_in_a_listed_candidate_opens_an_engagement(matched):
     from kb.models import ExpertiseOffer
 
     french = ExpertiseOffer.objects.get(external_id="O-FRA")
-    response = recipient.client.post(reverse("matching-api:engagement-list"), {"need": need.pk, "offer": french.pk}, format="json")
+    response = recipient.client.post(
+        reverse("matching-api:engagement-list"), {"need": need.pk, "offer": french.pk}, format="json"
+    )
     assert response.status_code == 201
     assert response.json()["state"] == "interested"
 

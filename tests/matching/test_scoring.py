@@ -30,6 +30,8 @@ def features(**overrides) -> Features:
         chapter_of={},
         ta_types=frozenset(),
         themes=frozenset(),
+        ta_type_tags=frozenset(),
+        theme_tags=frozenset(),
         concepts=frozenset(),
         counts=Counter(),
         surface={},
@@ -42,27 +44,36 @@ def features(**overrides) -> Features:
 
 
 def need(**overrides) -> Features:
-    values = dict(kind="need", id=10, country_id="CIV", subregion="Western Africa", language="fr", languages=frozenset({"fr"}))
+    values = dict(
+        kind="need", id=10, country_id="CIV", subregion="Western Africa", language="fr", languages=frozenset({"fr"})
+    )
     return features(**{**values, **overrides})
 
 
 def test_components_are_named_and_reasons_match_them():
     n = need(
         articles=frozenset({8, 52}),
+        article_tags=frozenset({8, 52}),
         chapters=frozenset({2, 5}),
         chapter_of={8: 2, 52: 5},
         themes=frozenset({"asset_declarations"}),
+        theme_tags=frozenset({"asset_declarations"}),
         ta_types=frozenset({"capacity_building"}),
+        ta_type_tags=frozenset({"capacity_building"}),
         vector={"declar": 0.8, "patrimoin": 0.6},
         surface={"declar": "déclarations", "patrimoin": "patrimoine"},
         south_south="prefer",
     )
     o = features(
         articles=frozenset({8}),
+        article_tags=frozenset({8}),
         chapters=frozenset({2}),
         chapter_of={8: 2},
         themes=frozenset({"asset_declarations", "gender_equality"}),
+        theme_tags=frozenset({"asset_declarations"}),
         ta_types=frozenset({"capacity_building"}),
+        ta_type_tags=frozenset({"capacity_building"}),
+        language="fr",
         vector={"declar": 1.0},
         languages=frozenset({"en", "fr"}),
         capacity_left=3,
@@ -90,21 +101,58 @@ def test_components_are_named_and_reasons_match_them():
     assert language["params"] == {"language": "fr", "is_need_language": True}
 
 
-def test_score_is_the_weighted_mean_of_applicable_components_plus_bonus():
-    n = need(south_south="prefer")
-    o = features(capacity_left=0)
-    pair = score_pair(n, o, WEIGHTS, "g77", prefer_bonus=0.1)
-    applicable = [v for v in pair.components.values() if v is not None]
-    assert pair.score == pytest.approx(sum(applicable) / len(applicable) + 0.1, abs=1e-3)
-    no_bonus = score_pair(need(south_south="none"), o, WEIGHTS, "g77", prefer_bonus=0.1)
-    assert pair.score - no_bonus.score == pytest.approx(0.1, abs=1e-3)
+def test_score_is_topical_relevance_moved_by_context_and_the_bonus():
+    from matching.scoring import CONTEXT, TOPICAL
+
+    n = need(south_south="prefer", vector={"declar": 1.0}, language="fr")
+    o = features(capacity_left=2, vector={"declar": 0.1, "other": 0.995}, language="fr")
+    pair = score_pair(n, o, WEIGHTS, "g77", prefer_bonus=0.1, context_share=0.4)
+
+    def mean(names):
+        values = [pair.components[k] for k in names if pair.components[k] is not None]
+        return sum(values) / len(values)
+
+    expected = mean(TOPICAL) * (1 - 0.4 + 0.4 * mean(CONTEXT)) * 1.1
+    assert pair.score == pytest.approx(expected, abs=1e-3)
+    no_bonus = score_pair(need(south_south="none", vector={"declar": 1.0}, language="fr"), o, WEIGHTS, "g77", 0.1, 0.4)
+    assert pair.score == pytest.approx(no_bonus.score * 1.1, abs=1e-3)
+
+
+def test_context_never_makes_an_off_topic_offer_a_match():
+    n = need(vector={"declar": 1.0}, language="fr", south_south="prefer")
+    off_topic = features(vector={"procur": 1.0}, language="fr", languages=frozenset({"fr"}), subregion="Western Africa")
+    pair = score_pair(n, off_topic, WEIGHTS, "g77", prefer_bonus=0.15)
+    assert pair.components["language"] == pair.components["proximity"] == pair.components["south_south"] == 1.0
+    assert pair.score == 0.0
+
+
+def test_text_similarity_does_not_apply_across_languages():
+    pair = score_pair(need(vector={"declar": 1.0}), features(vector={"asset": 1.0}, language="en"), WEIGHTS, "g77", 0)
+    assert pair.components["text"] is None
+
+
+def test_tags_are_stronger_evidence_than_concepts_found_in_text():
+    n = need(themes=frozenset({"asset_declarations"}))
+    derived = score_pair(n, features(themes=frozenset({"asset_declarations"})), WEIGHTS, "g77", 0)
+    one_tagged = score_pair(
+        n,
+        features(themes=frozenset({"asset_declarations"}), theme_tags=frozenset({"asset_declarations"})),
+        WEIGHTS,
+        "g77",
+        0,
+    )
+    assert (derived.components["thematic"], one_tagged.components["thematic"]) == (0.5, 0.75)
 
 
 def test_articles_in_the_same_chapter_count_half():
-    n = need(articles=frozenset({9}), chapters=frozenset({2}), chapter_of={9: 2})
-    same = score_pair(n, features(articles=frozenset({9}), chapters=frozenset({2})), WEIGHTS, "g77", 0)
-    chapter = score_pair(n, features(articles=frozenset({12}), chapters=frozenset({2})), WEIGHTS, "g77", 0)
-    none = score_pair(n, features(articles=frozenset({30}), chapters=frozenset({3})), WEIGHTS, "g77", 0)
+    n = need(articles=frozenset({9}), article_tags=frozenset({9}), chapters=frozenset({2}), chapter_of={9: 2})
+
+    def offer(article, chapter):
+        return features(articles=frozenset({article}), article_tags=frozenset({article}), chapters=frozenset({chapter}))
+
+    same = score_pair(n, offer(9, 2), WEIGHTS, "g77", 0)
+    chapter = score_pair(n, offer(12, 2), WEIGHTS, "g77", 0)
+    none = score_pair(n, offer(30, 3), WEIGHTS, "g77", 0)
     assert (same.components["articles"], chapter.components["articles"], none.components["articles"]) == (1.0, 0.5, 0.0)
     assert [r["code"] for r in chapter.reasons if r["code"] in ("articles", "chapters")] == ["chapters"]
 

@@ -29,7 +29,12 @@ E = EngagementState
 def sides(civ, db):
     """A published need of Côte d'Ivoire (civ's organisation) and a published Rwandan offer."""
     rwa = _focal_point("RWA", provider=True, recipient=False)
-    need = NeedFactory(organisation=civ.organisation, country=civ.organisation.country, language=Language.objects.get(code="fr"), published=True)
+    need = NeedFactory(
+        organisation=civ.organisation,
+        country=civ.organisation.country,
+        language=Language.objects.get(code="fr"),
+        published=True,
+    )
     offer = OfferFactory(organisation=rwa.organisation, published=True, capacity=1)
     return civ, rwa, need, offer
 
@@ -67,10 +72,17 @@ def test_every_legal_transition_by_the_right_side(action, state, sides):
     engagement = engagement_transition(actor=actor.user, engagement=engagement, action=action, reason="a reason")
     assert engagement.state == move.to
     event = EngagementEvent.objects.filter(engagement=engagement).order_by("-id").first()
-    assert (event.action, event.from_state, event.to_state, event.actor_id) == (action.value, state.value, move.to.value, actor.user.pk)
+    assert (event.action, event.from_state, event.to_state, event.actor_id) == (
+        action.value,
+        state.value,
+        move.to.value,
+        actor.user.pk,
+    )
 
 
-@pytest.mark.parametrize(("action", "state"), [(a, s) for a in EngagementAction for s in E if (a, s) not in TRANSITIONS])
+@pytest.mark.parametrize(
+    ("action", "state"), [(a, s) for a in EngagementAction for s in E if (a, s) not in TRANSITIONS]
+)
 def test_every_illegal_transition_is_refused(action, state, sides, moderator):
     recipient, provider, need, offer = sides
     engagement = bring_to(state, recipient, provider, need, offer)
@@ -111,14 +123,18 @@ def test_decline_and_cancel_need_a_reason(sides):
     engagement = bring_to(E.INTERESTED, recipient, provider, need, offer)
     with pytest.raises(ValidationError):
         engagement_transition(actor=provider.user, engagement=engagement, action="decline", reason=" ")
-    engagement = engagement_transition(actor=provider.user, engagement=engagement, action="decline", reason="No trainers free this year")
+    engagement = engagement_transition(
+        actor=provider.user, engagement=engagement, action="decline", reason="No trainers free this year"
+    )
     assert engagement.last_reason == "No trainers free this year"
 
 
 def test_accepted_engagements_use_up_capacity(sides):
     recipient, provider, need, offer = sides  # offer capacity 1
     bring_to(E.ACCEPTED, recipient, provider, need, offer)
-    other_need = NeedFactory(organisation=recipient.organisation, country=recipient.organisation.country, published=True)
+    other_need = NeedFactory(
+        organisation=recipient.organisation, country=recipient.organisation.country, published=True
+    )
     second = Engagement.objects.create(need=other_need, offer=offer, state=E.INTERESTED)
     with pytest.raises(ValidationError) as excinfo:
         engagement_transition(actor=provider.user, engagement=second, action="accept")
@@ -149,12 +165,26 @@ def test_both_sides_rate_once_after_completion(sides):
     with pytest.raises(ValidationError):
         engagement_rate(actor=recipient.user, engagement=engagement, score=5)
     engagement = engagement_transition(actor=provider.user, engagement=engagement, action="complete")
-    assert engagement_rate(actor=recipient.user, engagement=engagement, score=5, comment="Excellent").side == "recipient"
+    assert (
+        engagement_rate(actor=recipient.user, engagement=engagement, score=5, comment="Excellent").side == "recipient"
+    )
     assert engagement_rate(actor=provider.user, engagement=engagement, score=4).side == "provider"
     with pytest.raises(ValidationError):
         engagement_rate(actor=recipient.user, engagement=engagement, score=3)
     with pytest.raises(ValidationError):
-        engagement_rate(actor=provider.user, engagement=bring_to(E.COMPLETED, recipient, provider, NeedFactory(organisation=recipient.organisation, country=recipient.organisation.country, published=True), OfferFactory(organisation=provider.organisation, published=True, capacity=3)), score=9)
+        engagement_rate(
+            actor=provider.user,
+            engagement=bring_to(
+                E.COMPLETED,
+                recipient,
+                provider,
+                NeedFactory(
+                    organisation=recipient.organisation, country=recipient.organisation.country, published=True
+                ),
+                OfferFactory(organisation=provider.organisation, published=True, capacity=3),
+            ),
+            score=9,
+        )
 
 
 def test_ratings_feed_the_feedback_component(sides):
@@ -191,5 +221,3 @@ def test_emails_are_written_in_the_recipients_language(sides, django_capture_on_
         engagement_transition(actor=provider.user, engagement=engagement, action="decline", reason="Pas de formateurs")
     assert len(mail.outbox) == 1
     assert "Pas de formateurs" in mail.outbox[0].body
-
-

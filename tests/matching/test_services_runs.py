@@ -84,7 +84,11 @@ def test_capacity_exhausted_is_the_reason_given(search_backend, small_kb):
         offers[key].save()
     search_outbox_drain(backend=search_backend)
     run_full(search_backend)
-    winners = [n for n in ("N-CIV", "N-SEN") if MatchCandidate.objects.filter(need=needs[n], is_current=True, assigned=True).exists()]
+    winners = [
+        n
+        for n in ("N-CIV", "N-SEN")
+        if MatchCandidate.objects.filter(need=needs[n], is_current=True, assigned=True).exists()
+    ]
     assert len(winners) == 1
     loser = ({"N-CIV", "N-SEN"} - set(winners)).pop()
     assert [c.offer.external_id for c in current(needs[loser])][0] == "O-RWA"
@@ -146,7 +150,9 @@ def test_an_unpublished_need_loses_its_candidates_and_proposals(search_backend, 
 
 
 @pytest.mark.django_db
-def test_publishing_triggers_incremental_matching_after_commit(search_backend, small_kb, settings, civ, moderator, django_capture_on_commit_callbacks):
+def test_publishing_triggers_incremental_matching_after_commit(
+    search_backend, small_kb, settings, civ, moderator, django_capture_on_commit_callbacks
+):
     from kb.services.entries import need_create
     from kb.services.moderation import entry_transition
 
@@ -156,7 +162,12 @@ def test_publishing_triggers_incremental_matching_after_commit(search_backend, s
         need = need_create(
             actor=civ.user,
             organisation=civ.organisation,
-            data={"title": "Protection des lanceurs d'alerte", "description": "Protéger les lanceurs d'alerte et les dénonciateurs.", "language": "fr", "articles": [33]},
+            data={
+                "title": "Protection des lanceurs d'alerte",
+                "description": "Protéger les lanceurs d'alerte et les dénonciateurs.",
+                "language": "fr",
+                "articles": [33],
+            },
         )
     with django_capture_on_commit_callbacks(execute=True):
         entry_transition(actor=civ.user, entry=need, action="submit")
@@ -182,4 +193,14 @@ def test_run_matching_and_export_matches_commands(search_backend, small_kb, tmp_
     civ = [line for line in lines if line["need"] == "N-CIV"]
     assert civ[0]["offer"] == "O-RWA"
     assert any("South-South" in reason for reason in civ[0]["reasons"])
-    assert set(civ[0]["components"]) <= {"text", "articles", "ta_type", "thematic", "language", "south_south", "proximity", "capacity", "feedback"}
+    assert set(civ[0]["components"]) <= {
+        "text",
+        "articles",
+        "ta_type",
+        "thematic",
+        "language",
+        "south_south",
+        "proximity",
+        "capacity",
+        "feedback",
+    }

@@ -1,0 +1,214 @@
+"""Matching jobs on a real Celery worker with a real Redis broker (not eager mode).
+
+The worker is a separate process on the test database; tests here are transactional so it sees
+committed rows. Search is the embedded backend in a folder both processes share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.db import connection, transaction
+
+from config.celery import app
+from kb.search.sync import search_outbox_drain
+from matching.models import Engagement, MatchCandidate, MatchRun, RunStatus, RunTrigger
+from matching.services.runs import match_run_cancel, match_run_start
+from matching.tasks import run_matching_task
+from tests.matching.conftest import SMALL_KB, SMALL_NEEDS, load
+
+pytestmark = [pytest.mark.worker, pytest.mark.redis, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _broker_url() -> str:
+    base = os.environ.get("REDIS_URL")
+    assert base, "REDIS_URL is not set: run the tests with bin/test"
+    return base.rsplit("/", 1)[0] + "/2"  # a database of its own, flushed per test
+
+
+@contextlib.contextmanager
+def real_broker(url: str):
+    """Point this process's Celery app at ``url`` and stop running tasks eagerly.
+
+    The app reads Django settings with the CELERY_ namespace, so the namespaced keys are the
+    ones to change.
+    """
+    previous = (app.conf.CELERY_BROKER_URL, app.conf.CELERY_TASK_ALWAYS_EAGER)
+    app.conf.CELERY_BROKER_URL = url
+    app.conf.CELERY_TASK_ALWAYS_EAGER = False
+    _drop_cached_connections()
+    try:
+        yield
+    finally:
+        app.conf.CELERY_BROKER_URL, app.conf.CELERY_TASK_ALWAYS_EAGER = previous
+        _drop_cached_connections()
+
+
+def _drop_cached_connections() -> None:
+    # Connection and producer pools are created on first use and keep the old broker URL.
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def worker(settings, tmp_path):
+    """A Celery worker process (solo pool) consuming both queues from Redis."""
+    url = _broker_url()
+    redis.Redis.from_url(url).flushdb()
+    settings.SEARCH_BACKEND = "embedded"
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    from kb.search import reset_backend
+
+    reset_backend(None)
+    db = connection.settings_dict
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("ELASTICSEARCH_URL",)},
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "CELERY_BROKER_URL": url,
+        "REDIS_URL": url,
+        "TA_TEST_CELERY_EAGER": "false",
+        "SEARCH_INDEX_PREFIX": settings.SEARCH_INDEX_PREFIX,
+        "SEARCH_EMBEDDED_PATH": str(settings.SEARCH_EMBEDDED_PATH),
+        "MATCHING_BATCH_SIZE": "1",
+    }
+    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed at teardown
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", "celery,matching",
+         "--without-gossip", "--without-mingle", "-l", "info", "-n", f"test-{os.getpid()}@localhost"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        with real_broker(url):
+            deadline = time.monotonic() + 60
+            while not app.control.ping(timeout=0.5):
+                assert process.poll() is None, (tmp_path / "worker.log").read_text()
+                assert time.monotonic() < deadline, "the worker did not start"
+            yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture
+def knowledge_base(settings):
+    settings.SEARCH_BACKEND = "embedded"
+    load(SMALL_KB + SMALL_NEEDS)
+    search_outbox_drain()
+
+
+def wait_for(predicate, timeout=60.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def queue_length(name: str) -> int:
+    return redis.Redis.from_url(_broker_url()).llen(name)
+
+
+def test_a_run_is_enqueued_on_commit_and_executed_by_the_worker(knowledge_base, worker):
+    run = match_run_start(trigger=RunTrigger.API)
+    seen_progress = set()
+
+    def finished():
+        current = MatchRun.objects.get(pk=run.pk)
+        seen_progress.add(current.needs_done)
+        return current.status == RunStatus.COMPLETED and current
+
+    done = wait_for(finished, what="the run to complete")
+    assert done.needs_done == done.needs_total == 4
+    assert MatchCandidate.objects.filter(run=run).exists()
+    assert Engagement.objects.count() == done.assigned_count
+    assert max(seen_progress) == 4
+
+
+def test_nothing_is_enqueued_when_the_transaction_rolls_back(knowledge_base, worker):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        match_run_start(trigger=RunTrigger.API)  # durable inside atomic: refused before anything
+    assert queue_length("matching") == 0
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), transaction.atomic():
+        MatchRun.objects.create(scope="full", trigger="api")
+        transaction.on_commit(lambda: run_matching_task.delay(0))
+        raise Boom
+    time.sleep(0.5)
+    assert queue_length("matching") == 0
+    assert not MatchRun.objects.exists()
+
+
+def test_a_redelivered_task_does_not_duplicate_anything(knowledge_base, worker):
+    run = match_run_start(trigger=RunTrigger.API)
+    run_matching_task.delay(run.pk)  # the same message delivered again
+    run_matching_task.delay(run.pk)
+    wait_for(lambda: MatchRun.objects.get(pk=run.pk).status == RunStatus.COMPLETED, what="the run")
+    time.sleep(1.5)  # let the duplicates be consumed too
+    wait_for(lambda: queue_length("matching") == 0, what="the queue to drain")
+    run.refresh_from_db()
+    rows = MatchCandidate.objects.filter(run=run)
+    assert rows.count() == run.candidates_count
+    assert rows.values("need", "offer").distinct().count() == rows.count()
+    assert Engagement.objects.count() == run.assigned_count
+
+
+def test_cancel_before_the_worker_starts_it(knowledge_base, worker):
+    run = match_run_start(trigger=RunTrigger.API, enqueue=False)
+    run_matching_task.apply_async(args=[run.pk], countdown=2)
+    match_run_cancel(run=run)
+    time.sleep(4)
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED
+    assert not MatchCandidate.objects.filter(run=run).exists()
+
+
+def test_cancel_while_running_stops_between_batches(settings, worker):
+    from bench.synthetic import generate
+
+    settings.SEARCH_BACKEND = "embedded"
+    generate(offers=200, needs=400, seed=3)
+    search_outbox_drain()
+    run = match_run_start(trigger=RunTrigger.API)
+    wait_for(lambda: MatchRun.objects.get(pk=run.pk).needs_done > 0, what="the run to start scoring")
+    match_run_cancel(run=run)
+    time.sleep(2)
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED
+    assert 0 < run.needs_done < run.needs_total
+    assert not MatchCandidate.objects.filter(run=run).exists()
+
+
+def test_entry_changes_queue_incremental_rematching_on_the_worker(knowledge_base, worker, settings):
+    from kb.models import AssistanceNeed, EntryStatus
+
+    settings.MATCHING_INCREMENTAL = True
+    need = AssistanceNeed.objects.get(external_id="N-SEN")
+    from kb.services.entries import entry_content_write
+
+    with transaction.atomic():
+        entry_content_write(entry=need, data={"title": "Déclarations de patrimoine en ligne"})
+    wait_for(
+        lambda: MatchRun.objects.filter(scope="incremental", status=RunStatus.COMPLETED, need_ids=[need.pk]).exists(),
+        what="incremental re-scoring",
+    )
+    assert MatchCandidate.objects.filter(need=need, is_current=True).exists()
+    assert need.status == EntryStatus.PUBLISHED
