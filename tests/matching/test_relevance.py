@@ -70,7 +70,7 @@ def metrics(ranked: dict) -> dict[str, float]:
 def test_precision_and_recall_at_5(ranked, search_backend, capsys):
     result = metrics(ranked)
     with capsys.disabled():
-        print(f"\n[relevance:{search_backend.name}] " + " ".join(f"{k}={v:.2f}" for k, v in result.items()))
+        print(f"\n[relevance:{search_backend.name}] " + " ".join(f"{k}={v:.2f}" for k, v in result.items()))  # noqa: T201
     assert result["recall@5"] >= 0.9
     assert result["precision@5"] >= 0.9 * result["precision@5 ceiling"]
     assert result["top-1"] >= 0.85

@@ -13,40 +13,45 @@ WEIGHTS = dict.fromkeys(COMPONENTS, 1.0)
 
 
 def features(**overrides) -> Features:
-    base = dict(
-        kind="offer",
-        id=1,
-        title="t",
-        language="en",
-        languages=frozenset({"en"}),
-        country_id="RWA",
-        region="Africa",
-        subregion="Eastern Africa",
-        g77=True,
-        m49_developing=True,
-        articles=frozenset(),
-        article_tags=frozenset(),
-        chapters=frozenset(),
-        chapter_of={},
-        ta_types=frozenset(),
-        themes=frozenset(),
-        ta_type_tags=frozenset(),
-        theme_tags=frozenset(),
-        concepts=frozenset(),
-        counts=Counter(),
-        surface={},
-        vector={},
-        capacity_total=4,
-        capacity_left=4,
-    )
+    base = {
+        "kind": "offer",
+        "id": 1,
+        "title": "t",
+        "language": "en",
+        "languages": frozenset({"en"}),
+        "country_id": "RWA",
+        "region": "Africa",
+        "subregion": "Eastern Africa",
+        "g77": True,
+        "m49_developing": True,
+        "articles": frozenset(),
+        "article_tags": frozenset(),
+        "chapters": frozenset(),
+        "chapter_of": {},
+        "ta_types": frozenset(),
+        "themes": frozenset(),
+        "ta_type_tags": frozenset(),
+        "theme_tags": frozenset(),
+        "concepts": frozenset(),
+        "counts": Counter(),
+        "surface": {},
+        "vector": {},
+        "capacity_total": 4,
+        "capacity_left": 4,
+    }
     base.update(overrides)
     return Features(**base)
 
 
 def need(**overrides) -> Features:
-    values = dict(
-        kind="need", id=10, country_id="CIV", subregion="Western Africa", language="fr", languages=frozenset({"fr"})
-    )
+    values = {
+        "kind": "need",
+        "id": 10,
+        "country_id": "CIV",
+        "subregion": "Western Africa",
+        "language": "fr",
+        "languages": frozenset({"fr"}),
+    }
     return features(**{**values, **overrides})
 
 

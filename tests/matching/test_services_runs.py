@@ -130,7 +130,8 @@ def test_incremental_rescoring_of_one_need(search_backend, small_kb):
     assert run.scope == "incremental"
     assert run.needs_total == 1
     after = current(needs["N-SEN"])
-    assert after and {c.pk for c in after}.isdisjoint(before)
+    assert after
+    assert {c.pk for c in after}.isdisjoint(before)
     assert all(c.run_id == run.pk for c in after)
     # Other needs keep the full run's results, and capacity given to them is respected.
     assert all(c.run_id == full.pk for c in current(needs["N-CIV"]))
@@ -175,7 +176,8 @@ def test_publishing_triggers_incremental_matching_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         entry_transition(actor=moderator.user, entry=need, action="publish")
     offered = [c.offer.external_id for c in current(need)]
-    assert offered[:2] and set(offered[:2]) <= {"O-JOR", "O-NOR"}
+    assert offered[:2]
+    assert set(offered[:2]) <= {"O-JOR", "O-NOR"}
     assert MatchRun.objects.filter(scope="incremental", need_ids=[need.pk]).exists()
 
 

@@ -148,10 +148,14 @@ def test_nothing_is_enqueued_when_the_transaction_rolls_back(knowledge_base, wor
     class Boom(Exception):
         pass
 
-    with pytest.raises(Boom), transaction.atomic():
-        MatchRun.objects.create(scope="full", trigger="api")
-        transaction.on_commit(lambda: run_matching_task.delay(0))
-        raise Boom
+    def queue_then_fail():
+        with transaction.atomic():
+            MatchRun.objects.create(scope="full", trigger="api")
+            transaction.on_commit(lambda: run_matching_task.delay(0))
+            raise Boom
+
+    with pytest.raises(Boom):
+        queue_then_fail()
     time.sleep(0.5)
     assert queue_length("matching") == 0
     assert not MatchRun.objects.exists()
