@@ -217,8 +217,31 @@ def wipe() -> None:
     from django.db import connection
 
     from kb.models import EntryEvent, SearchOutbox
+    from matching.models import (
+        CorpusStats,
+        Engagement,
+        EngagementEvent,
+        EngagementRating,
+        MatchCandidate,
+        MatchRun,
+        NeedOutcome,
+        Notification,
+    )  # fmt: skip
 
-    tables = [EntryEvent._meta.db_table]
+    tables = [
+        m._meta.db_table
+        for m in (
+            Notification,
+            EngagementRating,
+            EngagementEvent,
+            Engagement,
+            MatchCandidate,
+            NeedOutcome,
+            MatchRun,
+            CorpusStats,
+        )
+    ]
+    tables.append(EntryEvent._meta.db_table)
     for model in (ExpertiseOffer, AssistanceNeed):
         tables += [f.remote_field.through._meta.db_table for f in model._meta.many_to_many]
         tables.append(model._meta.db_table)

@@ -17,7 +17,7 @@ from kb.search.query import TermQuery
 from matching.features import Features, query_terms
 from matching.models import MatchingSettings, UncoveredReason
 from matching.plan import PlanNeed, PlanResult, solve
-from matching.scoring import COMPONENTS, ScoredPair, is_candidate, is_south_south, score_pair
+from matching.scoring import COMPONENTS, ScoredPair, explain, is_candidate, is_south_south, score_pair
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,15 @@ def score_needs(
             if not is_candidate(need, offer, config.definition):
                 continue
             result.pairs.append(
-                score_pair(need, offer, config.weights, config.definition, config.prefer_bonus, config.context_share)
+                score_pair(
+                    need,
+                    offer,
+                    config.weights,
+                    config.definition,
+                    config.prefer_bonus,
+                    config.context_share,
+                    with_reasons=False,
+                )
             )
         if need.south_south == "require" and result.had_candidates and not result.pairs:
             result.had_only_non_south_south = any(
@@ -108,6 +116,19 @@ def score_needs(
         result.pairs.sort(key=lambda p: (-p.score, p.offer_id))
         results[need.id] = result
     return results
+
+
+def explain_kept(
+    results: dict[int, NeedResult], offers: dict[int, Features], keep: set[tuple[int, int]], config: MatchConfig
+) -> None:
+    """Write the reasons of the pairs that will be stored (reasons cost more than scores)."""
+    for need_id, result in results.items():
+        for pair in result.pairs:
+            if (need_id, pair.offer_id) in keep:
+                bonus = config.prefer_bonus if (pair.south_south and result.need.south_south == "prefer") else 0.0
+                pair.reasons = explain(
+                    result.need, offers[pair.offer_id], pair.components, config.weights, config.definition, bonus
+                )
 
 
 def plan(results: dict[int, NeedResult], capacities: dict[int, int], config: MatchConfig) -> PlanResult:

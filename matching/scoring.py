@@ -78,6 +78,98 @@ def _overlap(wanted: frozenset, offered: frozenset, wanted_tags: frozenset, offe
     return sum(_evidence(x in wanted_tags, x in offered_tags) for x in shared) / len(wanted)
 
 
+def components_of(need: Features, offer: Features, definition: str) -> dict[str, float | None]:
+    """The named components of a pair (see the module docstring), each in [0, 1] or None."""
+    components: dict[str, float | None] = {}
+    if need.language == offer.language:
+        vector = offer.vector
+        cosine = sum(weight * vector[t] for t, weight in need.vector.items() if t in vector)
+        components["text"] = min(1.0, cosine / TEXT_SATURATION)
+    else:
+        # Word overlap says nothing between texts in two languages; concepts and tags carry the
+        # comparison, so the pair is not penalised for being cross-language.
+        components["text"] = None
+
+    # The need's own article tags only: articles inferred from its themes would count the
+    # thematic evidence twice.
+    if need.article_tags:
+        same = need.article_tags & offer.articles
+        chapter_only = sum(1 for a in need.article_tags if a not in same and need.chapter_of.get(a) in offer.chapters)
+        strength = _evidence(True, bool(offer.article_tags))
+        components["articles"] = strength * (len(same) + 0.5 * chapter_only) / len(need.article_tags)
+    else:
+        components["articles"] = None
+    components["ta_type"] = _overlap(need.ta_types, offer.ta_types, need.ta_type_tags, offer.ta_type_tags)
+    components["thematic"] = _overlap(need.themes, offer.themes, need.theme_tags, offer.theme_tags)
+
+    components["language"] = 1.0 if need.languages & offer.languages else 0.0
+    components["south_south"] = 1.0 if is_south_south(need, offer, definition) else 0.0
+    if offer.subregion and offer.subregion == need.subregion:
+        components["proximity"] = 1.0
+    elif offer.region and offer.region == need.region:
+        components["proximity"] = 0.5
+    else:
+        components["proximity"] = 0.0
+    components["capacity"] = offer.capacity_left / offer.capacity_total if offer.capacity_total else 0.0
+    if offer.feedback_count:
+        total = offer.feedback_average * offer.feedback_count + FEEDBACK_PRIOR_MEAN * FEEDBACK_PRIOR_COUNT
+        components["feedback"] = (total / (offer.feedback_count + FEEDBACK_PRIOR_COUNT) - 1) / 4
+    else:
+        components["feedback"] = None
+    return components
+
+
+def score_of(components: dict, weights: dict[str, float], context_share: float, bonus: float) -> float:
+    topical = _weighted_mean(components, weights, TOPICAL)
+    context = _weighted_mean(components, weights, CONTEXT)
+    return round(min(1.0, topical * (1 - context_share + context_share * context) * (1 + bonus)), 4)
+
+
+def explain(
+    need: Features, offer: Features, components: dict, weights: dict[str, float], definition: str, bonus: float
+) -> list[dict]:
+    """The reasons for exactly the components that contributed, strongest first."""
+    reasons: list[dict] = []
+    if components["text"]:
+        shared = sorted(need.vector.keys() & offer.vector.keys(), key=lambda t: -(need.vector[t] * offer.vector[t]))
+        words = list(dict.fromkeys(need.surface.get(t, t).lower() for t in shared))[:TEXT_REASON_WORDS]
+        reasons.append({"code": "text", "params": {"words": words}})
+    if components["articles"]:
+        same = need.article_tags & offer.articles
+        if same:
+            reasons.append({"code": "articles", "params": {"articles": sorted(same)}})
+        else:
+            chapters = {need.chapter_of[a] for a in need.article_tags if need.chapter_of.get(a) in offer.chapters}
+            reasons.append({"code": "chapters", "params": {"chapters": sorted(chapters)}})
+    if components["ta_type"]:
+        reasons.append({"code": "ta_types", "params": {"ta_types": sorted(need.ta_types & offer.ta_types)}})
+    if components["thematic"]:
+        reasons.append({"code": "themes", "params": {"themes": sorted(need.themes & offer.themes)}})
+    if components["language"]:
+        shared_languages = need.languages & offer.languages
+        language = need.language if need.language in shared_languages else sorted(shared_languages)[0]
+        reasons.append(
+            {"code": "language", "params": {"language": language, "is_need_language": language == need.language}}
+        )
+    if components["south_south"]:
+        reasons.append({"code": "south_south", "params": {"definition": definition}})
+    if components["proximity"] == 1.0:
+        reasons.append({"code": "same_subregion", "params": {"region": need.subregion}})
+    elif components["proximity"]:
+        reasons.append({"code": "same_region", "params": {"region": need.region}})
+    if components["capacity"]:
+        reasons.append({"code": "capacity", "params": {"left": offer.capacity_left, "total": offer.capacity_total}})
+    if components["feedback"] is not None:
+        reasons.append(
+            {"code": "feedback", "params": {"average": round(offer.feedback_average, 1), "count": offer.feedback_count}}
+        )
+    if bonus:
+        reasons.append({"code": "south_south_preferred", "params": {}})
+    contribution = {reason["code"]: _contribution(reason["code"], components, weights) for reason in reasons}
+    reasons.sort(key=lambda r: -contribution[r["code"]])
+    return reasons
+
+
 def score_pair(
     need: Features,
     offer: Features,
@@ -85,94 +177,17 @@ def score_pair(
     definition: str,
     prefer_bonus: float,
     context_share: float = 0.35,
+    with_reasons: bool = True,
 ) -> ScoredPair:
-    components: dict[str, float | None] = {}
-    reasons: list[dict] = []
-
-    shared_terms = sorted(need.vector.keys() & offer.vector.keys(), key=lambda t: -(need.vector[t] * offer.vector[t]))
-    cosine = sum(need.vector[t] * offer.vector[t] for t in shared_terms)
-    if need.language == offer.language:
-        components["text"] = min(1.0, cosine / TEXT_SATURATION)
-    else:
-        # Word overlap says nothing between texts in two languages; concepts and tags carry the
-        # comparison, so the pair is not penalised for being cross-language.
-        components["text"] = None
-    if components["text"]:
-        words = list(dict.fromkeys(need.surface.get(t, t).lower() for t in shared_terms))[:TEXT_REASON_WORDS]
-        reasons.append({"code": "text", "params": {"words": words}})
-
-    # The need's own article tags only: articles inferred from its themes would count the
-    # thematic evidence twice.
-    need_articles = need.article_tags
-    if need_articles:
-        same = need_articles & offer.articles
-        chapter_only = {a for a in need_articles - same if need.chapter_of.get(a) in offer.chapters}
-        strength = _evidence(True, bool(offer.article_tags))
-        components["articles"] = strength * (len(same) + 0.5 * len(chapter_only)) / len(need_articles)
-        if same:
-            reasons.append({"code": "articles", "params": {"articles": sorted(same)}})
-        elif chapter_only:
-            chapters = {need.chapter_of[a] for a in chapter_only}
-            reasons.append({"code": "chapters", "params": {"chapters": sorted(chapters)}})
-    else:
-        components["articles"] = None
-
-    components["ta_type"] = _overlap(need.ta_types, offer.ta_types, need.ta_type_tags, offer.ta_type_tags)
-    if components["ta_type"]:
-        reasons.append({"code": "ta_types", "params": {"ta_types": sorted(need.ta_types & offer.ta_types)}})
-
-    components["thematic"] = _overlap(need.themes, offer.themes, need.theme_tags, offer.theme_tags)
-    if components["thematic"]:
-        reasons.append({"code": "themes", "params": {"themes": sorted(need.themes & offer.themes)}})
-
-    shared_languages = need.languages & offer.languages
-    components["language"] = 1.0 if shared_languages else 0.0
-    if shared_languages:
-        language = need.language if need.language in shared_languages else sorted(shared_languages)[0]
-        reasons.append(
-            {"code": "language", "params": {"language": language, "is_need_language": language == need.language}}
-        )
-
-    south_south = is_south_south(need, offer, definition)
-    components["south_south"] = 1.0 if south_south else 0.0
-    if south_south:
-        reasons.append({"code": "south_south", "params": {"definition": definition}})
-
-    components["feedback"] = components.get("feedback")
-    if offer.subregion and offer.subregion == need.subregion:
-        components["proximity"] = 1.0
-        reasons.append({"code": "same_subregion", "params": {"region": need.subregion}})
-    elif offer.region and offer.region == need.region:
-        components["proximity"] = 0.5
-        reasons.append({"code": "same_region", "params": {"region": need.region}})
-    else:
-        components["proximity"] = 0.0
-
-    components["capacity"] = offer.capacity_left / offer.capacity_total if offer.capacity_total else 0.0
-    if components["capacity"]:
-        reasons.append({"code": "capacity", "params": {"left": offer.capacity_left, "total": offer.capacity_total}})
-
-    if offer.feedback_count:
-        total = offer.feedback_average * offer.feedback_count + FEEDBACK_PRIOR_MEAN * FEEDBACK_PRIOR_COUNT
-        components["feedback"] = (total / (offer.feedback_count + FEEDBACK_PRIOR_COUNT) - 1) / 4
-        reasons.append(
-            {"code": "feedback", "params": {"average": round(offer.feedback_average, 1), "count": offer.feedback_count}}
-        )
-
-    topical = _weighted_mean(components, weights, TOPICAL)
-    context = _weighted_mean(components, weights, CONTEXT)
+    components = components_of(need, offer, definition)
+    south_south = bool(components["south_south"])
     bonus = prefer_bonus if (south_south and need.south_south == "prefer") else 0.0
-    score = topical * (1 - context_share + context_share * context) * (1 + bonus)
-    if bonus:
-        reasons.append({"code": "south_south_preferred", "params": {}})
-    contribution = {reason["code"]: _contribution(reason["code"], components, weights) for reason in reasons}
-    reasons.sort(key=lambda r: -contribution[r["code"]])
     return ScoredPair(
         need_id=need.id,
         offer_id=offer.id,
-        score=round(min(1.0, score), 4),
+        score=score_of(components, weights, context_share, bonus),
         components={k: (None if v is None else round(v, 4)) for k, v in components.items()},
-        reasons=reasons,
+        reasons=explain(need, offer, components, weights, definition, bonus) if with_reasons else [],
         south_south=south_south,
     )
 

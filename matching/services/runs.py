@@ -11,12 +11,13 @@ Invariants:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +29,7 @@ from matching.engine import (
     MatchConfig,
     NeedResult,
     Timer,
+    explain_kept,
     fetch_candidates,
     match_config,
     outcome_reason,
@@ -163,7 +165,7 @@ def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> M
         capacities = {offer_id: f.capacity_left for offer_id, f in offers.items()}
         with timer("plan"):
             plan_result = plan(results, capacities, config)
-        return _persist(run_id, results, plan_result, config, capacities, full=True, timings=timer.seconds)
+        return _persist(run_id, results, offers, plan_result, config, capacities, full=True, timings=timer.seconds)
     except Exception as exc:
         MatchRun.objects.filter(pk=run_id).update(
             status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000], finished_at=timezone.now()
@@ -174,6 +176,7 @@ def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> M
 def _persist(
     run_id: int,
     results: dict[int, NeedResult],
+    offers: dict,
     plan_result: PlanResult,
     config: MatchConfig,
     capacities: dict[int, int],
@@ -188,13 +191,17 @@ def _persist(
     candidates: list[MatchCandidate] = []
     outcomes: list[NeedOutcome] = []
     covered = south_south = 0
-    for need_id, result in results.items():
-        kept = [
+    kept_by_need = {
+        need_id: [
             (rank, p)
             for rank, p in enumerate(result.pairs, start=1)
             if rank <= config.stored_per_need or (need_id, p.offer_id) in assigned
         ]
-        for rank, pair in kept:
+        for need_id, result in results.items()
+    }
+    explain_kept(results, offers, {(n, p.offer_id) for n, kept in kept_by_need.items() for _rank, p in kept}, config)
+    for need_id, result in results.items():
+        for rank, pair in kept_by_need[need_id]:
             is_assigned = (need_id, pair.offer_id) in assigned
             south_south += is_assigned and pair.south_south
             candidates.append(
@@ -232,20 +239,11 @@ def _persist(
             stale = model.objects.filter(is_current=True).exclude(run_id=run_id)
             stale = stale if full else stale.filter(need_id__in=need_ids)
             stale.update(is_current=False)
-        MatchCandidate.objects.bulk_create(
-            candidates,
-            batch_size=2000,
-            update_conflicts=True,
-            unique_fields=["run", "need", "offer"],
-            update_fields=["rank", "score", "components", "reasons", "south_south", "assigned", "is_current"],
-        )
-        NeedOutcome.objects.bulk_create(
-            outcomes,
-            batch_size=2000,
-            update_conflicts=True,
-            unique_fields=["run", "need"],
-            update_fields=["providers_wanted", "providers_assigned", "reason", "is_current"],
-        )
+        # Replacing the run's rows in one transaction keeps a re-executed run idempotent.
+        MatchCandidate.objects.filter(run_id=run_id).delete()
+        NeedOutcome.objects.filter(run_id=run_id).delete()
+        _insert_candidates(candidates)
+        NeedOutcome.objects.bulk_create(outcomes, batch_size=5000)
         proposals_sync(run=run, need_ids=need_ids, assigned=assigned, candidates=candidates, full=full)
         run.status = RunStatus.COMPLETED
         run.finished_at = timezone.now()
@@ -264,6 +262,35 @@ def _persist(
         run.lease_expires_at = None
         run.save()
     return run
+
+
+def _insert_candidates(candidates: list[MatchCandidate]) -> None:
+    """Insert many candidates fast: PostgreSQL's COPY (a full run writes about 100,000 rows),
+    ``bulk_create`` elsewhere."""
+    if connection.vendor != "postgresql" or len(candidates) < 1000:
+        MatchCandidate.objects.bulk_create(candidates, batch_size=5000)
+        return
+    table = MatchCandidate._meta.db_table
+    columns = (
+        "run_id",
+        "need_id",
+        "offer_id",
+        "rank",
+        "score",
+        "components",
+        "reasons",
+        "south_south",
+        "assigned",
+        "is_current",
+    )
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for c in candidates:
+            copy.write_row(
+                (
+                    c.run_id, c.need_id, c.offer_id, c.rank, c.score, json.dumps(c.components),
+                    json.dumps(c.reasons, ensure_ascii=False), c.south_south, c.assigned, c.is_current,
+                )
+            )  # fmt: skip
 
 
 # --- incremental re-scoring ----------------------------------------------------------------------
@@ -324,7 +351,7 @@ def match_rescore_needs(
         capacities = {o: max(0, f.capacity_left - taken.get(o, 0)) for o, f in offers.items()}
         with timer("plan"):
             plan_result = plan(results, capacities, config)
-        return _persist(run.pk, results, plan_result, config, capacities, full=False, timings=timer.seconds)
+        return _persist(run.pk, results, offers, plan_result, config, capacities, full=False, timings=timer.seconds)
     except Exception as exc:
         MatchRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000], finished_at=timezone.now()

@@ -1,0 +1,127 @@
+"""Matching benchmark: full runs, incremental re-scoring, plan solving and memory, on both search
+backends, against a plain sparse-matrix baseline that computes the same scores for every pair.
+
+    bin/bench matching                       # 1k x 1k and 10k x 10k needs x offers
+    bin/bench matching --sizes 1000          # a quick run
+
+Prints numbers; it is not a test. The full run executes in a separate process (``manage.py
+run_matching --sync``, what a worker does) whose peak resident memory is sampled. Incremental
+latency re-scores one need at a time (``match_rescore_needs``), as an entry change does. The
+baseline loads the same features, computes the same score formula for *all* need x offer pairs
+with numpy/scipy (no search engine, no database writes), keeps the same top candidates and solves
+the same plan, so the real path's overhead reads as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import django
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _peak_rss_of(command: list[str], env: dict) -> tuple[float, int, str]:
+    import psutil
+
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    watched = psutil.Process(process.pid)
+    peak = 0
+    while process.poll() is None:
+        try:
+            peak = max(peak, watched.memory_info().rss)
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.05)
+    output = process.stdout.read()
+    if process.returncode != 0:
+        raise RuntimeError(output)
+    return time.perf_counter() - started, peak, output
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument("--backends", nargs="+", default=["embedded", "elasticsearch"])
+    parser.add_argument("--incremental", type=int, default=60, help="needs re-scored one by one")
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.development")
+    os.environ["MATCHING_INCREMENTAL"] = "false"  # the bench drives matching itself
+    django.setup()
+    from django.conf import settings
+
+    from bench.baseline import baseline_run
+    from bench.synthetic import generate, wipe
+    from kb.models import AssistanceNeed, EntryStatus
+    from kb.search import build_backend, reset_backend
+    from kb.search.sync import search_rebuild
+    from matching.models import MatchRun
+    from matching.services.runs import match_rescore_needs
+
+    print(f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}; cores: {os.cpu_count()}")
+    for size in args.sizes:
+        wipe()
+        MatchRun.objects.all().delete()
+        generate(offers=size, needs=size, seed=size)
+        print(f"\n== {size:,} needs x {size:,} offers ==")
+        base = baseline_run()
+        print(
+            f"  baseline (numpy/scipy, all pairs): {base['total']:.1f} s "
+            f"(features {base['features']:.1f} s, scores {base['scores']:.1f} s, plan {base['plan']:.2f} s; "
+            f"{base['pairs']:,} pairs scored, {base['assigned']:,} assigned)"
+        )
+        for name in args.backends:
+            if name == "elasticsearch" and not settings.ELASTICSEARCH_URL:
+                print(f"  {name}: skipped (ELASTICSEARCH_URL not set)")
+                continue
+            prefix = f"ta-bench-{uuid.uuid4().hex[:8]}"
+            backend = build_backend(name, prefix=prefix)
+            backend.ensure_indices()
+            reset_backend(backend)
+            try:
+                for kind in ("offer", "need"):
+                    search_rebuild(kind=kind, backend=backend)
+                env = {
+                    **os.environ,
+                    "SEARCH_INDEX_PREFIX": prefix,
+                    "MATCHING_INCREMENTAL": "false",
+                    "ELASTICSEARCH_URL": settings.ELASTICSEARCH_URL if name == "elasticsearch" else "",
+                }
+                wall, peak, _output = _peak_rss_of([sys.executable, "manage.py", "run_matching", "--sync"], env)
+                run = MatchRun.objects.filter(scope="full").order_by("-id").first()
+                timings = run.timings
+                needs = list(AssistanceNeed.objects.filter(status=EntryStatus.PUBLISHED).values_list("id", flat=True))
+                rng = random.Random(5)
+                latencies = []
+                for need_id in rng.sample(needs, min(args.incremental + 5, len(needs))):
+                    t0 = time.perf_counter()
+                    match_rescore_needs(need_ids=[need_id], backend=backend)
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                latencies = sorted(latencies[5:])  # warm-up excluded
+                p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
+                print(
+                    f"  {name:<13} full run {wall:6.1f} s wall (in-run: offers {timings.get('offers', 0):.1f} s, needs "
+                    f"{timings.get('needs', 0):.1f} s, candidates {timings.get('candidates', 0):.1f} s, scoring "
+                    f"{timings.get('scoring', 0):.1f} s, plan {timings.get('plan_solver', 0):.2f} s, save "
+                    f"{timings.get('save', 0):.1f} s) | ratio to baseline {wall / base['total']:.1f}x | peak memory "
+                    f"{peak / 2**20:,.0f} MiB | incremental one need: median {statistics.median(latencies):.0f} ms, "
+                    f"p95 {p95:.0f} ms | coverage {run.coverage:.0%}, South-South share {run.south_south_share:.0%}"
+                )
+            finally:
+                backend.drop_all()
+                reset_backend(None)
+    wipe()
+
+
+if __name__ == "__main__":
+    main()
