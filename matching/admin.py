@@ -107,8 +107,8 @@ class MatchRunAdmin(admin.ModelAdmin):
 
 @admin.register(MatchCandidate)
 class MatchCandidateAdmin(admin.ModelAdmin):
-    list_display = ("need", "rank", "offer", "score", "assigned", "south_south", "is_current", "run")
-    list_filter = ("is_current", "assigned", "south_south")
+    list_display = ("need", "rank", "offer", "score", "assigned", "south_south", "run")
+    list_filter = ("assigned", "south_south", "run__scope")
     list_select_related = ("need", "offer", "run")
     search_fields = ("need__title", "offer__title", "need__external_id", "offer__external_id")
     readonly_fields = (
@@ -121,7 +121,6 @@ class MatchCandidateAdmin(admin.ModelAdmin):
         "reasons_text",
         "south_south",
         "assigned",
-        "is_current",
     )
     exclude = ("reasons",)
     show_full_result_count = False

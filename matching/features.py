@@ -25,7 +25,7 @@ from matching.models import CAPACITY_STATES, CorpusStats, Engagement, Engagement
 #: Title words count like this many body words.
 TITLE_WEIGHT = 2
 #: Keep this many of a need's strongest terms in its candidate query.
-QUERY_TERMS = 16
+QUERY_TERMS = 12
 
 
 @dataclass
@@ -89,14 +89,25 @@ def _chapters() -> dict[int, int]:
     return dict(UncacArticle.objects.values_list("number", "chapter_id"))
 
 
-def _counts(title: str, body: str, language: str) -> tuple[Counter, dict[str, str]]:
+def _counts(title: str, body: str, language: str, with_surface: bool) -> tuple[Counter, dict[str, str], list[str]]:
+    """Weighted term counts, the terms in text order (for concept phrases), and with
+    ``with_surface`` a word of the text for each term (the reasons quote the need's own words;
+    offers never need it, and skipping offsets is faster)."""
     counts: Counter = Counter()
     surface: dict[str, str] = {}
+    ordered: list[str] = []
     for text, weight in ((title, TITLE_WEIGHT), (body, 1)):
-        for token in analysis.tokens(text, language):
-            counts[token.term] += weight
-            surface.setdefault(token.term, text[token.start : token.end])
-    return counts, surface
+        if with_surface:
+            terms = []
+            for token in analysis.tokens(text, language):
+                terms.append(token.term)
+                surface.setdefault(token.term, text[token.start : token.end])
+        else:
+            terms = analysis.analyse(text, language)
+        for term in terms:
+            counts[term] += weight
+        ordered += terms
+    return counts, surface, ordered
 
 
 def load_features(kind: str, ids: list[int]) -> dict[int, Features]:
@@ -113,8 +124,8 @@ def load_features(kind: str, ids: list[int]) -> dict[int, Features]:
     for row in rows:
         entry_id, language = row["id"], row["language_id"]
         body = "\n".join([row["description"], " ".join(str(k) for k in row["keywords"] or [])])
-        counts, surface = _counts(row["title"], body, language)
-        concepts = matcher.find(f"{row['title']}\n{body}", language)
+        counts, surface, ordered = _counts(row["title"], body, language, with_surface=kind == EntryKind.NEED)
+        concepts = matcher.find(f"{row['title']}\n{body}", language, analysed=ordered)
         tagged_themes = set(related["thematic_areas"].get(entry_id, []))
         tagged_types = set(related["ta_types"].get(entry_id, []))
         themes = tagged_themes | {c.split(":", 1)[1] for c in concepts if c.startswith("theme:")}

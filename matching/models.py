@@ -2,8 +2,10 @@
 completion.
 
 Invariants:
-- A ``MatchCandidate`` is unique per (run, need, offer): a re-delivered task upserts, never
-  duplicates. For each need, the candidates of the latest run that scored it are ``is_current``.
+- A ``MatchCandidate`` is unique per (run, need, offer): a re-delivered task rewrites, never
+  duplicates. For each need, the current candidates are those of the run of its current
+  ``NeedOutcome`` (``MatchCandidate.objects.current()``): switching a need to a newer run updates
+  one outcome row, not its candidates.
 - At most one full run is queued or running at a time (a partial unique index).
 - An ``Engagement`` is unique per (need, offer) while open; its state changes only through
   ``matching.services.engagements`` and its transition table. Engagements from ``accepted`` on
@@ -146,6 +148,18 @@ class MatchRun(models.Model):
         return self.status in ACTIVE_RUN_STATUSES
 
 
+class MatchCandidateQuerySet(models.QuerySet):
+    def current(self):
+        """Each need's candidates from the latest run that scored it (its current outcome)."""
+        return self.filter(
+            models.Exists(
+                NeedOutcome.objects.filter(
+                    run_id=models.OuterRef("run_id"), need_id=models.OuterRef("need_id"), is_current=True
+                )
+            )
+        )
+
+
 class MatchCandidate(models.Model):
     run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="candidates", verbose_name=_("run"))
     need = models.ForeignKey(
@@ -162,7 +176,8 @@ class MatchCandidate(models.Model):
     )
     south_south = models.BooleanField(_("South-South"), default=False)
     assigned = models.BooleanField(_("assigned by the plan"), default=False)
-    is_current = models.BooleanField(_("current for its need"), default=True, db_index=True)
+
+    objects = MatchCandidateQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("match candidate")
@@ -172,8 +187,8 @@ class MatchCandidate(models.Model):
             models.UniqueConstraint(fields=["run", "need", "offer"], name="matching_candidate_unique"),
         ]
         indexes = [
-            models.Index(fields=["need", "is_current", "rank"], name="matching_cand_need_current"),
-            models.Index(fields=["offer", "is_current"], name="matching_cand_offer_current"),
+            models.Index(fields=["need", "run", "rank"], name="matching_cand_need_run"),
+            models.Index(fields=["offer", "run"], name="matching_cand_offer_run"),
         ]
 
     def __str__(self) -> str:

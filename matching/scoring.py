@@ -25,6 +25,7 @@ some regions does not serve others; a need that requires South-South only gets S
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 from matching.features import Features
@@ -82,8 +83,10 @@ def components_of(need: Features, offer: Features, definition: str) -> dict[str,
     """The named components of a pair (see the module docstring), each in [0, 1] or None."""
     components: dict[str, float | None] = {}
     if need.language == offer.language:
-        vector = offer.vector
-        cosine = sum(weight * vector[t] for t, weight in need.vector.items() if t in vector)
+        small, large = (
+            (need.vector, offer.vector) if len(need.vector) < len(offer.vector) else (offer.vector, need.vector)
+        )
+        cosine = sum(weight * large[t] for t, weight in small.items() if t in large)
         components["text"] = min(1.0, cosine / TEXT_SATURATION)
     else:
         # Word overlap says nothing between texts in two languages; concepts and tags carry the
@@ -131,7 +134,11 @@ def explain(
     """The reasons for exactly the components that contributed, strongest first."""
     reasons: list[dict] = []
     if components["text"]:
-        shared = sorted(need.vector.keys() & offer.vector.keys(), key=lambda t: -(need.vector[t] * offer.vector[t]))
+        shared = heapq.nlargest(
+            TEXT_REASON_WORDS * 2,
+            need.vector.keys() & offer.vector.keys(),
+            key=lambda t: need.vector[t] * offer.vector[t],
+        )
         words = list(dict.fromkeys(need.surface.get(t, t).lower() for t in shared))[:TEXT_REASON_WORDS]
         reasons.append({"code": "text", "params": {"words": words}})
     if components["articles"]:

@@ -19,7 +19,8 @@ def need_candidates(*, user: User, need: AssistanceNeed) -> QuerySet[MatchCandid
     if not (user_scope(user).is_moderator or need_can_manage(user=user, need=need)):
         return MatchCandidate.objects.none()
     return (
-        MatchCandidate.objects.filter(need=need, is_current=True)
+        MatchCandidate.objects.current()
+        .filter(need=need)
         .select_related("offer__organisation__country", "offer__language")
         .order_by("rank")
     )

@@ -222,7 +222,7 @@ MATCHING_DEFAULTS = {
     # How much context (language, South-South, region, capacity, feedback) can move a topical match.
     "context_share": 0.35,
     "south_south_prefer_bonus": 0.15,
-    "candidates_per_need": 40,
+    "candidates_per_need": 30,
     "stored_per_need": 10,
     # Below this a pair is listed but never proposed (calibrated on the relevance fixture).
     "min_score": 0.45,

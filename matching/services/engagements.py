@@ -169,7 +169,7 @@ def engagement_express_interest(*, actor: User, need: AssistanceNeed, offer: Exp
             return engagement_transition(actor=actor, engagement=existing, action=A.INTEREST)
         return existing
     with transaction.atomic(durable=True):
-        candidate = MatchCandidate.objects.filter(need=need, offer=offer, is_current=True).first()
+        candidate = MatchCandidate.objects.current().filter(need=need, offer=offer).first()
         engagement = Engagement.objects.create(
             need=need,
             offer=offer,
@@ -207,21 +207,19 @@ def engagement_rate(*, actor: User, engagement: Engagement, score: int, comment:
 # --- proposals from the plan ----------------------------------------------------------------------
 
 
-def proposals_sync(
-    *,
-    run: MatchRun,
-    need_ids: Iterable[int],
-    assigned: set[tuple[int, int]],
-    candidates: list[MatchCandidate],
-    full: bool,
-) -> int:
+def proposals_sync(*, run: MatchRun, need_ids: Iterable[int], assigned: set[tuple[int, int]], full: bool) -> int:
     """Open a proposal for each newly assigned pair; withdraw untouched proposals the plan dropped.
 
     Pairs the recipient dismissed or the provider declined before are not proposed again.
     Runs inside the caller's transaction.
     """
     need_ids = list(need_ids)
-    by_pair = {(c.need_id, c.offer_id): c for c in candidates}
+    by_pair = {
+        (need_id, offer_id): (candidate_id, score, south_south)
+        for need_id, offer_id, candidate_id, score, south_south in MatchCandidate.objects.filter(
+            run=run, assigned=True
+        ).values_list("need_id", "offer_id", "id", "score", "south_south")
+    }
     existing = Engagement.objects.all() if full else Engagement.objects.filter(need_id__in=need_ids)
     open_pairs: dict[tuple[int, int], Engagement] = {}
     refused: set[tuple[int, int]] = set()
@@ -236,15 +234,15 @@ def proposals_sync(
         _withdraw(dropped, _("A newer matching run proposes other providers."))
     new = []
     for pair in sorted(assigned - set(open_pairs) - refused):
-        candidate = by_pair.get(pair)
+        candidate_id, score, south_south = by_pair.get(pair, (None, None, False))
         new.append(
             Engagement(
                 need_id=pair[0],
                 offer_id=pair[1],
                 state=EngagementState.PROPOSED,
-                candidate=candidate,
-                score=candidate.score if candidate else None,
-                south_south=candidate.south_south if candidate else False,
+                candidate_id=candidate_id,
+                score=score,
+                south_south=south_south,
             )
         )
     created = Engagement.objects.bulk_create(new, batch_size=2000)

@@ -5,8 +5,8 @@ Invariants:
 - Execution is safe to run twice: a worker first claims the run with a lease (an atomic UPDATE),
   a re-delivered task finding the lease alive exits, one finding it expired takes over; candidates
   are upserted on (run, need, offer).
-- Results become visible in one transaction at the end: the run's candidates turn ``is_current``
-  and the previous ones of the same needs stop being current.
+- Results become visible in one transaction at the end: the run's need outcomes become current
+  (and with them its candidates), the previous ones of the same needs stop being current.
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def _persist(
 
     started = time.perf_counter()
     assigned = plan_result.assigned
-    candidates: list[MatchCandidate] = []
+    candidates: list[tuple] = []  # rows in CANDIDATE_COLUMNS order
     outcomes: list[NeedOutcome] = []
     covered = south_south = 0
     kept_by_need = {
@@ -205,18 +205,8 @@ def _persist(
             is_assigned = (need_id, pair.offer_id) in assigned
             south_south += is_assigned and pair.south_south
             candidates.append(
-                MatchCandidate(
-                    run_id=run_id,
-                    need_id=need_id,
-                    offer_id=pair.offer_id,
-                    rank=rank,
-                    score=pair.score,
-                    components=pair.components,
-                    reasons=pair.reasons,
-                    south_south=pair.south_south,
-                    assigned=is_assigned,
-                    is_current=True,
-                )
+                (run_id, need_id, pair.offer_id, rank, pair.score, pair.components, pair.reasons)
+                + (pair.south_south, is_assigned)
             )
         got = sum(1 for pair in result.pairs if (need_id, pair.offer_id) in assigned)
         covered += got > 0
@@ -235,16 +225,14 @@ def _persist(
         run = MatchRun.objects.select_for_update().get(pk=run_id)
         if run.status == RunStatus.CANCELLED:
             return run
-        for model in (MatchCandidate, NeedOutcome):
-            stale = model.objects.filter(is_current=True).exclude(run_id=run_id)
-            stale = stale if full else stale.filter(need_id__in=need_ids)
-            stale.update(is_current=False)
+        stale = NeedOutcome.objects.filter(is_current=True).exclude(run_id=run_id)
+        (stale if full else stale.filter(need_id__in=need_ids)).update(is_current=False)
         # Replacing the run's rows in one transaction keeps a re-executed run idempotent.
         MatchCandidate.objects.filter(run_id=run_id).delete()
         NeedOutcome.objects.filter(run_id=run_id).delete()
         _insert_candidates(candidates)
         NeedOutcome.objects.bulk_create(outcomes, batch_size=5000)
-        proposals_sync(run=run, need_ids=need_ids, assigned=assigned, candidates=candidates, full=full)
+        proposals_sync(run=run, need_ids=need_ids, assigned=assigned, full=full)
         run.status = RunStatus.COMPLETED
         run.finished_at = timezone.now()
         if not full:
@@ -264,33 +252,26 @@ def _persist(
     return run
 
 
-def _insert_candidates(candidates: list[MatchCandidate]) -> None:
+CANDIDATE_COLUMNS = (
+    "run_id", "need_id", "offer_id", "rank", "score", "components", "reasons", "south_south", "assigned",
+)  # fmt: skip
+
+
+def _insert_candidates(rows: list[tuple]) -> None:
     """Insert many candidates fast: PostgreSQL's COPY (a full run writes about 100,000 rows),
     ``bulk_create`` elsewhere."""
-    if connection.vendor != "postgresql" or len(candidates) < 1000:
-        MatchCandidate.objects.bulk_create(candidates, batch_size=5000)
+    if connection.vendor != "postgresql" or len(rows) < 1000:
+        MatchCandidate.objects.bulk_create(
+            [MatchCandidate(**dict(zip(CANDIDATE_COLUMNS, row, strict=True))) for row in rows], batch_size=5000
+        )
         return
     table = MatchCandidate._meta.db_table
-    columns = (
-        "run_id",
-        "need_id",
-        "offer_id",
-        "rank",
-        "score",
-        "components",
-        "reasons",
-        "south_south",
-        "assigned",
-        "is_current",
-    )
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for c in candidates:
-            copy.write_row(
-                (
-                    c.run_id, c.need_id, c.offer_id, c.rank, c.score, json.dumps(c.components),
-                    json.dumps(c.reasons, ensure_ascii=False), c.south_south, c.assigned, c.is_current,
-                )
-            )  # fmt: skip
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(CANDIDATE_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row[:5] + (json.dumps(row[5]), json.dumps(row[6], ensure_ascii=False)) + row[7:])
 
 
 # --- incremental re-scoring ----------------------------------------------------------------------
@@ -342,7 +323,8 @@ def match_rescore_needs(
                 result.pairs = result.pairs[:PLAN_PAIRS_PER_NEED]
         # Capacity the current plan already gives to other needs is not free for these ones.
         taken = dict(
-            MatchCandidate.objects.filter(offer_id__in=offer_ids, is_current=True, assigned=True)
+            MatchCandidate.objects.current()
+            .filter(offer_id__in=offer_ids, assigned=True)
             .exclude(need_id__in=list(published))
             .values("offer_id")
             .annotate(n=Count("id"))
@@ -364,7 +346,6 @@ def _retire_needs(need_ids: list[int]) -> None:
     from matching.services.engagements import proposals_withdraw_for_needs
 
     with transaction.atomic():
-        MatchCandidate.objects.filter(need_id__in=need_ids, is_current=True).update(is_current=False)
         NeedOutcome.objects.filter(need_id__in=need_ids, is_current=True).update(is_current=False)
         proposals_withdraw_for_needs(need_ids=need_ids)
 
@@ -377,9 +358,7 @@ def needs_affected_by_offers(
     from kb.search.query import TermQuery
     from matching.features import query_terms
 
-    affected = set(
-        MatchCandidate.objects.filter(offer_id__in=offer_ids, is_current=True).values_list("need_id", flat=True)
-    )
+    affected = set(MatchCandidate.objects.current().filter(offer_id__in=offer_ids).values_list("need_id", flat=True))
     offers = load_features(EntryKind.OFFER, offer_ids)
     if offers:
         apply_idf(offers, corpus_stats_latest())

@@ -31,7 +31,7 @@ def ranked(search_backend):
     match_run_execute(run_id=run.pk, backend=search_backend)
     result = {}
     for need in AssistanceNeed.objects.all():
-        candidates = MatchCandidate.objects.filter(need=need, is_current=True).select_related("offer").order_by("rank")
+        candidates = MatchCandidate.objects.current().filter(need=need).select_related("offer").order_by("rank")
         result[need.external_id] = [(c.offer.external_id, c) for c in candidates]
     return result
 

@@ -27,7 +27,7 @@ def run_full(backend):
 
 
 def current(need):
-    return list(MatchCandidate.objects.filter(need=need, is_current=True).order_by("rank"))
+    return list(MatchCandidate.objects.current().filter(need=need).order_by("rank"))
 
 
 def test_full_run_ranks_explains_and_plans(search_backend, small_kb):
@@ -47,7 +47,7 @@ def test_full_run_ranks_explains_and_plans(search_backend, small_kb):
     assert any(r["code"] == "south_south" and r["params"]["definition"] == "g77" for r in rwa.reasons)
 
     # Capacity 1: only one of the two asset-declaration needs gets the Rwandan offer.
-    assigned_rwa = MatchCandidate.objects.filter(offer=offers["O-RWA"], is_current=True, assigned=True).count()
+    assigned_rwa = MatchCandidate.objects.current().filter(offer=offers["O-RWA"], assigned=True).count()
     assert assigned_rwa == 1
 
     # "require South-South": the Norwegian offer is never a candidate, the Jordanian one is.
@@ -85,9 +85,7 @@ def test_capacity_exhausted_is_the_reason_given(search_backend, small_kb):
     search_outbox_drain(backend=search_backend)
     run_full(search_backend)
     winners = [
-        n
-        for n in ("N-CIV", "N-SEN")
-        if MatchCandidate.objects.filter(need=needs[n], is_current=True, assigned=True).exists()
+        n for n in ("N-CIV", "N-SEN") if MatchCandidate.objects.current().filter(need=needs[n], assigned=True).exists()
     ]
     assert len(winners) == 1
     loser = ({"N-CIV", "N-SEN"} - set(winners)).pop()
@@ -135,7 +133,7 @@ def test_incremental_rescoring_of_one_need(search_backend, small_kb):
     assert all(c.run_id == run.pk for c in after)
     # Other needs keep the full run's results, and capacity given to them is respected.
     assert all(c.run_id == full.pk for c in current(needs["N-CIV"]))
-    rwa_assigned = MatchCandidate.objects.filter(offer=offers["O-RWA"], is_current=True, assigned=True).count()
+    rwa_assigned = MatchCandidate.objects.current().filter(offer=offers["O-RWA"], assigned=True).count()
     assert rwa_assigned == 1
 
 

@@ -214,5 +214,5 @@ def test_entry_changes_queue_incremental_rematching_on_the_worker(knowledge_base
         lambda: MatchRun.objects.filter(scope="incremental", status=RunStatus.COMPLETED, need_ids=[need.pk]).exists(),
         what="incremental re-scoring",
     )
-    assert MatchCandidate.objects.filter(need=need, is_current=True).exists()
+    assert MatchCandidate.objects.current().filter(need=need).exists()
     assert need.status == EntryStatus.PUBLISHED

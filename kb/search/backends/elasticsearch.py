@@ -338,9 +338,9 @@ class ElasticsearchBackend(SearchBackend):
             for q in chunk:
                 should = []
                 for alternatives, weight in zip(q.groups, q.weights, strict=True):
-                    clause = self._text_clauses([alternatives], [])[0]
-                    clause["bool"]["boost"] = weight
-                    should.append(clause)
+                    for term in alternatives:  # matching queries have one alternative per group
+                        should.append({"term": {"title_terms": {"value": term, "boost": TITLE_BOOST * weight}}})
+                        should.append({"term": {"text_terms": {"value": term, "boost": TEXT_BOOST * weight}}})
                 should += [{"term": {"concepts": {"value": c, "boost": CONCEPT_BOOST}}} for c in q.concepts]
                 if q.articles:
                     should.append({"terms": {"articles": list(q.articles), "boost": ARTICLE_BOOST}})

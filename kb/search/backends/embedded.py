@@ -21,6 +21,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,6 +46,7 @@ from kb.search.query import (
 _WRITER_HEAP = 50_000_000
 _LOCK_WAIT_SECONDS = 30.0
 _RETIRED_GRACE_SECONDS = 600.0
+_SEARCH_THREADS = 2
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -354,19 +356,33 @@ class EmbeddedBackend(SearchBackend):
     def candidates(
         self, kind: str, queries: list[TermQuery], size: int, visible_only_published: bool = True
     ) -> dict[int, list[tuple[int, float]]]:
-        Occur, Query = tantivy.Occur, tantivy.Query
         searcher = self._searcher(kind)
+        entry_ids = self._entry_ids(searcher)
+        chunks = [queries[i : i + 250] for i in range(0, len(queries), 250)]
+        results: dict[int, list[tuple[int, float]]] = {}
+        # Tantivy searches without holding the GIL: two threads use both cores of a worker.
+        with ThreadPoolExecutor(max_workers=_SEARCH_THREADS) as pool:
+            for part in pool.map(
+                lambda chunk: self._candidates_chunk(searcher, entry_ids, chunk, size, visible_only_published), chunks
+            ):
+                results.update(part)
+        return results
+
+    def _candidates_chunk(self, searcher, entry_ids, queries, size, visible_only_published):
+        Occur, Query = tantivy.Occur, tantivy.Query
         published = Query.const_score_query(self._term("status", "published"), 0.0)
         results: dict[int, list[tuple[int, float]]] = {}
         for q in queries:
-            should = self._text_clauses(q.groups, q.weights, q.concepts)
+            should = []
+            for alternatives, weight in zip(q.groups, q.weights, strict=True):
+                for term in alternatives:  # matching queries have one alternative per group
+                    should.append(Query.boost_query(self._term("title_terms", term), TITLE_BOOST * weight))
+                    should.append(Query.boost_query(self._term("text_terms", term), TEXT_BOOST * weight))
+            for concept in q.concepts:
+                should.append(Query.boost_query(self._term("concepts", concept), CONCEPT_BOOST))
             if q.articles:
-                should.append(
-                    Query.boost_query(
-                        Query.const_score_query(Query.term_set_query(SCHEMA, "articles", list(q.articles)), 1.0),
-                        ARTICLE_BOOST,
-                    )
-                )
+                articles = Query.const_score_query(Query.term_set_query(SCHEMA, "articles", list(q.articles)), 1.0)
+                should.append(Query.boost_query(articles, ARTICLE_BOOST))
             if not should:
                 results[q.key] = []
                 continue
@@ -376,8 +392,25 @@ class EmbeddedBackend(SearchBackend):
             if q.exclude_country:
                 parts.append((Occur.MustNot, self._term("country", q.exclude_country)))
             hits = searcher.search(Query.boolean_query(parts), limit=size).hits
-            results[q.key] = [(searcher.doc(address)["entry_id"][0], score) for score, address in hits]
+            results[q.key] = [(entry_ids[(a.segment_ord, a.doc)], score) for score, a in hits]
         return results
+
+    _entry_id_maps: dict = {}
+
+    def _entry_ids(self, searcher) -> dict[tuple[int, int], int]:
+        """Document address -> entry id for a whole searcher (cheaper than a stored-field read per hit)."""
+        key = id(searcher)
+        cached = self._entry_id_maps.get(key)
+        if cached is not None and cached[0] is searcher:
+            return cached[1]
+        mapping = {}
+        total = searcher.num_docs
+        if total:
+            for _score, address in searcher.search(tantivy.Query.all_query(), limit=total).hits:
+                mapping[(address.segment_ord, address.doc)] = searcher.doc(address)["entry_id"][0]
+        self._entry_id_maps.clear()
+        self._entry_id_maps[key] = (searcher, mapping)
+        return mapping
 
     def count(self, kind: str, index: str | None = None) -> int:
         idx = self._index(kind, index)
