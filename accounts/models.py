@@ -124,3 +124,102 @@ class Membership(models.Model):
         if self.is_recipient_focal_point:
             labels.append(str(_("Recipient focal point")))
         return labels
+
+
+class Invitation(models.Model):
+    """A moderator invites someone to act as focal point for an organisation.
+
+    The e-mailed link carries a random token; only its SHA-256 is stored. The link works once and
+    expires (``ACCOUNT_INVITATION_DAYS``).
+    """
+
+    email = models.EmailField(_("e-mail address"))
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    organisation = models.ForeignKey(
+        "kb.Organisation", on_delete=models.CASCADE, related_name="invitations", verbose_name=_("organisation")
+    )
+    is_provider_focal_point = models.BooleanField(_("provider focal point"), default=False)
+    is_recipient_focal_point = models.BooleanField(_("recipient focal point"), default=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("invited by")
+    )
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_provider_focal_point=True) | models.Q(is_recipient_focal_point=True),
+                name="accounts_invitation_has_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organisation}"
+
+
+class AccessRequestStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+class AccessRequest(models.Model):
+    """Someone asks for access on behalf of an organisation; a moderator approves or refuses."""
+
+    email = models.EmailField(_("e-mail address"))
+    full_name = models.CharField(_("full name"), max_length=200)
+    organisation = models.ForeignKey(
+        "kb.Organisation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="access_requests",
+        verbose_name=_("organisation"),
+    )
+    organisation_name = models.CharField(
+        _("organisation (if not listed)"), max_length=200, blank=True
+    )
+    country = models.ForeignKey(
+        "kb.Country", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("State")
+    )
+    wants_provider = models.BooleanField(_("to offer expertise"), default=False)
+    wants_recipient = models.BooleanField(_("to post needs"), default=False)
+    message = models.TextField(_("message"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=AccessRequestStatus.choices, default=AccessRequestStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("access request")
+        verbose_name_plural = _("access requests")
+        ordering = ["status", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(wants_provider=True) | models.Q(wants_recipient=True),
+                name="accounts_accessrequest_has_role",
+                violation_error_message=_("Say whether you want to offer expertise, post needs, or both."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(organisation__isnull=False) | ~models.Q(organisation_name=""),
+                name="accounts_accessrequest_names_organisation",
+                violation_error_message=_("Choose your organisation or give its name."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_status_display()})"

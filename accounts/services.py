@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import Group, Permission
-from django.db import transaction
+import hashlib
+import secrets
+from datetime import timedelta
 
-from accounts.models import MODERATORS_GROUP, Membership, User
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import MODERATORS_GROUP, AccessRequest, AccessRequestStatus, Invitation, Membership, User
 from kb.models import Organisation
 
 #: What moderators may do in the admin: moderate entries, keep the taxonomy and organisations,
@@ -19,7 +29,10 @@ MODERATOR_PERMISSIONS = {
         "view_uncacarticle", "view_uncacchapter", "view_country", "view_region", "view_language",
         "view_searchsyncstate", "view_searchoutbox",
     ],
-    "accounts": ["view_user", "add_user", "change_user", "view_membership", "add_membership", "change_membership", "delete_membership"],
+    "accounts": [
+        "view_user", "add_user", "change_user", "view_membership", "add_membership", "change_membership",
+        "delete_membership", "view_invitation", "view_accessrequest", "change_accessrequest",
+    ],
 }  # fmt: skip
 
 
@@ -80,3 +93,186 @@ def membership_grant(
         membership.save()
     user.__dict__.pop("_ta_scope", None)
     return membership
+
+
+# --- invitations and access requests ---------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _require_moderator(actor: User) -> None:
+    if not actor.is_moderator:
+        raise PermissionDenied(_("Only moderators can do this."))
+
+
+def _invitation_new(
+    *, actor: User, email: str, organisation: Organisation, provider: bool, recipient: bool, full_name: str
+) -> tuple[Invitation, str]:
+    """Create an invitation inside the caller's transaction; the e-mail goes after commit."""
+    if not (provider or recipient):
+        raise ValidationError({"roles": _("Choose at least one role.")})
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        email=email.strip().lower(),
+        full_name=full_name,
+        organisation=organisation,
+        is_provider_focal_point=provider,
+        is_recipient_focal_point=recipient,
+        token_hash=_token_hash(token),
+        invited_by=actor,
+        expires_at=timezone.now() + timedelta(days=settings.ACCOUNT_INVITATION_DAYS),
+    )
+    invitation.full_clean()
+    invitation.save()
+    link = settings.SITE_URL.rstrip("/") + reverse("invitation-accept", args=[token])
+    subject = _("You are invited to TA Exchange")
+    body = _(
+        "You have been invited to act for %(org)s on TA Exchange, the knowledge base of "
+        "anti-corruption technical assistance.\n\nSet your password here (the link works once, "
+        "until %(expires)s):\n%(link)s"
+    ) % {"org": organisation.name, "expires": invitation.expires_at.strftime("%Y-%m-%d"), "link": link}
+    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email]))
+    return invitation, link
+
+
+def invitation_create(
+    *,
+    actor: User,
+    email: str,
+    organisation: Organisation,
+    provider: bool,
+    recipient: bool,
+    full_name: str = "",
+) -> tuple[Invitation, str]:
+    """A moderator invites someone; returns the invitation and the one-time link (also e-mailed)."""
+    _require_moderator(actor)
+    with transaction.atomic(durable=True):
+        return _invitation_new(
+            actor=actor, email=email, organisation=organisation, provider=provider, recipient=recipient, full_name=full_name
+        )
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    """The invitation a link points to, if it is still usable."""
+    invitation = Invitation.objects.filter(token_hash=_token_hash(token)).select_related("organisation").first()
+    if invitation is None or invitation.accepted_at is not None or invitation.expires_at < timezone.now():
+        return None
+    return invitation
+
+
+def invitation_accept(*, token: str, password: str, full_name: str = "") -> User:
+    """Use a one-time link: create (or reuse) the account, set its password, grant the roles."""
+    from django.contrib.auth.password_validation import validate_password
+
+    with transaction.atomic(durable=True):
+        invitation = (
+            Invitation.objects.select_for_update().filter(token_hash=_token_hash(token)).select_related("organisation").first()
+        )
+        if invitation is None or invitation.accepted_at is not None:
+            raise ValidationError({"token": _("This invitation link has already been used or is not valid.")})
+        if invitation.expires_at < timezone.now():
+            raise ValidationError({"token": _("This invitation link has expired; ask a moderator for a new one.")})
+        user = User.objects.filter(email__iexact=invitation.email).first()
+        if user is None:
+            user = User(email=invitation.email, full_name=full_name or invitation.full_name)
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from exc
+        user.set_password(password)
+        user.is_active = True
+        if full_name:
+            user.full_name = full_name
+        user.save()
+        membership, _created = Membership.objects.get_or_create(
+            user=user,
+            organisation=invitation.organisation,
+            defaults={
+                "is_provider_focal_point": invitation.is_provider_focal_point,
+                "is_recipient_focal_point": invitation.is_recipient_focal_point,
+            },
+        )
+        membership.is_provider_focal_point |= invitation.is_provider_focal_point
+        membership.is_recipient_focal_point |= invitation.is_recipient_focal_point
+        membership.save()
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return user
+
+
+def access_request_create(
+    *,
+    email: str,
+    full_name: str,
+    organisation: Organisation | None,
+    organisation_name: str,
+    country,
+    provider: bool,
+    recipient: bool,
+    message: str = "",
+) -> AccessRequest:
+    with transaction.atomic(durable=True):
+        request = AccessRequest(
+            email=email.strip().lower(),
+            full_name=full_name,
+            organisation=organisation,
+            organisation_name=organisation_name.strip(),
+            country=country,
+            wants_provider=provider,
+            wants_recipient=recipient,
+            message=message,
+        )
+        request.full_clean()
+        request.save()
+    return request
+
+
+def access_request_decide(*, actor: User, request: AccessRequest, approve: bool, reason: str = "") -> AccessRequest:
+    """Approve (creating the organisation if needed and sending an invitation) or refuse, atomically."""
+    _require_moderator(actor)
+    if not approve and not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for refusing; it is sent to the requester.")})
+    with transaction.atomic(durable=True):
+        request = AccessRequest.objects.select_for_update().get(pk=request.pk)
+        if request.status != AccessRequestStatus.PENDING:
+            raise ValidationError({"status": _("This request has already been decided.")})
+        request.status = AccessRequestStatus.APPROVED if approve else AccessRequestStatus.REFUSED
+        request.decided_by = actor
+        request.decided_at = timezone.now()
+        request.decision_reason = reason.strip()
+        if approve:
+            if request.organisation is None:
+                if request.country is None:
+                    raise ValidationError({"country": _("Choose the State of the new organisation.")})
+                request.organisation, _created = Organisation.objects.get_or_create(
+                    name=request.organisation_name, country=request.country
+                )
+            _invitation_new(
+                actor=actor,
+                email=request.email,
+                organisation=request.organisation,
+                provider=request.wants_provider,
+                recipient=request.wants_recipient,
+                full_name=request.full_name,
+            )
+        else:
+            subject = _("Your request for access to TA Exchange")
+            body = _("Your request was not approved. The secretariat says:\n\n%(reason)s") % {
+                "reason": request.decision_reason
+            }
+            transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [request.email]))
+        request.save()
+    return request
+
+
+def user_set_active(*, actor: User, user: User, active: bool) -> User:
+    _require_moderator(actor)
+    if user.pk == actor.pk and not active:
+        raise ValidationError({"user": _("You cannot deactivate your own account.")})
+    with transaction.atomic(durable=True):
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+    return user

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from accounts.apis import MeView
+from web.views.accounts import accept_invitation
 
 api_v1 = [
     path("", include("kb.urls")),
@@ -15,6 +16,10 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", include("web.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/invitations/<str:token>/", accept_invitation, name="invitation-accept"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

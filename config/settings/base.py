@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "accounts",
     "kb",
     "matching",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +67,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "web.context_processors.notifications",
             ],
         },
     },
@@ -97,6 +99,11 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+# How long invitation links and password-reset links stay valid.
+ACCOUNT_INVITATION_DAYS = env.int("ACCOUNT_INVITATION_DAYS", default=7)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
+# Absolute address used in e-mailed links (invitations, notifications).
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # --- Languages -------------------------------------------------------------------------------
 # The six official UN languages, all first-class. Arabic is right-to-left.

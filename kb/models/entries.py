@@ -135,6 +135,15 @@ class KnowledgeEntry(models.Model):
         return ModerationState(self.status)
 
     @property
+    def is_returned(self) -> bool:
+        """Returned by a moderator (the entry, or its pending changes): the reason is for the authors."""
+        return self.status == EntryStatus.RETURNED or self.revision_status == RevisionStatus.RETURNED
+
+    @property
+    def is_deletable(self) -> bool:
+        return self.published_at is None and self.status in (EntryStatus.DRAFT, EntryStatus.RETURNED)
+
+    @property
     def awaits_moderation(self) -> bool:
         return self.status == EntryStatus.SUBMITTED or self.revision_status == RevisionStatus.SUBMITTED
 
@@ -147,6 +156,8 @@ class CostArrangement(models.TextChoices):
 
 class ExpertiseOffer(KnowledgeEntry):
     """Expertise a provider organisation can share."""
+
+    kind = "offer"  # not a field: names the kind in URLs, templates and the search index
 
     organisation = models.ForeignKey(
         "kb.Organisation",
@@ -195,6 +206,8 @@ class SouthSouthPreference(models.TextChoices):
 
 class AssistanceNeed(KnowledgeEntry):
     """Technical assistance a recipient State needs."""
+
+    kind = "need"
 
     country = models.ForeignKey(
         "kb.Country",

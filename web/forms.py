@@ -1,0 +1,203 @@
+"""Forms of the web pages. They collect and check input; the services decide and write.
+
+Entry forms turn their cleaned data into the same plain dictionary the API sends to
+``kb.services.entries``; a ``ValidationError`` from the service is shown on the field it names.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from kb.models import (
+    CostArrangement,
+    Country,
+    Language,
+    Modality,
+    Organisation,
+    Priority,
+    Region,
+    SouthSouthPreference,
+    TAType,
+    ThematicArea,
+    UncacArticle,
+    UncacChapter,
+)
+
+
+def _language_choices():
+    return [(lang.code, lang.display_name) for lang in Language.objects.all()]
+
+
+class KeywordsField(forms.CharField):
+    def to_python(self, value):
+        text = super().to_python(value) or ""
+        return [word.strip() for word in text.replace("\n", ",").split(",") if word.strip()]
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+
+class EntryForm(forms.Form):
+    """Fields shared by offers and needs."""
+
+    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea)
+    language = forms.ChoiceField(label=_("Language of this text"))
+    articles = forms.MultipleChoiceField(label=_("UNCAC articles"), required=False, widget=forms.CheckboxSelectMultiple)
+    ta_types = forms.MultipleChoiceField(label=_("Types of assistance"), required=False, widget=forms.CheckboxSelectMultiple)
+    thematic_areas = forms.MultipleChoiceField(label=_("Thematic areas"), required=False, widget=forms.CheckboxSelectMultiple)
+    keywords = KeywordsField(label=_("Keywords"), required=False, help_text=_("Separated by commas."))
+    working_languages = forms.MultipleChoiceField(
+        label=_("Working languages"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Languages the work can be done in; the text's language if none is chosen."),
+    )
+
+    service_fields: tuple[str, ...] = (
+        "title", "description", "language", "articles", "ta_types", "thematic_areas", "keywords", "working_languages",
+    )  # fmt: skip
+
+    def __init__(self, *args, organisations=None, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:
+            del self.fields["organisation"]
+        else:
+            self.fields["organisation"].queryset = organisations if organisations is not None else Organisation.objects.none()
+        self.fields["language"].choices = _language_choices()
+        self.fields["articles"].choices = [(str(a.number), str(a)) for a in UncacArticle.objects.all()]
+        self.fields["ta_types"].choices = [(t.code, t.label) for t in TAType.objects.filter(is_active=True)]
+        self.fields["thematic_areas"].choices = [(t.code, t.label) for t in ThematicArea.objects.filter(is_active=True)]
+        languages = list(Language.objects.filter(is_un_language=True))
+        current = set(self.initial.get("working_languages") or []) | set(self.data.getlist("working_languages") if hasattr(self.data, "getlist") else [])
+        languages += list(Language.objects.filter(code__in=current - {lang.code for lang in languages}))
+        self.fields["working_languages"].choices = [(lang.code, lang.display_name) for lang in languages]
+
+    def chapters(self):
+        """Articles grouped by chapter, for the article picker."""
+        selected = set(self["articles"].value() or [])
+        groups = []
+        for chapter in UncacChapter.objects.prefetch_related("articles"):
+            articles = [(str(a.number), str(a), str(a.number) in selected) for a in chapter.articles.all()]
+            groups.append((chapter, articles, any(checked for _n, _l, checked in articles)))
+        return groups
+
+    def service_data(self) -> dict:
+        data = {name: self.cleaned_data[name] for name in self.service_fields if name in self.cleaned_data}
+        data["articles"] = [int(a) for a in data.get("articles", [])]
+        if not data.get("working_languages"):
+            data.pop("working_languages", None)
+        return data
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        for field, messages in error.message_dict.items():
+            target = field if field in self.fields else None
+            for message in messages:
+                self.add_error(target, message)
+
+
+class OfferForm(EntryForm):
+    modalities = forms.MultipleChoiceField(label=_("Modalities"), required=False, widget=forms.CheckboxSelectMultiple)
+    regions_served = forms.MultipleChoiceField(
+        label=_("Regions served"), required=False, widget=forms.CheckboxSelectMultiple, help_text=_("None: every region.")
+    )
+    capacity = forms.IntegerField(label=_("Capacity (engagements per year)"), min_value=0, max_value=1000, initial=1)
+    cost_arrangement = forms.ChoiceField(label=_("Cost arrangement"), choices=CostArrangement.choices)
+    contact_name = forms.CharField(label=_("Contact name"), required=False, max_length=200)
+    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
+
+    service_fields = EntryForm.service_fields + (
+        "modalities", "regions_served", "capacity", "cost_arrangement", "contact_name", "contact_email",
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["modalities"].choices = [(m.code, m.label) for m in Modality.objects.filter(is_active=True)]
+        self.fields["regions_served"].choices = [(r.m49_code, r.display_name) for r in Region.objects.filter(kind="region")]
+
+
+class NeedForm(EntryForm):
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial=Priority.MEDIUM)
+    south_south = forms.ChoiceField(
+        label=_("South-South cooperation"), choices=SouthSouthPreference.choices, initial=SouthSouthPreference.NONE
+    )
+    providers_wanted = forms.IntegerField(label=_("Providers wanted"), min_value=1, max_value=10, initial=1)
+    timeframe_start = forms.DateField(label=_("Desired start"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    timeframe_end = forms.DateField(label=_("Desired end"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    source_reference = forms.CharField(
+        label=_("Source"), required=False, max_length=300, help_text=_("E.g. the country review executive summary.")
+    )
+
+    service_fields = EntryForm.service_fields + (
+        "priority", "south_south", "providers_wanted", "timeframe_start", "timeframe_end", "source_reference",
+    )  # fmt: skip
+
+    def service_data(self) -> dict:
+        data = super().service_data()
+        for key in ("timeframe_start", "timeframe_end"):
+            if key in data:
+                data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class RatingForm(forms.Form):
+    score = forms.TypedChoiceField(
+        label=_("Rating"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)], widget=forms.RadioSelect
+    )
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"))
+    full_name = forms.CharField(label=_("Full name"), required=False, max_length=200)
+    organisation = forms.ModelChoiceField(label=_("Organisation"), queryset=Organisation.objects.select_related("country"))
+    provider = forms.BooleanField(label=_("Provider focal point (offers expertise)"), required=False)
+    recipient = forms.BooleanField(label=_("Recipient focal point (posts needs)"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("provider") or data.get("recipient")):
+            raise ValidationError(_("Choose at least one role."))
+        return data
+
+
+class AcceptInvitationForm(forms.Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
+    password_again = forms.CharField(label=_("Password (again)"), widget=forms.PasswordInput, strip=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", _("The two passwords differ."))
+        return data
+
+
+class AccessRequestForm(forms.Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    email = forms.EmailField(label=_("Work e-mail address"))
+    organisation = forms.ModelChoiceField(
+        label=_("Your organisation"), queryset=Organisation.objects.select_related("country"), required=False
+    )
+    organisation_name = forms.CharField(label=_("Or its name, if it is not listed"), required=False, max_length=200)
+    country = forms.ModelChoiceField(label=_("State"), queryset=Country.objects.all(), required=False)
+    wants_provider = forms.BooleanField(label=_("We want to offer expertise"), required=False)
+    wants_recipient = forms.BooleanField(label=_("We want to post needs"), required=False)
+    message = forms.CharField(label=_("Message to the secretariat"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("organisation") and not data.get("organisation_name"):
+            self.add_error("organisation", _("Choose your organisation or give its name."))
+        if data.get("organisation_name") and not data.get("organisation") and not data.get("country"):
+            self.add_error("country", _("Give the State of the organisation."))
+        if not (data.get("wants_provider") or data.get("wants_recipient")):
+            raise ValidationError(_("Say whether you want to offer expertise, post needs, or both."))
+        return data

@@ -1,0 +1,61 @@
+"""Template helpers of the web pages."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.safestring import mark_safe
+
+from matching.reasons import render_reasons
+from matching.scoring import COMPONENTS
+from matching.services.notifications import render_notification
+
+register = template.Library()
+
+
+@register.simple_tag
+def notification_title(notification) -> str:
+    return render_notification(notification)[0]
+
+
+@register.filter
+def reasons(candidate) -> list[str]:
+    return render_reasons(candidate.reasons or [])
+
+
+@register.filter
+def components(candidate) -> list[tuple[str, float]]:
+    """(component, value) for the components that applied, in their fixed order."""
+    return [(name, candidate.components[name]) for name in COMPONENTS if candidate.components.get(name) is not None]
+
+
+@register.filter
+def percent(value) -> str:
+    return f"{round(float(value or 0) * 100)}"
+
+
+@register.filter
+def highlight(value) -> str:
+    """Search highlights are HTML-escaped by the search layer, with matches in <mark>."""
+    return mark_safe(value)  # noqa: S308 - escaped in kb.search.query.highlight
+
+
+@register.simple_tag
+def component_label(name: str) -> str:
+    from django.utils.translation import gettext as _
+
+    return {
+        "text": _("Text relevance"),
+        "articles": _("UNCAC articles"),
+        "ta_type": _("Type of assistance"),
+        "thematic": _("Thematic area"),
+        "language": _("Shared working language"),
+        "south_south": _("South-South"),
+        "proximity": _("Same sub-region or region"),
+        "capacity": _("Capacity left"),
+        "feedback": _("Past feedback"),
+    }.get(name, name)
+
+
+@register.filter
+def get_item(mapping, key):
+    return (mapping or {}).get(key)

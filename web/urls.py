@@ -1,0 +1,53 @@
+"""URLs of the web application (namespace ``web``)."""
+
+from django.urls import path, register_converter
+
+from web.views import accounts, browse, dashboard, entries, home, matching
+
+
+class KindConverter:
+    """``offer`` or ``need`` (URLs say /offers/… and /needs/…)."""
+
+    regex = "offer|need"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(KindConverter, "kind")
+
+app_name = "web"
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("account/", home.account, name="account"),
+    path("notifications/", home.notifications, name="notifications"),
+    # accounts
+    path("people/", accounts.people, name="people"),
+    path("people/invite/", accounts.invite, name="invite"),
+    path("people/requests/<int:pk>/<str:decision>/", accounts.decide_request, name="decide-request"),
+    path("people/<int:pk>/<str:active>/", accounts.set_active, name="set-active"),
+    path("request-access/", accounts.request_access, name="request-access"),
+    # the knowledge base
+    path("browse/", browse.browse, name="browse"),
+    path("mine/", entries.my_entries, name="my-entries"),
+    path("needs/<int:pk>/matches/", matching.need_matches, name="need-matches"),
+    path("needs/<int:need_pk>/interest/<int:offer_pk>/", matching.express_interest, name="express-interest"),
+    path("<kind:kind>s/new/", entries.entry_create, name="entry-create"),
+    path("<kind:kind>s/<int:pk>/", browse.entry_detail, name="entry"),
+    path("<kind:kind>s/<int:pk>/edit/", entries.entry_edit, name="entry-edit"),
+    path("<kind:kind>s/<int:pk>/<str:action>/", entries.entry_action, name="entry-action"),
+    # matching
+    path("inbox/", matching.inbox, name="inbox"),
+    path("engagements/<int:pk>/", matching.engagement, name="engagement"),
+    path("engagements/<int:pk>/<str:action>/", matching.engagement_act, name="engagement-act"),
+    path("runs/", matching.runs, name="runs"),
+    path("runs/start/", matching.run_start, name="run-start"),
+    path("runs/<int:pk>/cancel/", matching.run_cancel, name="run-cancel"),
+    # the secretariat
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/<str:name>.csv", dashboard.dashboard_csv, name="dashboard-csv"),
+]

@@ -1,0 +1,81 @@
+"""Browse and search the knowledge base (the facets of the search API), and read an entry."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils.http import urlencode
+
+from kb.search import SearchUnavailable
+from kb.search.documents import FACET_FIELDS
+from kb.search.labels import facet_label
+from kb.selectors import entry_can_manage, entry_events, entry_search, need_list_for_user, offer_list_for_user, user_scope
+from kb.services.moderation import allowed_actions
+from matching.selectors import need_candidates, need_outcome
+
+PAGE_SIZE = 20
+FACET_ORDER = ("kind", "chapter", "article", "ta_type", "thematic_area", "region", "regional_group", "country", "language", "south_south")
+
+
+@login_required
+def browse(request):
+    text = request.GET.get("q", "").strip()[:500]
+    kind = request.GET.get("kind")
+    kinds = (kind,) if kind in ("offer", "need") else ("offer", "need")
+    filters = {facet: request.GET.getlist(facet) for facet in FACET_FIELDS if facet != "kind" and request.GET.getlist(facet)}
+    sort = request.GET.get("sort") if request.GET.get("sort") in ("relevance", "date") else "relevance"
+    try:
+        page = max(1, min(500, int(request.GET.get("page", 1))))
+    except ValueError:
+        page = 1
+    context = {"q": text, "kind": kind or "", "filters": filters, "sort": sort, "page": page}
+    try:
+        results = entry_search(user=request.user, text=text, kinds=kinds, filters=filters, sort=sort, page=page, page_size=PAGE_SIZE)
+    except SearchUnavailable:
+        return render(request, "web/browse.html", {**context, "unavailable": True}, status=503)
+    facets = []
+    for facet in FACET_ORDER:
+        values = results.facets.get(facet, [])
+        if values:
+            selected = set(request.GET.getlist(facet))
+            facets.append(
+                (facet, [(value, facet_label(facet, value), count, value in selected) for value, count in values[:30]])
+            )
+    base = [(k, v) for k in request.GET for v in request.GET.getlist(k) if k != "page"]
+    pages = (results.total + PAGE_SIZE - 1) // PAGE_SIZE
+    context.update(
+        results=results,
+        facets=facets,
+        pages=pages,
+        previous_url="?" + urlencode(base + [("page", page - 1)]) if page > 1 else None,
+        next_url="?" + urlencode(base + [("page", page + 1)]) if page < pages else None,
+    )
+    return render(request, "web/browse.html", context)
+
+
+def _entry(request, kind: str, pk: int):
+    queryset = offer_list_for_user(user=request.user) if kind == "offer" else need_list_for_user(user=request.user)
+    entry = queryset.filter(pk=pk).first()
+    if entry is None:
+        raise Http404
+    return entry
+
+
+@login_required
+def entry_detail(request, kind: str, pk: int):
+    entry = _entry(request, kind, pk)
+    scope = user_scope(request.user)
+    is_owner = entry_can_manage(user=request.user, entry=entry)
+    context = {
+        "entry": entry,
+        "kind": kind,
+        "is_owner": is_owner,
+        "actions": allowed_actions(entry, is_owner=is_owner, is_moderator=scope.is_moderator),
+        "events": entry_events(entry=entry)[:20] if is_owner or scope.is_moderator else [],
+        "country": entry.organisation.country if kind == "offer" else entry.country,
+    }
+    if kind == "need" and (is_owner or scope.is_moderator):
+        context["candidates"] = need_candidates(user=request.user, need=entry)
+        context["outcome"] = need_outcome(need=entry)
+    return render(request, "web/entry_detail.html", context)

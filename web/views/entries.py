@@ -1,0 +1,115 @@
+"""Register and edit expertise, post and edit needs, and move them through moderation."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kb.exceptions import EntryNotEditable, IllegalTransition
+from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer, Organisation
+from kb.selectors import entry_can_manage, need_list_for_user, offer_list_for_user, user_scope
+from kb.services.entries import entry_delete, entry_snapshot, entry_update, need_create, offer_create
+from kb.services.moderation import entry_transition
+from web.forms import NeedForm, OfferForm, ReasonForm
+from web.views.browse import _entry
+
+FORMS = {"offer": OfferForm, "need": NeedForm}
+
+
+def _organisations(request, kind: str):
+    scope = user_scope(request.user)
+    ids = scope.provider_org_ids if kind == "offer" else scope.recipient_org_ids
+    qs = Organisation.objects.filter(pk__in=ids).select_related("country")
+    return qs.exclude(country__isnull=True) if kind == "need" else qs
+
+
+@login_required
+def entry_create(request, kind: str):
+    organisations = _organisations(request, kind)
+    if not organisations.exists():
+        raise PermissionDenied
+    form = FORMS[kind](request.POST or None, organisations=organisations, initial={"organisation": organisations.first()})
+    if request.method == "POST" and form.is_valid():
+        data = form.service_data()
+        try:
+            if kind == "offer":
+                entry = offer_create(actor=request.user, organisation=form.cleaned_data["organisation"], data=data)
+            else:
+                entry = need_create(actor=request.user, organisation=form.cleaned_data["organisation"], data=data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            if "submit" in request.POST:
+                entry_transition(actor=request.user, entry=entry, action="submit")
+                messages.success(request, _("Saved and submitted for moderation."))
+            else:
+                messages.success(request, _("Saved as a draft."))
+            return redirect("web:entry", kind=kind, pk=entry.pk)
+    return render(request, "web/entry_form.html", {"form": form, "kind": kind, "creating": True})
+
+
+@login_required
+def entry_edit(request, kind: str, pk: int):
+    entry = _entry(request, kind, pk)
+    if not entry_can_manage(user=request.user, entry=entry):
+        raise PermissionDenied
+    initial = entry.pending_revision or entry_snapshot(entry)
+    initial = {**initial, "articles": [str(a) for a in initial.get("articles", [])]}
+    form = FORMS[kind](request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            entry = entry_update(actor=request.user, entry=entry, data=form.service_data())
+            if "submit" in request.POST and entry.status in (EntryStatus.DRAFT, EntryStatus.RETURNED):
+                entry_transition(actor=request.user, entry=entry, action="submit")
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        except (EntryNotEditable, IllegalTransition) as exc:
+            messages.error(request, str(exc))
+        else:
+            if entry.status == EntryStatus.PUBLISHED:
+                messages.success(request, _("Your changes were sent for review; the published version stays visible meanwhile."))
+            else:
+                messages.success(request, _("Saved."))
+            return redirect("web:entry", kind=kind, pk=entry.pk)
+    return render(request, "web/entry_form.html", {"form": form, "kind": kind, "entry": entry, "creating": False})
+
+
+@login_required
+@require_POST
+def entry_action(request, kind: str, pk: int, action: str):
+    entry = _entry(request, kind, pk)
+    form = ReasonForm(request.POST)
+    form.is_valid()
+    try:
+        if action == "delete":
+            entry_delete(actor=request.user, entry=entry)
+            messages.success(request, _("Deleted."))
+            return redirect("web:my-entries")
+        entry_transition(actor=request.user, entry=entry, action=action, reason=form.cleaned_data.get("reason", ""))
+    except (IllegalTransition, EntryNotEditable, ValidationError) as exc:
+        messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+    else:
+        messages.success(request, _("Done."))
+    return redirect("web:entry", kind=kind, pk=pk)
+
+
+@login_required
+def my_entries(request):
+    scope = user_scope(request.user)
+    offers = offer_list_for_user(user=request.user).filter(organisation_id__in=scope.member_org_ids)
+    needs = need_list_for_user(user=request.user).filter(organisation_id__in=scope.member_org_ids)
+    return render(
+        request,
+        "web/my_entries.html",
+        {
+            "offers": offers.order_by("-updated_at")[:200],
+            "needs": needs.order_by("-updated_at")[:200],
+            "can_offer": bool(scope.provider_org_ids),
+            "can_need": bool(scope.recipient_org_ids),
+            "models": (ExpertiseOffer, AssistanceNeed),
+        },
+    )

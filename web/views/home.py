@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from accounts.selectors import user_memberships
+from matching.services.notifications import notifications_for_user, notifications_mark_read
+from web.selectors import home_data
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return render(request, "web/welcome.html")
+    return render(request, "web/home.html", {"data": home_data(user=request.user)})
+
+
+@login_required
+def account(request):
+    return render(request, "web/account.html", {"memberships": user_memberships(user=request.user)})
+
+
+@login_required
+def notifications(request):
+    if request.method == "POST":
+        notifications_mark_read(user=request.user)
+    items = list(notifications_for_user(user=request.user)[:100])
+    return render(request, "web/notifications.html", {"items": items})

@@ -1,0 +1,160 @@
+"""The match inbox, engagements, and matching runs."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kb.models import EntryStatus
+from kb.selectors import need_list_for_user, offer_list_for_user, user_scope
+from matching.models import EngagementState, RunTrigger
+from matching.selectors import active_full_run, engagement_list_for_user, need_candidates, need_outcome, run_list
+from matching.services.engagements import (
+    IllegalEngagementTransition,
+    allowed_engagement_actions,
+    engagement_express_interest,
+    engagement_rate,
+    engagement_transition,
+    offer_capacity_left,
+    sides_of,
+)
+from matching.services.runs import MatchRunAlreadyActive, MatchRunNotActive, match_run_cancel, match_run_start
+from web.forms import RatingForm, ReasonForm
+from web.views.common import moderator_required
+
+
+@login_required
+def inbox(request):
+    scope = user_scope(request.user)
+    needs = (
+        need_list_for_user(user=request.user)
+        .filter(status=EntryStatus.PUBLISHED)
+        .filter(Q(organisation_id__in=scope.recipient_org_ids) | Q(organisation__isnull=True, country_id__in=scope.recipient_country_ids))
+    )
+    recipient = []
+    for need in needs.order_by("-published_at")[:50]:
+        recipient.append((need, list(need_candidates(user=request.user, need=need)[:5]), need_outcome(need=need)))
+    engagements = engagement_list_for_user(user=request.user)
+    provider = engagements.filter(offer__organisation_id__in=scope.provider_org_ids).exclude(state=EngagementState.PROPOSED)
+    offers = offer_list_for_user(user=request.user).filter(organisation_id__in=scope.provider_org_ids, status=EntryStatus.PUBLISHED)
+    capacity = [(offer, offer_capacity_left(offer)) for offer in offers[:50]]
+    engaged = {(e.need_id, e.offer_id): e for e in engagements.exclude(state__in=[])}
+    return render(
+        request,
+        "web/inbox.html",
+        {"recipient": recipient, "provider": provider[:100], "capacity": capacity, "engaged": engaged},
+    )
+
+
+@login_required
+def need_matches(request, pk: int):
+    need = need_list_for_user(user=request.user).filter(pk=pk).first()
+    if need is None:
+        raise Http404
+    candidates = need_candidates(user=request.user, need=need)
+    if not request.user.is_moderator and not candidates.exists():
+        from kb.selectors import need_can_manage
+
+        if not need_can_manage(user=request.user, need=need):
+            raise PermissionDenied
+    engagements = {e.offer_id: e for e in engagement_list_for_user(user=request.user).filter(need=need)}
+    return render(
+        request,
+        "web/need_matches.html",
+        {"need": need, "candidates": candidates, "outcome": need_outcome(need=need), "engagements": engagements},
+    )
+
+
+@login_required
+@require_POST
+def express_interest(request, need_pk: int, offer_pk: int):
+    need = get_object_or_404(need_list_for_user(user=request.user), pk=need_pk)
+    offer = get_object_or_404(offer_list_for_user(user=request.user), pk=offer_pk)
+    try:
+        engagement = engagement_express_interest(actor=request.user, need=need, offer=offer)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("web:need-matches", pk=need.pk)
+    messages.success(request, _("The provider has been told of your interest."))
+    return redirect("web:engagement", pk=engagement.pk)
+
+
+@login_required
+def engagement(request, pk: int):
+    item = get_object_or_404(engagement_list_for_user(user=request.user), pk=pk)
+    sides = sides_of(request.user, item)
+    from matching.services.engagements import Side
+
+    can_rate = item.state == EngagementState.COMPLETED and bool(sides & (Side.RECIPIENT | Side.PROVIDER)) and not request.user.is_moderator
+    rated_sides = {r.side for r in item.ratings.all()}
+    return render(
+        request,
+        "web/engagement.html",
+        {
+            "item": item,
+            "actions": allowed_engagement_actions(request.user, item),
+            "reason_form": ReasonForm(),
+            "rating_form": RatingForm() if can_rate else None,
+            "rated_sides": rated_sides,
+            "events": item.events.select_related("actor")[:30],
+            "capacity_left": offer_capacity_left(item.offer),
+        },
+    )
+
+
+@login_required
+@require_POST
+def engagement_act(request, pk: int, action: str):
+    item = get_object_or_404(engagement_list_for_user(user=request.user), pk=pk)
+    form = ReasonForm(request.POST)
+    form.is_valid()
+    try:
+        if action == "rate":
+            rating = RatingForm(request.POST)
+            if not rating.is_valid():
+                raise ValidationError(_("Choose a rating from 1 to 5."))
+            engagement_rate(actor=request.user, engagement=item, score=rating.cleaned_data["score"], comment=rating.cleaned_data["comment"])
+        else:
+            engagement_transition(actor=request.user, engagement=item, action=action, reason=form.cleaned_data.get("reason", ""))
+    except (ValidationError, IllegalEngagementTransition) as exc:
+        messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or _("Not allowed."))
+    else:
+        messages.success(request, _("Done."))
+    return redirect("web:engagement", pk=pk)
+
+
+@login_required
+def runs(request):
+    active = active_full_run()
+    return render(request, "web/runs.html", {"active": active, "runs": run_list()[:30]})
+
+
+@moderator_required
+@require_POST
+def run_start(request):
+    try:
+        match_run_start(trigger=RunTrigger.ADMIN, requested_by=request.user)
+        messages.success(request, _("Matching run queued."))
+    except MatchRunAlreadyActive as exc:
+        messages.error(request, str(exc))
+    return redirect("web:runs")
+
+
+@moderator_required
+@require_POST
+def run_cancel(request, pk: int):
+    run = get_object_or_404(run_list(), pk=pk)
+    try:
+        match_run_cancel(run=run)
+        messages.success(request, _("Run cancelled."))
+    except MatchRunNotActive as exc:
+        messages.error(request, str(exc))
+    return redirect("web:runs")
