@@ -185,9 +185,7 @@ class AccessRequest(models.Model):
         related_name="access_requests",
         verbose_name=_("organisation"),
     )
-    organisation_name = models.CharField(
-        _("organisation (if not listed)"), max_length=200, blank=True
-    )
+    organisation_name = models.CharField(_("organisation (if not listed)"), max_length=200, blank=True)
     country = models.ForeignKey(
         "kb.Country", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("State")
     )

@@ -150,7 +150,12 @@ def invitation_create(
     _require_moderator(actor)
     with transaction.atomic(durable=True):
         return _invitation_new(
-            actor=actor, email=email, organisation=organisation, provider=provider, recipient=recipient, full_name=full_name
+            actor=actor,
+            email=email,
+            organisation=organisation,
+            provider=provider,
+            recipient=recipient,
+            full_name=full_name,
         )
 
 
@@ -168,7 +173,10 @@ def invitation_accept(*, token: str, password: str, full_name: str = "") -> User
 
     with transaction.atomic(durable=True):
         invitation = (
-            Invitation.objects.select_for_update().filter(token_hash=_token_hash(token)).select_related("organisation").first()
+            Invitation.objects.select_for_update()
+            .filter(token_hash=_token_hash(token))
+            .select_related("organisation")
+            .first()
         )
         if invitation is None or invitation.accepted_at is not None:
             raise ValidationError({"token": _("This invitation link has already been used or is not valid.")})

@@ -47,8 +47,12 @@ class EntryForm(forms.Form):
     description = forms.CharField(label=_("Description"), widget=forms.Textarea)
     language = forms.ChoiceField(label=_("Language of this text"))
     articles = forms.MultipleChoiceField(label=_("UNCAC articles"), required=False, widget=forms.CheckboxSelectMultiple)
-    ta_types = forms.MultipleChoiceField(label=_("Types of assistance"), required=False, widget=forms.CheckboxSelectMultiple)
-    thematic_areas = forms.MultipleChoiceField(label=_("Thematic areas"), required=False, widget=forms.CheckboxSelectMultiple)
+    ta_types = forms.MultipleChoiceField(
+        label=_("Types of assistance"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    thematic_areas = forms.MultipleChoiceField(
+        label=_("Thematic areas"), required=False, widget=forms.CheckboxSelectMultiple
+    )
     keywords = KeywordsField(label=_("Keywords"), required=False, help_text=_("Separated by commas."))
     working_languages = forms.MultipleChoiceField(
         label=_("Working languages"),
@@ -66,13 +70,17 @@ class EntryForm(forms.Form):
         if editing:
             del self.fields["organisation"]
         else:
-            self.fields["organisation"].queryset = organisations if organisations is not None else Organisation.objects.none()
+            self.fields["organisation"].queryset = (
+                organisations if organisations is not None else Organisation.objects.none()
+            )
         self.fields["language"].choices = _language_choices()
         self.fields["articles"].choices = [(str(a.number), str(a)) for a in UncacArticle.objects.all()]
         self.fields["ta_types"].choices = [(t.code, t.label) for t in TAType.objects.filter(is_active=True)]
         self.fields["thematic_areas"].choices = [(t.code, t.label) for t in ThematicArea.objects.filter(is_active=True)]
         languages = list(Language.objects.filter(is_un_language=True))
-        current = set(self.initial.get("working_languages") or []) | set(self.data.getlist("working_languages") if hasattr(self.data, "getlist") else [])
+        current = set(self.initial.get("working_languages") or []) | set(
+            self.data.getlist("working_languages") if hasattr(self.data, "getlist") else []
+        )
         languages += list(Language.objects.filter(code__in=current - {lang.code for lang in languages}))
         self.fields["working_languages"].choices = [(lang.code, lang.display_name) for lang in languages]
 
@@ -102,7 +110,10 @@ class EntryForm(forms.Form):
 class OfferForm(EntryForm):
     modalities = forms.MultipleChoiceField(label=_("Modalities"), required=False, widget=forms.CheckboxSelectMultiple)
     regions_served = forms.MultipleChoiceField(
-        label=_("Regions served"), required=False, widget=forms.CheckboxSelectMultiple, help_text=_("None: every region.")
+        label=_("Regions served"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None: every region."),
     )
     capacity = forms.IntegerField(label=_("Capacity (engagements per year)"), min_value=0, max_value=1000, initial=1)
     cost_arrangement = forms.ChoiceField(label=_("Cost arrangement"), choices=CostArrangement.choices)
@@ -116,7 +127,9 @@ class OfferForm(EntryForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["modalities"].choices = [(m.code, m.label) for m in Modality.objects.filter(is_active=True)]
-        self.fields["regions_served"].choices = [(r.m49_code, r.display_name) for r in Region.objects.filter(kind="region")]
+        self.fields["regions_served"].choices = [
+            (r.m49_code, r.display_name) for r in Region.objects.filter(kind="region")
+        ]
 
 
 class NeedForm(EntryForm):
@@ -125,8 +138,12 @@ class NeedForm(EntryForm):
         label=_("South-South cooperation"), choices=SouthSouthPreference.choices, initial=SouthSouthPreference.NONE
     )
     providers_wanted = forms.IntegerField(label=_("Providers wanted"), min_value=1, max_value=10, initial=1)
-    timeframe_start = forms.DateField(label=_("Desired start"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    timeframe_end = forms.DateField(label=_("Desired end"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    timeframe_start = forms.DateField(
+        label=_("Desired start"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    timeframe_end = forms.DateField(
+        label=_("Desired end"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     source_reference = forms.CharField(
         label=_("Source"), required=False, max_length=300, help_text=_("E.g. the country review executive summary.")
     )
@@ -157,7 +174,9 @@ class RatingForm(forms.Form):
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address"))
     full_name = forms.CharField(label=_("Full name"), required=False, max_length=200)
-    organisation = forms.ModelChoiceField(label=_("Organisation"), queryset=Organisation.objects.select_related("country"))
+    organisation = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organisation.objects.select_related("country")
+    )
     provider = forms.BooleanField(label=_("Provider focal point (offers expertise)"), required=False)
     recipient = forms.BooleanField(label=_("Recipient focal point (posts needs)"), required=False)
 
@@ -190,7 +209,9 @@ class AccessRequestForm(forms.Form):
     country = forms.ModelChoiceField(label=_("State"), queryset=Country.objects.all(), required=False)
     wants_provider = forms.BooleanField(label=_("We want to offer expertise"), required=False)
     wants_recipient = forms.BooleanField(label=_("We want to post needs"), required=False)
-    message = forms.CharField(label=_("Message to the secretariat"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    message = forms.CharField(
+        label=_("Message to the secretariat"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
 
     def clean(self):
         data = super().clean()

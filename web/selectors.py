@@ -105,9 +105,16 @@ def _published(model):
 
 
 def demand_supply_by_chapter() -> list[Row]:
-    needs = Counter(dict(_published(AssistanceNeed).values_list("articles__chapter").annotate(n=Count("id", distinct=True))))
-    offers = Counter(dict(_published(ExpertiseOffer).values_list("articles__chapter").annotate(n=Count("id", distinct=True))))
-    return [Row(str(c.number), f"{c.roman}. {c.title}", needs.get(c.number, 0), offers.get(c.number, 0)) for c in UncacChapter.objects.all()]
+    needs = Counter(
+        dict(_published(AssistanceNeed).values_list("articles__chapter").annotate(n=Count("id", distinct=True)))
+    )
+    offers = Counter(
+        dict(_published(ExpertiseOffer).values_list("articles__chapter").annotate(n=Count("id", distinct=True)))
+    )
+    return [
+        Row(str(c.number), f"{c.roman}. {c.title}", needs.get(c.number, 0), offers.get(c.number, 0))
+        for c in UncacChapter.objects.all()
+    ]
 
 
 def demand_supply_by_article() -> list[Row]:
@@ -122,8 +129,13 @@ def demand_supply_by_article() -> list[Row]:
 
 def demand_supply_by_region() -> list[Row]:
     needs = Counter(dict(_published(AssistanceNeed).values_list("country__region__name").annotate(n=Count("id"))))
-    offers = Counter(dict(_published(ExpertiseOffer).values_list("organisation__country__region__name").annotate(n=Count("id"))))
-    rows = [Row(r.name, r.display_name, needs.get(r.name, 0), offers.get(r.name, 0)) for r in Region.objects.filter(kind="region")]
+    offers = Counter(
+        dict(_published(ExpertiseOffer).values_list("organisation__country__region__name").annotate(n=Count("id")))
+    )
+    rows = [
+        Row(r.name, r.display_name, needs.get(r.name, 0), offers.get(r.name, 0))
+        for r in Region.objects.filter(kind="region")
+    ]
     international = offers.get(None, 0)
     if international:
         from django.utils.translation import gettext as _
@@ -134,13 +146,19 @@ def demand_supply_by_region() -> list[Row]:
 
 def demand_supply_by_group() -> list[Row]:
     needs = Counter(dict(_published(AssistanceNeed).values_list("country__regional_group").annotate(n=Count("id"))))
-    offers = Counter(dict(_published(ExpertiseOffer).values_list("organisation__country__regional_group").annotate(n=Count("id"))))
+    offers = Counter(
+        dict(_published(ExpertiseOffer).values_list("organisation__country__regional_group").annotate(n=Count("id")))
+    )
     return [Row(g.value, str(g.label), needs.get(g.value, 0), offers.get(g.value, 0)) for g in RegionalGroup]
 
 
 def demand_supply_by_ta_type() -> list[Row]:
-    needs = Counter(dict(_published(AssistanceNeed).values_list("ta_types__code").annotate(n=Count("id", distinct=True))))
-    offers = Counter(dict(_published(ExpertiseOffer).values_list("ta_types__code").annotate(n=Count("id", distinct=True))))
+    needs = Counter(
+        dict(_published(AssistanceNeed).values_list("ta_types__code").annotate(n=Count("id", distinct=True)))
+    )
+    offers = Counter(
+        dict(_published(ExpertiseOffer).values_list("ta_types__code").annotate(n=Count("id", distinct=True)))
+    )
     return [Row(t.code, t.label, needs.get(t.code, 0), offers.get(t.code, 0)) for t in TAType.objects.all()]
 
 
@@ -155,9 +173,7 @@ def heatmap_article_region() -> tuple[list[str], list[tuple[str, list[int]]]]:
         .annotate(n=Count("id", distinct=True))
     ):
         counts[article][region] = n
-    rows = [
-        (f"{article}", [counts[article].get(r.name, 0) for r in regions]) for article in sorted(counts)
-    ]
+    rows = [(f"{article}", [counts[article].get(r.name, 0) for r in regions]) for article in sorted(counts)]
     return [r.display_name for r in regions], rows
 
 
@@ -182,9 +198,7 @@ def needs_without_candidate(limit: int = 50) -> list:
 
 
 def uncovered_reasons() -> dict[int, str]:
-    return dict(
-        NeedOutcome.objects.filter(is_current=True, providers_assigned=0).values_list("need_id", "reason")
-    )
+    return dict(NeedOutcome.objects.filter(is_current=True, providers_assigned=0).values_list("need_id", "reason"))
 
 
 def engagement_outcomes() -> list[tuple[str, str, int]]:

@@ -51,7 +51,9 @@ def accept_invitation(request, token: str):
     form = AcceptInvitationForm(request.POST or None, initial={"full_name": invitation.full_name})
     if request.method == "POST" and form.is_valid():
         try:
-            user = invitation_accept(token=token, password=form.cleaned_data["password"], full_name=form.cleaned_data["full_name"])
+            user = invitation_accept(
+                token=token, password=form.cleaned_data["password"], full_name=form.cleaned_data["full_name"]
+            )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 for error in errors:
@@ -88,8 +90,12 @@ def request_access(request):
 @moderator_required
 def people(request):
     users = User.objects.prefetch_related("memberships__organisation__country").order_by("email")
-    requests = AccessRequest.objects.filter(status=AccessRequestStatus.PENDING).select_related("organisation", "country")
-    return render(request, "web/accounts/people.html", {"users": users, "requests": requests, "reason_form": ReasonForm()})
+    requests = AccessRequest.objects.filter(status=AccessRequestStatus.PENDING).select_related(
+        "organisation", "country"
+    )
+    return render(
+        request, "web/accounts/people.html", {"users": users, "requests": requests, "reason_form": ReasonForm()}
+    )
 
 
 @moderator_required
@@ -100,7 +106,10 @@ def decide_request(request, pk: int, decision: str):
     form.is_valid()
     try:
         access_request_decide(
-            actor=request.user, request=access_request, approve=decision == "approve", reason=form.cleaned_data.get("reason", "")
+            actor=request.user,
+            request=access_request,
+            approve=decision == "approve",
+            reason=form.cleaned_data.get("reason", ""),
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

@@ -10,12 +10,30 @@ from django.utils.http import urlencode
 from kb.search import SearchUnavailable
 from kb.search.documents import FACET_FIELDS
 from kb.search.labels import facet_label
-from kb.selectors import entry_can_manage, entry_events, entry_search, need_list_for_user, offer_list_for_user, user_scope
+from kb.selectors import (
+    entry_can_manage,
+    entry_events,
+    entry_search,
+    need_list_for_user,
+    offer_list_for_user,
+    user_scope,
+)
 from kb.services.moderation import allowed_actions
 from matching.selectors import need_candidates, need_outcome
 
 PAGE_SIZE = 20
-FACET_ORDER = ("kind", "chapter", "article", "ta_type", "thematic_area", "region", "regional_group", "country", "language", "south_south")
+FACET_ORDER = (
+    "kind",
+    "chapter",
+    "article",
+    "ta_type",
+    "thematic_area",
+    "region",
+    "regional_group",
+    "country",
+    "language",
+    "south_south",
+)
 
 
 @login_required
@@ -23,7 +41,9 @@ def browse(request):
     text = request.GET.get("q", "").strip()[:500]
     kind = request.GET.get("kind")
     kinds = (kind,) if kind in ("offer", "need") else ("offer", "need")
-    filters = {facet: request.GET.getlist(facet) for facet in FACET_FIELDS if facet != "kind" and request.GET.getlist(facet)}
+    filters = {
+        facet: request.GET.getlist(facet) for facet in FACET_FIELDS if facet != "kind" and request.GET.getlist(facet)
+    }
     sort = request.GET.get("sort") if request.GET.get("sort") in ("relevance", "date") else "relevance"
     try:
         page = max(1, min(500, int(request.GET.get("page", 1))))
@@ -31,7 +51,9 @@ def browse(request):
         page = 1
     context = {"q": text, "kind": kind or "", "filters": filters, "sort": sort, "page": page}
     try:
-        results = entry_search(user=request.user, text=text, kinds=kinds, filters=filters, sort=sort, page=page, page_size=PAGE_SIZE)
+        results = entry_search(
+            user=request.user, text=text, kinds=kinds, filters=filters, sort=sort, page=page, page_size=PAGE_SIZE
+        )
     except SearchUnavailable:
         return render(request, "web/browse.html", {**context, "unavailable": True}, status=503)
     facets = []

@@ -53,7 +53,9 @@ def dashboard(request):
         "uncovered": selectors.needs_without_candidate(),
         "uncovered_reasons": selectors.uncovered_reasons(),
         "outcomes": outcomes,
-        "outcomes_chart": bar_chart([(label, [n]) for _v, label, n in outcomes], [_("Engagements")], title=_("Engagement outcomes")),
+        "outcomes_chart": bar_chart(
+            [(label, [n]) for _v, label, n in outcomes], [_("Engagements")], title=_("Engagement outcomes")
+        ),
     }
     return render(request, "web/dashboard.html", context)
 
@@ -79,7 +81,9 @@ def dashboard_csv(request, name: str):
         reasons = selectors.uncovered_reasons()
         writer.writerow(["need", "external_id", "title", "state", "published_at", "reason"])
         for need in selectors.needs_without_candidate(limit=10_000):
-            writer.writerow([need.pk, need.external_id, need.title, need.country.iso3, need.published_at, reasons.get(need.pk, "")])
+            writer.writerow(
+                [need.pk, need.external_id, need.title, need.country.iso3, need.published_at, reasons.get(need.pk, "")]
+            )
     elif name == "south_south":
         with_ss, total = selectors.south_south_share()
         writer.writerow(["needs_with_south_south_candidate", "published_needs"])

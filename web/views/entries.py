@@ -32,7 +32,9 @@ def entry_create(request, kind: str):
     organisations = _organisations(request, kind)
     if not organisations.exists():
         raise PermissionDenied
-    form = FORMS[kind](request.POST or None, organisations=organisations, initial={"organisation": organisations.first()})
+    form = FORMS[kind](
+        request.POST or None, organisations=organisations, initial={"organisation": organisations.first()}
+    )
     if request.method == "POST" and form.is_valid():
         data = form.service_data()
         try:
@@ -71,7 +73,9 @@ def entry_edit(request, kind: str, pk: int):
             messages.error(request, str(exc))
         else:
             if entry.status == EntryStatus.PUBLISHED:
-                messages.success(request, _("Your changes were sent for review; the published version stays visible meanwhile."))
+                messages.success(
+                    request, _("Your changes were sent for review; the published version stays visible meanwhile.")
+                )
             else:
                 messages.success(request, _("Saved."))
             return redirect("web:entry", kind=kind, pk=entry.pk)

@@ -35,14 +35,21 @@ def inbox(request):
     needs = (
         need_list_for_user(user=request.user)
         .filter(status=EntryStatus.PUBLISHED)
-        .filter(Q(organisation_id__in=scope.recipient_org_ids) | Q(organisation__isnull=True, country_id__in=scope.recipient_country_ids))
+        .filter(
+            Q(organisation_id__in=scope.recipient_org_ids)
+            | Q(organisation__isnull=True, country_id__in=scope.recipient_country_ids)
+        )
     )
     recipient = []
     for need in needs.order_by("-published_at")[:50]:
         recipient.append((need, list(need_candidates(user=request.user, need=need)[:5]), need_outcome(need=need)))
     engagements = engagement_list_for_user(user=request.user)
-    provider = engagements.filter(offer__organisation_id__in=scope.provider_org_ids).exclude(state=EngagementState.PROPOSED)
-    offers = offer_list_for_user(user=request.user).filter(organisation_id__in=scope.provider_org_ids, status=EntryStatus.PUBLISHED)
+    provider = engagements.filter(offer__organisation_id__in=scope.provider_org_ids).exclude(
+        state=EngagementState.PROPOSED
+    )
+    offers = offer_list_for_user(user=request.user).filter(
+        organisation_id__in=scope.provider_org_ids, status=EntryStatus.PUBLISHED
+    )
     capacity = [(offer, offer_capacity_left(offer)) for offer in offers[:50]]
     engaged = {(e.need_id, e.offer_id): e for e in engagements.exclude(state__in=[])}
     return render(
@@ -91,7 +98,11 @@ def engagement(request, pk: int):
     sides = sides_of(request.user, item)
     from matching.services.engagements import Side
 
-    can_rate = item.state == EngagementState.COMPLETED and bool(sides & (Side.RECIPIENT | Side.PROVIDER)) and not request.user.is_moderator
+    can_rate = (
+        item.state == EngagementState.COMPLETED
+        and bool(sides & (Side.RECIPIENT | Side.PROVIDER))
+        and not request.user.is_moderator
+    )
     rated_sides = {r.side for r in item.ratings.all()}
     return render(
         request,
@@ -119,9 +130,16 @@ def engagement_act(request, pk: int, action: str):
             rating = RatingForm(request.POST)
             if not rating.is_valid():
                 raise ValidationError(_("Choose a rating from 1 to 5."))
-            engagement_rate(actor=request.user, engagement=item, score=rating.cleaned_data["score"], comment=rating.cleaned_data["comment"])
+            engagement_rate(
+                actor=request.user,
+                engagement=item,
+                score=rating.cleaned_data["score"],
+                comment=rating.cleaned_data["comment"],
+            )
         else:
-            engagement_transition(actor=request.user, engagement=item, action=action, reason=form.cleaned_data.get("reason", ""))
+            engagement_transition(
+                actor=request.user, engagement=item, action=action, reason=form.cleaned_data.get("reason", "")
+            )
     except (ValidationError, IllegalEngagementTransition) as exc:
         messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
     except PermissionDenied as exc:
