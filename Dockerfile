@@ -23,7 +23,7 @@ RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost DATABASE_URL=sql
         python manage.py collectstatic --no-input -v0 \
     && DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost DATABASE_URL=sqlite:////tmp/build.sqlite3 \
         REDIS_URL=redis://localhost:6379/0 \
-        python manage.py compilemessages -v0 \
+        python manage.py compile_translations -v0 \
     && rm -f /tmp/build.sqlite3
 
 RUN useradd --system --uid 10001 --home /app ta && mkdir -p /app/var && chown -R ta /app/var
