@@ -38,7 +38,7 @@ from kb.models import (
     UncacChapter,
 )
 from kb.search.concepts import concept_matcher_invalidate
-from kb.services.moderation import Action, entries_transition_bulk
+from kb.services.moderation import ACTION_LABELS, Action, entries_transition_bulk
 
 # --- list filters ----------------------------------------------------------------------------------
 
@@ -189,8 +189,8 @@ class EntryAdmin(admin.ModelAdmin):
             return
         self.message_user(
             request,
-            ngettext("%(count)d entry: %(action)s done.", "%(count)d entries: %(action)s done.", count)
-            % {"count": count, "action": action.value},
+            ngettext("%(count)d entry: “%(action)s” done.", "%(count)d entries: “%(action)s” done.", count)
+            % {"count": count, "action": ACTION_LABELS[action]},
             messages.SUCCESS,
         )
 

@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from kb.exceptions import IllegalTransition
@@ -58,6 +59,24 @@ class Transition:
     by: Role
     reason_required: bool = False
     effect: Effect = Effect.NONE
+
+
+ACTION_LABELS = {
+    Action.SUBMIT: gettext_lazy("Submit for moderation"),
+    Action.WITHDRAW: gettext_lazy("Withdraw"),
+    Action.PUBLISH: gettext_lazy("Publish"),
+    Action.RETURN: gettext_lazy("Return to the authors"),
+    Action.UNPUBLISH: gettext_lazy("Unpublish"),
+    Action.ARCHIVE: gettext_lazy("Archive"),
+    Action.RESTORE: gettext_lazy("Restore as a draft"),
+}
+
+
+def _labels() -> dict[str, str]:
+    return {
+        **{a.value: str(label) for a, label in ACTION_LABELS.items()},
+        **{s.value: str(s.label) for s in ModerationState},
+    }
 
 
 S, A = ModerationState, Action
@@ -107,8 +126,10 @@ def _check_role(actor: User | None, entry: KnowledgeEntry, transition: Transitio
     if transition.by & Role.OWNER and entry_can_manage(user=actor, entry=entry):
         return
     if transition.by == Role.MODERATOR:
-        raise PermissionDenied(_("Only moderators can %(action)s entries.") % {"action": action.value})
-    raise PermissionDenied(_("Only the entry's own focal points can %(action)s it.") % {"action": action.value})
+        raise PermissionDenied(_("Only moderators can do this: “%(action)s”.") % {"action": ACTION_LABELS[action]})
+    raise PermissionDenied(
+        _("Only the entry's own focal points can do this: “%(action)s”.") % {"action": ACTION_LABELS[action]}
+    )
 
 
 def entry_transition_unchecked(
@@ -120,11 +141,13 @@ def entry_transition_unchecked(
     transition = TRANSITIONS.get((action, state))
     if transition is None:
         allowed = [s.value for (a, s) in TRANSITIONS if a == action]
-        raise IllegalTransition(action=action.value, state=state.value, allowed_from=allowed)
+        raise IllegalTransition(action=action.value, state=state.value, allowed_from=allowed, labels=_labels())
     _check_role(actor, entry, transition, action)
     reason = (reason or "").strip()
     if transition.reason_required and not reason:
-        raise ValidationError({"reason": _("A reason is required to %(action)s.") % {"action": action.value}})
+        raise ValidationError(
+            {"reason": _("Give a reason for this action: “%(action)s”.") % {"action": ACTION_LABELS[action]}}
+        )
 
     if transition.effect == Effect.APPLY_CHANGES:
         revision_apply(entry)

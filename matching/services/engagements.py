@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer
@@ -64,6 +65,17 @@ class Move:
     reason_required: bool = False
 
 
+ACTION_LABELS = {
+    EngagementAction.INTEREST: gettext_lazy("I am interested"),
+    EngagementAction.DISMISS: gettext_lazy("Dismiss"),
+    EngagementAction.ACCEPT: gettext_lazy("Accept"),
+    EngagementAction.DECLINE: gettext_lazy("Decline"),
+    EngagementAction.AGREE: gettext_lazy("Confirm the agreement"),
+    EngagementAction.START: gettext_lazy("Start"),
+    EngagementAction.COMPLETE: gettext_lazy("Mark as completed"),
+    EngagementAction.CANCEL: gettext_lazy("Cancel the engagement"),
+}
+
 E, A = EngagementState, EngagementAction
 EITHER = Side.RECIPIENT | Side.PROVIDER
 TRANSITIONS: dict[tuple[EngagementAction, EngagementState], Move] = {
@@ -85,10 +97,14 @@ class IllegalEngagementTransition(Exception):
     code = "illegal_transition"
 
     def __init__(self, action: str, state: str):
-        allowed = [s.value for (a, s) in TRANSITIONS if a == action]
+        allowed = [f"“{s.label}”" for (a, s) in TRANSITIONS if a == action]
         super().__init__(
-            _("Cannot %(action)s an engagement that is %(state)s; allowed from: %(allowed)s.")
-            % {"action": action, "state": state, "allowed": ", ".join(allowed) or "-"}
+            _("“%(action)s” is not possible for an engagement that is “%(state)s”; it is possible from: %(allowed)s.")
+            % {
+                "action": ACTION_LABELS[EngagementAction(action)],
+                "state": EngagementState(state).label,
+                "allowed": ", ".join(allowed) or "—",
+            }
         )
 
 
@@ -129,10 +145,12 @@ def engagement_transition(*, actor: User, engagement: Engagement, action: str, r
         if not (move.by & sides_of(actor, locked)):
             who = {Side.RECIPIENT: _("the recipient"), Side.PROVIDER: _("the provider")}.get(move.by, _("either side"))
             raise PermissionDenied(
-                _("Only %(who)s can %(action)s this engagement.") % {"who": who, "action": action.value}
+                _("Only %(who)s can do this: “%(action)s”.") % {"who": who, "action": ACTION_LABELS[action]}
             )
         if move.reason_required and not reason:
-            raise ValidationError({"reason": _("A reason is required to %(action)s.") % {"action": action.value}})
+            raise ValidationError(
+                {"reason": _("Give a reason for this action: “%(action)s”.") % {"action": ACTION_LABELS[action]}}
+            )
         if action == A.ACCEPT:
             ExpertiseOffer.objects.select_for_update().get(pk=locked.offer_id)  # serialise capacity checks
             if offer_capacity_left(locked.offer) <= 0:

@@ -82,7 +82,7 @@ def test_every_illegal_transition_is_refused_with_the_allowed_states(action, sta
     offer = _bring_to(state, civ, moderator)
     with pytest.raises(IllegalTransition) as excinfo:
         entry_transition(actor=moderator.user, entry=offer, action=action, reason="x")
-    assert state.value.replace("_", " ") in str(excinfo.value)
+    assert str(state.label) in str(excinfo.value)
     for allowed in excinfo.value.allowed_from:
         assert (action, S(allowed)) in TRANSITIONS
     offer.refresh_from_db()
