@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership, User
+from accounts.models import AccessRequest, Invitation, Membership, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -34,3 +34,51 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ("user", "organisation")
     search_fields = ("user__email", "organisation__name")
     autocomplete_fields = ("user", "organisation")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations are sent from the web application (People); here they can be followed."""
+
+    list_display = (
+        "email",
+        "organisation",
+        "is_provider_focal_point",
+        "is_recipient_focal_point",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+    )
+    list_select_related = ("organisation",)
+    search_fields = ("email", "organisation__name")
+    readonly_fields = [f.name for f in Invitation._meta.fields if f.name != "token_hash"]
+    exclude = ("token_hash",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AccessRequest)
+class AccessRequestAdmin(admin.ModelAdmin):
+    """Requests are decided in the web application (People), which sends the invitation."""
+
+    list_display = (
+        "email",
+        "full_name",
+        "organisation",
+        "organisation_name",
+        "country",
+        "status",
+        "created_at",
+        "decided_at",
+    )
+    list_filter = ("status",)
+    list_select_related = ("organisation", "country")
+    search_fields = ("email", "full_name", "organisation_name")
+    readonly_fields = [f.name for f in AccessRequest._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
