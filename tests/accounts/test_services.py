@@ -1,0 +1,160 @@
+"""Account services: the rules the web views rely on, checked at the service boundary."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from accounts.models import AccessRequest, AccessRequestStatus, Invitation, Membership, User
+from accounts.services import (
+    access_request_create,
+    access_request_decide,
+    invitation_accept,
+    invitation_create,
+    invitation_for_token,
+    membership_grant,
+    moderators_group_sync,
+    user_set_active,
+)
+from kb.models import Country, Organisation
+
+pytestmark = pytest.mark.django_db
+
+STRONG = "a-Long-pass-phrase-9"
+
+
+def _invite(moderator, organisation, capture, **roles) -> str:
+    with capture(execute=True):
+        _invitation, link = invitation_create(
+            actor=moderator.user, email=" New.Person@Example.org ", organisation=organisation, **roles
+        )
+    assert link in mail.outbox[-1].body
+    return re.search(r"/accounts/invitations/([^/]+)/", link).group(1)
+
+
+def test_invitation_stores_only_a_hash_of_its_token(moderator, civ, django_capture_on_commit_callbacks):
+    token = _invite(moderator, civ.organisation, django_capture_on_commit_callbacks, provider=True, recipient=False)
+    invitation = Invitation.objects.get()
+    assert invitation.email == "new.person@example.org"
+    assert token not in invitation.token_hash
+    assert invitation_for_token(token) == invitation
+    assert invitation_for_token(token + "x") is None
+
+
+def test_invitation_needs_a_role_and_a_moderator(moderator, civ):
+    with pytest.raises(ValidationError) as error:
+        invitation_create(
+            actor=moderator.user, email="a@example.org", organisation=civ.organisation, provider=False, recipient=False
+        )
+    assert "roles" in error.value.message_dict
+    with pytest.raises(PermissionDenied):
+        invitation_create(
+            actor=civ.user, email="a@example.org", organisation=civ.organisation, provider=True, recipient=False
+        )
+    assert not Invitation.objects.exists()
+
+
+def test_weak_password_names_the_field_and_writes_nothing(moderator, civ, django_capture_on_commit_callbacks):
+    token = _invite(moderator, civ.organisation, django_capture_on_commit_callbacks, provider=False, recipient=True)
+    with pytest.raises(ValidationError) as error:
+        invitation_accept(token=token, password="123")
+    assert "password" in error.value.message_dict
+    assert not User.objects.filter(email="new.person@example.org").exists()
+    assert Invitation.objects.get().accepted_at is None
+
+
+def test_accepting_adds_roles_to_an_existing_account_once(moderator, civ, kor, django_capture_on_commit_callbacks):
+    existing = User.objects.create_user(email="new.person@example.org", password=STRONG)
+    membership_grant(user=existing, organisation=kor.organisation, provider=True)
+    token = _invite(moderator, civ.organisation, django_capture_on_commit_callbacks, provider=False, recipient=True)
+    user = invitation_accept(token=token, password=STRONG + "!", full_name="New Person")
+    assert user.pk == existing.pk
+    roles = {
+        m.organisation_id: (m.is_provider_focal_point, m.is_recipient_focal_point)
+        for m in Membership.objects.filter(user=user)
+    }
+    assert roles == {kor.organisation.pk: (True, False), civ.organisation.pk: (False, True)}
+    with pytest.raises(ValidationError) as error:
+        invitation_accept(token=token, password=STRONG)
+    assert "token" in error.value.message_dict
+    user.refresh_from_db()
+    assert user.check_password(STRONG + "!")
+
+
+def test_expired_invitation_is_refused(moderator, civ, django_capture_on_commit_callbacks):
+    token = _invite(moderator, civ.organisation, django_capture_on_commit_callbacks, provider=True, recipient=False)
+    Invitation.objects.update(expires_at="2000-01-01T00:00:00Z")
+    assert invitation_for_token(token) is None
+    with pytest.raises(ValidationError, match="expired"):
+        invitation_accept(token=token, password=STRONG)
+    assert not User.objects.filter(email="new.person@example.org").exists()
+
+
+def test_membership_grant_adds_roles_without_removing_any(civ):
+    membership = membership_grant(user=civ.user, organisation=civ.organisation, provider=False, recipient=False)
+    assert (membership.is_provider_focal_point, membership.is_recipient_focal_point) == (True, True)
+    assert Membership.objects.filter(user=civ.user).count() == 1
+
+
+def _request(**overrides) -> AccessRequest:
+    fields = {
+        "email": "ana@example.org",
+        "full_name": "Ana",
+        "organisation": None,
+        "organisation_name": "Oficina Anticorrupción",
+        "country": Country.objects.get(iso3="ARG"),
+        "provider": True,
+        "recipient": False,
+    }
+    return access_request_create(**{**fields, **overrides})
+
+
+def test_access_request_is_decided_once(moderator):
+    request = _request()
+    access_request_decide(actor=moderator.user, request=request, approve=True)
+    with pytest.raises(ValidationError) as error:
+        access_request_decide(actor=moderator.user, request=request, approve=False, reason="Late refusal")
+    assert "status" in error.value.message_dict
+    request.refresh_from_db()
+    assert request.status == AccessRequestStatus.APPROVED
+    assert Invitation.objects.filter(email="ana@example.org").count() == 1
+
+
+def test_approving_without_a_state_writes_nothing(moderator):
+    request = _request(country=None)
+    with pytest.raises(ValidationError) as error:
+        access_request_decide(actor=moderator.user, request=request, approve=True)
+    assert "country" in error.value.message_dict
+    request.refresh_from_db()
+    assert request.status == AccessRequestStatus.PENDING
+    assert not Organisation.objects.filter(name="Oficina Anticorrupción").exists()
+    assert not Invitation.objects.exists()
+
+
+def test_only_moderators_decide_requests(civ):
+    request = _request()
+    with pytest.raises(PermissionDenied):
+        access_request_decide(actor=civ.user, request=request, approve=True)
+    request.refresh_from_db()
+    assert request.status == AccessRequestStatus.PENDING
+
+
+def test_moderators_cannot_deactivate_themselves(moderator, civ):
+    with pytest.raises(ValidationError) as error:
+        user_set_active(actor=moderator.user, user=moderator.user, active=False)
+    assert "user" in error.value.message_dict
+    with pytest.raises(PermissionDenied):
+        user_set_active(actor=civ.user, user=moderator.user, active=False)
+    moderator.user.refresh_from_db()
+    assert moderator.user.is_active
+
+
+def test_moderators_group_sync_is_idempotent():
+    first = set(moderators_group_sync().permissions.values_list("codename", flat=True))
+    second = set(moderators_group_sync().permissions.values_list("codename", flat=True))
+    assert first == second
+    assert {"change_assistanceneed", "change_expertiseoffer", "view_invitation"} <= first
+    assert "delete_assistanceneed" not in first
