@@ -30,6 +30,18 @@ def _language_choices():
     return [(lang.code, lang.display_name) for lang in Language.objects.all()]
 
 
+class ServiceErrorsMixin:
+    """Show a service's ``ValidationError`` on the form: each message beside the field it names,
+    or at the top of the form when the service names a field the form does not have."""
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        by_field = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+        for field, messages in by_field.items():
+            target = field if field in self.fields else None
+            for message in messages:
+                self.add_error(target, message)
+
+
 class KeywordsField(forms.CharField):
     def to_python(self, value):
         text = super().to_python(value) or ""
@@ -39,7 +51,7 @@ class KeywordsField(forms.CharField):
         return ", ".join(value) if isinstance(value, list) else value
 
 
-class EntryForm(forms.Form):
+class EntryForm(ServiceErrorsMixin, forms.Form):
     """Fields shared by offers and needs."""
 
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
@@ -99,12 +111,6 @@ class EntryForm(forms.Form):
         if not data.get("working_languages"):
             data.pop("working_languages", None)
         return data
-
-    def add_service_errors(self, error: ValidationError) -> None:
-        for field, messages in error.message_dict.items():
-            target = field if field in self.fields else None
-            for message in messages:
-                self.add_error(target, message)
 
 
 class OfferForm(EntryForm):
@@ -171,7 +177,7 @@ class RatingForm(forms.Form):
     comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
 
-class InviteForm(forms.Form):
+class InviteForm(ServiceErrorsMixin, forms.Form):
     email = forms.EmailField(label=_("E-mail address"))
     full_name = forms.CharField(label=_("Full name"), required=False, max_length=200)
     organisation = forms.ModelChoiceField(
@@ -187,7 +193,7 @@ class InviteForm(forms.Form):
         return data
 
 
-class AcceptInvitationForm(forms.Form):
+class AcceptInvitationForm(ServiceErrorsMixin, forms.Form):
     full_name = forms.CharField(label=_("Full name"), max_length=200)
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
     password_again = forms.CharField(label=_("Password (again)"), widget=forms.PasswordInput, strip=False)
@@ -199,7 +205,7 @@ class AcceptInvitationForm(forms.Form):
         return data
 
 
-class AccessRequestForm(forms.Form):
+class AccessRequestForm(ServiceErrorsMixin, forms.Form):
     full_name = forms.CharField(label=_("Full name"), max_length=200)
     email = forms.EmailField(label=_("Work e-mail address"))
     organisation = forms.ModelChoiceField(

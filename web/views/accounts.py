@@ -37,7 +37,7 @@ def invite(request):
                 full_name=data["full_name"],
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form.add_service_errors(exc)
         else:
             messages.success(request, _("Invitation sent to %(email)s.") % {"email": data["email"]})
             return redirect("web:people")
@@ -55,9 +55,7 @@ def accept_invitation(request, token: str):
                 token=token, password=form.cleaned_data["password"], full_name=form.cleaned_data["full_name"]
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            form.add_service_errors(exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Welcome! Your account is ready."))
@@ -81,7 +79,7 @@ def request_access(request):
                 message=data["message"],
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form.add_service_errors(exc)
         else:
             return render(request, "web/accounts/request_sent.html")
     return render(request, "web/accounts/request_access.html", {"form": form})
