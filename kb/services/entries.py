@@ -269,6 +269,17 @@ def _require(condition: bool, message: str) -> None:
         raise PermissionDenied(message)
 
 
+def _create(entry: KnowledgeEntry, spec: EntrySpec, data: Mapping[str, Any], *, actor: User | None, action: str):
+    """Validate ``data`` onto a new ``entry``, save it with its tags, record and announce it."""
+    if "working_languages" not in data and "language" in data:
+        data = {**data, "working_languages": [data["language"]]}
+    related = _validate(entry, spec, data)
+    _save(entry, related)
+    entry_event_record(entry=entry, action=action, actor=actor, to_status=entry.status)
+    entry_changed_on_commit(spec.kind, [entry.pk])
+    return entry
+
+
 def offer_create_unchecked(
     *,
     actor: User | None,
@@ -283,13 +294,7 @@ def offer_create_unchecked(
         created_by=actor,
         external_id=external_id or new_external_id(EntryKind.OFFER),
     )
-    if "working_languages" not in data and "language" in data:
-        data = {**data, "working_languages": [data["language"]]}
-    related = _validate(offer, OFFER_SPEC, data)
-    _save(offer, related)
-    entry_event_record(entry=offer, action=action, actor=actor, to_status=offer.status)
-    entry_changed_on_commit(EntryKind.OFFER, [offer.pk])
-    return offer
+    return _create(offer, OFFER_SPEC, data, actor=actor, action=action)
 
 
 def offer_create(*, actor: User, organisation: Organisation, data: Mapping[str, Any]) -> ExpertiseOffer:
@@ -319,13 +324,7 @@ def need_create_unchecked(
         created_by=actor,
         external_id=external_id or new_external_id(EntryKind.NEED),
     )
-    if "working_languages" not in data and "language" in data:
-        data = {**data, "working_languages": [data["language"]]}
-    related = _validate(need, NEED_SPEC, data)
-    _save(need, related)
-    entry_event_record(entry=need, action=action, actor=actor, to_status=need.status)
-    entry_changed_on_commit(EntryKind.NEED, [need.pk])
-    return need
+    return _create(need, NEED_SPEC, data, actor=actor, action=action)
 
 
 def need_create(*, actor: User, organisation: Organisation, data: Mapping[str, Any]) -> AssistanceNeed:
