@@ -5,6 +5,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccessRequest, Invitation, Membership, User
+from kb.admin import ViewOnlyAdmin
 
 
 class MembershipInline(admin.TabularInline):
@@ -37,7 +38,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ViewOnlyAdmin):
     """Invitations are sent from the web application (People); here they can be followed."""
 
     list_display = (
@@ -53,12 +54,6 @@ class InvitationAdmin(admin.ModelAdmin):
     search_fields = ("email", "organisation__name")
     readonly_fields = [f.name for f in Invitation._meta.fields if f.name != "token_hash"]
     exclude = ("token_hash",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(AccessRequest)

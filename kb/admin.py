@@ -40,6 +40,18 @@ from kb.models import (
 from kb.search.concepts import concept_matcher_invalidate
 from kb.services.moderation import ACTION_LABELS, Action, entries_transition_bulk
 
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Records written by the application (history, queues, results): looked at here, never
+    added or edited by hand."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 # --- list filters ----------------------------------------------------------------------------------
 
 
@@ -283,7 +295,7 @@ class AssistanceNeedAdmin(EntryAdmin):
 
 
 @admin.register(EntryEvent)
-class EntryEventAdmin(admin.ModelAdmin):
+class EntryEventAdmin(ViewOnlyAdmin):
     list_display = (
         "created_at",
         "entry_kind",
@@ -299,12 +311,6 @@ class EntryEventAdmin(admin.ModelAdmin):
     list_select_related = ("actor",)
     search_fields = ("entry_title", "reason", "actor__email")
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -392,12 +398,6 @@ class SearchSyncStateAdmin(admin.ModelAdmin):
 
 
 @admin.register(SearchOutbox)
-class SearchOutboxAdmin(admin.ModelAdmin):
+class SearchOutboxAdmin(ViewOnlyAdmin):
     list_display = ("id", "entry_kind", "entry_id", "created_at")
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

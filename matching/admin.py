@@ -9,6 +9,7 @@ from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from kb.admin import ViewOnlyAdmin
 from matching.models import (
     Engagement,
     EngagementEvent,
@@ -106,7 +107,7 @@ class MatchRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(MatchCandidate)
-class MatchCandidateAdmin(admin.ModelAdmin):
+class MatchCandidateAdmin(ViewOnlyAdmin):
     list_display = ("need", "rank", "offer", "score", "assigned", "south_south", "run")
     list_filter = ("assigned", "south_south", "run__scope")
     list_select_related = ("need", "offer", "run")
@@ -130,25 +131,13 @@ class MatchCandidateAdmin(admin.ModelAdmin):
     def reasons_text(self, candidate) -> str:
         return "\n".join(render_reasons(candidate.reasons))
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(NeedOutcome)
-class NeedOutcomeAdmin(admin.ModelAdmin):
+class NeedOutcomeAdmin(ViewOnlyAdmin):
     list_display = ("need", "providers_wanted", "providers_assigned", "reason", "run", "is_current")
     list_filter = ("is_current", "reason")
     list_select_related = ("need", "run")
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class EngagementEventInline(admin.TabularInline):

@@ -9,6 +9,7 @@ from django.urls import reverse
 from kb.models import EntryEvent, EntryStatus, ExpertiseOffer
 from kb.services.entries import offer_create
 from kb.services.moderation import entry_transition
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +128,17 @@ def test_moderators_can_add_thematic_areas(admin_client):
     response = admin_client.get(reverse("admin:kb_thematicarea_add"))
     assert response.status_code == 200
     assert b"label_fr" in response.content
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["kb_entryevent", "kb_searchoutbox", "matching_matchcandidate", "matching_needoutcome", "accounts_invitation"],
+)
+def test_records_the_application_writes_are_view_only(db, model):
+    """Not even a superuser (who holds every permission) may add or edit them by hand."""
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    changelist = client.get(reverse(f"admin:{model}_changelist"))
+    assert changelist.status_code == 200
+    assert changelist.context["has_add_permission"] is False
+    assert client.get(reverse(f"admin:{model}_add")).status_code == 403
