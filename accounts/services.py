@@ -82,16 +82,22 @@ def membership_grant(
 ) -> Membership:
     """Give ``user`` focal-point roles in ``organisation`` (adds to roles already held)."""
     with transaction.atomic(durable=True):
-        membership, _created = Membership.objects.select_for_update().get_or_create(
-            user=user,
-            organisation=organisation,
-            defaults={"is_provider_focal_point": provider, "is_recipient_focal_point": recipient},
-        )
-        membership.is_provider_focal_point |= provider
-        membership.is_recipient_focal_point |= recipient
-        membership.full_clean()
-        membership.save()
+        membership = _membership_add_roles(user=user, organisation=organisation, provider=provider, recipient=recipient)
     user.__dict__.pop("_ta_scope", None)
+    return membership
+
+
+def _membership_add_roles(*, user: User, organisation: Organisation, provider: bool, recipient: bool) -> Membership:
+    """Inside the caller's transaction: add roles to the user's membership, creating it if needed."""
+    membership, _created = Membership.objects.select_for_update().get_or_create(
+        user=user,
+        organisation=organisation,
+        defaults={"is_provider_focal_point": provider, "is_recipient_focal_point": recipient},
+    )
+    membership.is_provider_focal_point |= provider
+    membership.is_recipient_focal_point |= recipient
+    membership.full_clean()
+    membership.save()
     return membership
 
 
@@ -194,17 +200,12 @@ def invitation_accept(*, token: str, password: str, full_name: str = "") -> User
         if full_name:
             user.full_name = full_name
         user.save()
-        membership, _created = Membership.objects.get_or_create(
+        _membership_add_roles(
             user=user,
             organisation=invitation.organisation,
-            defaults={
-                "is_provider_focal_point": invitation.is_provider_focal_point,
-                "is_recipient_focal_point": invitation.is_recipient_focal_point,
-            },
+            provider=invitation.is_provider_focal_point,
+            recipient=invitation.is_recipient_focal_point,
         )
-        membership.is_provider_focal_point |= invitation.is_provider_focal_point
-        membership.is_recipient_focal_point |= invitation.is_recipient_focal_point
-        membership.save()
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
