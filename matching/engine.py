@@ -7,6 +7,8 @@ Nothing here writes to the database; ``matching.services.runs`` persists the res
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
 from dataclasses import dataclass, field
 
@@ -149,6 +151,24 @@ def outcome_reason(result: NeedResult, assigned: int, config: MatchConfig, capac
     if not strong:
         return UncoveredReason.BELOW_THRESHOLD
     return UncoveredReason.CAPACITY_EXHAUSTED
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector for a full run.
+
+    A run allocates hundreds of thousands of small objects (scored pairs, their components and
+    reasons) that stay alive until it ends; each automatic collection walks all of them, which
+    measured as a third of the scoring and explanation time at 10k x 10k. They hold no reference
+    cycles, so nothing is left for the collector until the run ends and it is resumed.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class Timer:

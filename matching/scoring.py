@@ -25,7 +25,6 @@ some regions does not serve others; a need that requires South-South only gets S
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 
 from matching.features import Features
@@ -76,17 +75,21 @@ def _overlap(wanted: frozenset, offered: frozenset, wanted_tags: frozenset, offe
     if not wanted:
         return None
     shared = wanted & offered
-    return sum(_evidence(x in wanted_tags, x in offered_tags) for x in shared) / len(wanted)
+    if not shared:
+        return 0.0
+    # Each shared item counts by its evidence (see EVIDENCE): tagged on both sides, on one, on none.
+    both = len(shared & wanted_tags & offered_tags)
+    one = len(shared & (wanted_tags | offered_tags)) - both
+    none = len(shared) - both - one
+    return (EVIDENCE[0] * both + EVIDENCE[1] * one + EVIDENCE[2] * none) / len(wanted)
 
 
 def components_of(need: Features, offer: Features, definition: str) -> dict[str, float | None]:
     """The named components of a pair (see the module docstring), each in [0, 1] or None."""
     components: dict[str, float | None] = {}
     if need.language == offer.language:
-        small, large = (
-            (need.vector, offer.vector) if len(need.vector) < len(offer.vector) else (offer.vector, need.vector)
-        )
-        cosine = sum(weight * large[t] for t, weight in small.items() if t in large)
+        need_vector, offer_vector = need.vector, offer.vector
+        cosine = sum([need_vector[t] * offer_vector[t] for t in need_vector.keys() & offer_vector.keys()])
         components["text"] = min(1.0, cosine / TEXT_SATURATION)
     else:
         # Word overlap says nothing between texts in two languages; concepts and tags carry the
@@ -134,11 +137,11 @@ def explain(
     """The reasons for exactly the components that contributed, strongest first."""
     reasons: list[dict] = []
     if components["text"]:
-        shared = heapq.nlargest(
-            TEXT_REASON_WORDS * 2,
-            need.vector.keys() & offer.vector.keys(),
-            key=lambda t: need.vector[t] * offer.vector[t],
-        )
+        need_vector, offer_vector = need.vector, offer.vector
+        # Strongest shared terms first; ties by term, so a reason reads the same in every run.
+        shared = sorted(need_vector.keys() & offer_vector.keys(), key=lambda t: (-need_vector[t] * offer_vector[t], t))[
+            : TEXT_REASON_WORDS * 2
+        ]
         words = list(dict.fromkeys(need.surface.get(t, t).lower() for t in shared))[:TEXT_REASON_WORDS]
         reasons.append({"code": "text", "params": {"words": words}})
     if components["articles"]:
@@ -200,9 +203,14 @@ def score_pair(
 
 
 def _weighted_mean(components: dict, weights: dict, names: tuple[str, ...]) -> float:
-    applicable = [name for name in names if components[name] is not None]
-    total = sum(weights[name] for name in applicable)
-    return sum(weights[name] * components[name] for name in applicable) / total if total else 0.0
+    total = weighted = 0.0
+    for name in names:
+        value = components[name]
+        if value is not None:
+            weight = weights[name]
+            total += weight
+            weighted += weight * value
+    return weighted / total if total else 0.0
 
 
 #: Which component each reason explains.

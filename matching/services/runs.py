@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -31,12 +32,20 @@ from matching.engine import (
     Timer,
     explain_kept,
     fetch_candidates,
+    gc_paused,
     match_config,
     outcome_reason,
     plan,
     score_needs,
 )
-from matching.features import apply_idf, corpus_stats_compute, corpus_stats_latest, load_features
+from matching.features import (
+    Features,
+    Idf,
+    apply_idf,
+    corpus_stats_compute,
+    corpus_stats_latest,
+    load_features,
+)
 from matching.models import (
     ACTIVE_RUN_STATUSES,
     MatchCandidate,
@@ -125,6 +134,7 @@ def _still_wanted(run_id: int, done: int) -> bool:
     )
 
 
+@gc_paused()
 def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> MatchRun | None:
     """Execute a queued full run (the Celery task's body). Returns None if another worker has it."""
     if not _claim(run_id):
@@ -147,21 +157,9 @@ def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> M
             weights=config.as_dict(),
             search_backend=backend.name,
         )
-        results: dict[int, NeedResult] = {}
-        batch = settings.MATCHING_BATCH_SIZE
-        for start in range(0, len(need_ids), batch):
-            with timer("needs"):
-                needs = load_features(EntryKind.NEED, need_ids[start : start + batch])
-                apply_idf(needs, idf)
-            with timer("candidates"):
-                candidates = fetch_candidates(backend, list(needs.values()), config.candidates_per_need)
-            with timer("scoring"):
-                for need_id, result in score_needs(list(needs.values()), offers, candidates, config).items():
-                    result.pairs = result.pairs[:PLAN_PAIRS_PER_NEED]
-                    results[need_id] = result
-            if not _still_wanted(run_id, min(start + batch, len(need_ids))):
-                logger.info("matching run %s cancelled at %s/%s needs", run_id, start, len(need_ids))
-                return MatchRun.objects.get(pk=run_id)
+        results = _score_batches(run_id, need_ids, offers, idf, backend, config, timer)
+        if results is None:  # cancelled meanwhile
+            return MatchRun.objects.get(pk=run_id)
         capacities = {offer_id: f.capacity_left for offer_id, f in offers.items()}
         with timer("plan"):
             plan_result = plan(results, capacities, config)
@@ -171,6 +169,59 @@ def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> M
             status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000], finished_at=timezone.now()
         )
         raise
+
+
+def _score_batches(
+    run_id: int,
+    need_ids: list[int],
+    offers: dict[int, Features],
+    idf: Idf,
+    backend: SearchBackend,
+    config: MatchConfig,
+    timer: Timer,
+) -> dict[int, NeedResult] | None:
+    """Score the needs batch by batch; None if the run was cancelled meanwhile.
+
+    The search for one batch runs on a background thread while this thread scores the previous
+    batch and loads the next one: the search engine (Tantivy's native threads, or Elasticsearch
+    over HTTP) does not hold the GIL, so searching and Python scoring overlap. The "candidates"
+    timing is the time spent waiting for a search, not the search's own duration.
+    """
+    batch = settings.MATCHING_BATCH_SIZE
+    starts = list(range(0, len(need_ids), batch))
+
+    def features_of(start: int) -> dict[int, Features]:
+        with timer("needs"):
+            needs = load_features(EntryKind.NEED, need_ids[start : start + batch])
+            apply_idf(needs, idf)
+        return needs
+
+    def search(needs: dict[int, Features]):
+        return fetch_candidates(backend, list(needs.values()), config.candidates_per_need)
+
+    results: dict[int, NeedResult] = {}
+    if not starts:
+        return results
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching-search") as searcher:
+        needs = features_of(starts[0])
+        pending = searcher.submit(search, needs)
+        for position, start in enumerate(starts):
+            following = features_of(starts[position + 1]) if position + 1 < len(starts) else None
+            with timer("candidates"):
+                candidates = pending.result()
+            if following is not None:
+                pending = searcher.submit(search, following)
+            with timer("scoring"):
+                for need_id, result in score_needs(list(needs.values()), offers, candidates, config).items():
+                    result.pairs = result.pairs[:PLAN_PAIRS_PER_NEED]
+                    results[need_id] = result
+            if not _still_wanted(run_id, min(start + batch, len(need_ids))):
+                logger.info("matching run %s stopped at %s/%s needs", run_id, start, len(need_ids))
+                if following is not None:
+                    pending.cancel()
+                return None
+            needs = following
+    return results
 
 
 def _persist(
