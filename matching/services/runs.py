@@ -11,12 +11,12 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import orjson
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
@@ -251,6 +251,7 @@ def _persist(
         for need_id, result in results.items()
     }
     explain_kept(results, offers, {(n, p.offer_id) for n, kept in kept_by_need.items() for _rank, p in kept}, config)
+    reasons_seconds = time.perf_counter() - started
     for need_id, result in results.items():
         for rank, pair in kept_by_need[need_id]:
             is_assigned = (need_id, pair.offer_id) in assigned
@@ -272,6 +273,7 @@ def _persist(
             )
         )
     need_ids = list(results)
+    written_from = time.perf_counter()
     with transaction.atomic():
         run = MatchRun.objects.select_for_update().get(pk=run_id)
         if run.status == RunStatus.CANCELLED:
@@ -297,6 +299,8 @@ def _persist(
             **timings,
             "plan_solver": round(plan_result.seconds, 4),
             "save": round(time.perf_counter() - started, 4),
+            "save_reasons": round(reasons_seconds, 4),
+            "save_write": round(time.perf_counter() - written_from, 4),
         }
         run.lease_expires_at = None
         run.save()
@@ -322,7 +326,7 @@ def _insert_candidates(rows: list[tuple]) -> None:
         cursor.cursor.copy(f"COPY {table} ({', '.join(CANDIDATE_COLUMNS)}) FROM STDIN") as copy,
     ):
         for row in rows:
-            copy.write_row(row[:5] + (json.dumps(row[5]), json.dumps(row[6], ensure_ascii=False)) + row[7:])
+            copy.write_row(row[:5] + (orjson.dumps(row[5]).decode(), orjson.dumps(row[6]).decode()) + row[7:])
 
 
 # --- incremental re-scoring ----------------------------------------------------------------------

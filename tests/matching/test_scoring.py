@@ -193,3 +193,13 @@ def test_regions_served_limit_the_offer():
 def test_south_south_reason_names_the_definition():
     pair = score_pair(need(), features(), WEIGHTS, "m49", 0)
     assert {"code": "south_south", "params": {"definition": "m49"}} in pair.reasons
+
+
+def test_text_reason_quotes_the_strongest_shared_words_ties_in_term_order():
+    # Equal products tie: the quoted words must not depend on set iteration order (hash seed).
+    vector = dict.fromkeys(("zeta", "alpha", "mid", "beta"), 0.5)
+    n = need(language="en", vector=vector, surface={t: t.upper() for t in vector})
+    o = features(language="en", vector=dict(vector))
+    pair = score_pair(n, o, WEIGHTS, "g77", 0)
+    text = next(r for r in pair.reasons if r["code"] == "text")
+    assert text["params"]["words"] == ["alpha", "beta", "mid", "zeta"]

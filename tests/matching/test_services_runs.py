@@ -120,6 +120,54 @@ def test_a_cancelled_run_stops_and_changes_no_result(search_backend, small_kb):
     assert not MatchCandidate.objects.exists()
 
 
+def _candidate_rows(run):
+    return list(
+        MatchCandidate.objects.filter(run=run)
+        .order_by("need_id", "rank")
+        .values_list("need_id", "offer_id", "rank", "score", "reasons", "assigned")
+    )
+
+
+def test_batches_searched_ahead_give_the_same_result_as_one_batch(search_backend, small_kb, settings):
+    one_batch = run_full(search_backend)
+    settings.MATCHING_BATCH_SIZE = 1  # four batches: each one's search overlaps the previous one's scoring
+    batched = run_full(search_backend)
+    assert batched.needs_done == 4
+    assert _candidate_rows(batched) == _candidate_rows(one_batch)
+
+
+def test_a_run_cancelled_between_batches_stops_there(search_backend, small_kb, settings, monkeypatch):
+    from matching.services import runs
+
+    settings.MATCHING_BATCH_SIZE = 1
+    run = match_run_start(trigger=RunTrigger.API, enqueue=False)
+    real_score_needs = runs.score_needs
+
+    def score_then_cancel(*args, **kwargs):  # a moderator cancels while the first batch is scored
+        scored = real_score_needs(*args, **kwargs)
+        MatchRun.objects.filter(pk=run.pk).update(status=RunStatus.CANCELLED)
+        return scored
+
+    monkeypatch.setattr(runs, "score_needs", score_then_cancel)
+    match_run_execute(run_id=run.pk, backend=search_backend)
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED
+    assert not MatchCandidate.objects.filter(run=run).exists()
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(search_backend, small_kb, enabled_before):
+    import gc
+
+    was = gc.isenabled()
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        run_full(search_backend)
+        assert gc.isenabled() is enabled_before
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
 def test_incremental_rescoring_of_one_need(search_backend, small_kb):
     offers, needs = small_kb
     full = run_full(search_backend)
