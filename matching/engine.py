@@ -81,6 +81,10 @@ def fetch_candidates(backend: SearchBackend, needs: list[Features], size: int) -
     return {need_id: [offer_id for offer_id, _score in found] for need_id, found in hits.items()}
 
 
+#: Pairs per need kept after scoring (the best ones): what the plan chooses from and what is stored.
+PLAN_PAIRS_PER_NEED = 20
+
+
 @dataclass
 class NeedResult:
     need: Features
@@ -116,6 +120,7 @@ def score_needs(
                 not is_south_south(need, o, config.definition) for o in found if o.country_id != need.country_id
             )
         result.pairs.sort(key=lambda p: (-p.score, p.offer_id))
+        del result.pairs[PLAN_PAIRS_PER_NEED:]
         results[need.id] = result
     return results
 

@@ -139,9 +139,8 @@ def explain(
     if components["text"]:
         need_vector, offer_vector = need.vector, offer.vector
         # Strongest shared terms first; ties by term, so a reason reads the same in every run.
-        shared = sorted(need_vector.keys() & offer_vector.keys(), key=lambda t: (-need_vector[t] * offer_vector[t], t))[
-            : TEXT_REASON_WORDS * 2
-        ]
+        shared = sorted(need_vector.keys() & offer_vector.keys(), key=lambda t: (-need_vector[t] * offer_vector[t], t))
+        del shared[TEXT_REASON_WORDS * 2 :]
         words = list(dict.fromkeys(need.surface.get(t, t).lower() for t in shared))[:TEXT_REASON_WORDS]
         reasons.append({"code": "text", "params": {"words": words}})
     if components["articles"]:

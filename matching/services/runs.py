@@ -60,8 +60,6 @@ from matching.plan import PlanResult
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
-#: Pairs per need that reach the plan (the best ones).
-PLAN_PAIRS_PER_NEED = 20
 
 
 class MatchRunAlreadyActive(Exception):
@@ -212,9 +210,7 @@ def _score_batches(
             if following is not None:
                 pending = searcher.submit(search, following)
             with timer("scoring"):
-                for need_id, result in score_needs(list(needs.values()), offers, candidates, config).items():
-                    result.pairs = result.pairs[:PLAN_PAIRS_PER_NEED]
-                    results[need_id] = result
+                results.update(score_needs(list(needs.values()), offers, candidates, config))
             if not _still_wanted(run_id, min(start + batch, len(need_ids))):
                 logger.info("matching run %s stopped at %s/%s needs", run_id, start, len(need_ids))
                 if following is not None:
@@ -374,8 +370,6 @@ def match_rescore_needs(
             apply_idf(offers, idf)
         with timer("scoring"):
             results = score_needs(list(needs.values()), offers, candidates, config)
-            for result in results.values():
-                result.pairs = result.pairs[:PLAN_PAIRS_PER_NEED]
         # Capacity the current plan already gives to other needs is not free for these ones.
         taken = dict(
             MatchCandidate.objects.current()
