@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def _broker_url() -> str:
     base = os.environ.get("REDIS_URL")
     assert base, "REDIS_URL is not set: run the tests with bin/test"
-    return base.rsplit("/", 1)[0] + "/2"  # a database of its own, flushed per test
+    prefix, _, db = base.rpartition("/")
+    # A database of its own, flushed per test: the one after the suite's (see bin/services).
+    return f"{prefix}/{int(db or 0) + 1}"
 
 
 @contextlib.contextmanager
