@@ -22,6 +22,9 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     # modeltranslation patches the admin, so it must come before django.contrib.admin.
     "modeltranslation",
+    # The web app's templates win over the admin's for the pages both define (sign-in, password
+    # reset and change, and their e-mail), so focal points never land on "Django administration".
+    "web",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -33,12 +36,12 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "drf_standardized_errors",
     "django_celery_beat",
     "accounts",
     "kb",
     "matching",
-    "web",
 ]
 
 MIDDLEWARE = [
@@ -102,8 +105,14 @@ LOGOUT_REDIRECT_URL = "/"
 # How long invitation links and password-reset links stay valid.
 ACCOUNT_INVITATION_DAYS = env.int("ACCOUNT_INVITATION_DAYS", default=7)
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
-# Absolute address used in e-mailed links (invitations, notifications).
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Absolute address used in e-mailed links (invitations, notifications). Unless set, the address
+# bin/start and bin/dev serve (TA_HOST, TA_PORT), so a link never points at a port nobody serves.
+TA_HOST = env("TA_HOST", default="127.0.0.1")
+TA_PORT = env.int("TA_PORT", default=8000)
+_SERVED_HOST = "localhost" if TA_HOST in ("0.0.0.0", "::") else TA_HOST
+SITE_URL = env("SITE_URL", default=f"http://{_SERVED_HOST}:{TA_PORT}")
+if _SERVED_HOST not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, _SERVED_HOST]
 
 # --- Languages -------------------------------------------------------------------------------
 # The six official UN languages, all first-class. Arabic is right-to-left.
@@ -264,6 +273,10 @@ SPECTACULAR_SETTINGS = {
         '`{"type": ..., "errors": [{"code", "detail", "attr"}]}`.'
     ),
     "VERSION": "1.0.0",
+    # Swagger UI's files come from the app (drf-spectacular-sidecar), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {

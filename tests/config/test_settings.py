@@ -32,6 +32,7 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
         {
             "DJANGO_SECRET_KEY": "x" * 64 + "-production-like-secret-for-the-check",
             "DJANGO_ALLOWED_HOSTS": "ta.example.org",
+            "SITE_URL": "https://ta.example.org",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
             "REDIS_URL": "redis://127.0.0.1:6379/0",
             "ELASTICSEARCH_URL": "http://127.0.0.1:9200",

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control
 
 from accounts.selectors import user_memberships
 from matching.services.notifications import notifications_for_user, notifications_mark_read
@@ -25,3 +27,9 @@ def notifications(request):
         notifications_mark_read(user=request.user)
     items = list(notifications_for_user(user=request.user)[:100])
     return render(request, "web/notifications.html", {"items": items})
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """Browsers ask for /favicon.ico on every page that names none (the admin, the API docs)."""
+    return redirect(static("web/favicon.svg"))
