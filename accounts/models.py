@@ -130,7 +130,9 @@ class Invitation(models.Model):
     """A moderator invites someone to act as focal point for an organisation.
 
     The e-mailed link carries a random token; only its SHA-256 is stored. The link works once and
-    expires (``ACCOUNT_INVITATION_DAYS``).
+    expires (``ACCOUNT_INVITATION_DAYS``); re-sending replaces the token (the old link stops
+    working), revoking keeps the row for the record and makes the link useless. An address has at
+    most one open invitation (``accounts.services``).
     """
 
     email = models.EmailField(_("e-mail address"))
@@ -150,6 +152,15 @@ class Invitation(models.Model):
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
 
     class Meta:
         verbose_name = _("invitation")
@@ -164,6 +175,17 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.organisation}"
+
+    @property
+    def is_open(self) -> bool:
+        """Neither accepted nor revoked (it may have expired: it can then be re-sent)."""
+        return self.accepted_at is None and self.revoked_at is None
+
+    @property
+    def is_expired(self) -> bool:
+        from django.utils import timezone
+
+        return self.expires_at < timezone.now()
 
 
 class AccessRequestStatus(models.TextChoices):

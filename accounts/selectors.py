@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accounts.models import Membership, User
+from accounts.models import Invitation, Membership, User
 
 
 def user_memberships(*, user: User):
@@ -18,3 +18,12 @@ def user_profile(*, user: User) -> dict:
         "is_moderator": user.is_moderator,
         "memberships": list(user_memberships(user=user)),
     }
+
+
+def invitation_list_open():
+    """Invitations neither accepted nor revoked (expired ones included: they can be re-sent)."""
+    return (
+        Invitation.objects.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+        .select_related("organisation__country", "invited_by")
+        .order_by("-created_at")
+    )

@@ -113,34 +113,102 @@ def _require_moderator(actor: User) -> None:
         raise PermissionDenied(_("Only moderators can do this."))
 
 
-def _invitation_new(
-    *, actor: User, email: str, organisation: Organisation, provider: bool, recipient: bool, full_name: str
-) -> tuple[Invitation, str]:
-    """Create an invitation inside the caller's transaction; the e-mail goes after commit."""
-    if not (provider or recipient):
-        raise ValidationError({"roles": _("Choose at least one role.")})
-    token = secrets.token_urlsafe(32)
-    invitation = Invitation(
-        email=email.strip().lower(),
-        full_name=full_name,
-        organisation=organisation,
-        is_provider_focal_point=provider,
-        is_recipient_focal_point=recipient,
-        token_hash=_token_hash(token),
-        invited_by=actor,
-        expires_at=timezone.now() + timedelta(days=settings.ACCOUNT_INVITATION_DAYS),
-    )
-    invitation.full_clean()
-    invitation.save()
+def _invitation_email(invitation: Invitation, token: str) -> str:
+    """Send the invitation's link after commit; returns the link."""
     link = settings.SITE_URL.rstrip("/") + reverse("invitation-accept", args=[token])
     subject = _("You are invited to TA Exchange")
     body = _(
         "You have been invited to act for %(org)s on TA Exchange, the knowledge base of "
         "anti-corruption technical assistance.\n\nSet your password here (the link works once, "
         "until %(expires)s):\n%(link)s"
-    ) % {"org": organisation.name, "expires": invitation.expires_at.strftime("%Y-%m-%d"), "link": link}
+    ) % {"org": invitation.organisation.name, "expires": invitation.expires_at.strftime("%Y-%m-%d"), "link": link}
     transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email]))
-    return invitation, link
+    return link
+
+
+def _invitation_token(invitation: Invitation) -> str:
+    """Give ``invitation`` a new one-time token and a full validity period (old links stop working)."""
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = _token_hash(token)
+    invitation.expires_at = timezone.now() + timedelta(days=settings.ACCOUNT_INVITATION_DAYS)
+    return token
+
+
+def _invitation_new(
+    *, actor: User, email: str, organisation: Organisation, provider: bool, recipient: bool, full_name: str
+) -> tuple[Invitation, str]:
+    """Create an invitation inside the caller's transaction; the e-mail goes after commit.
+
+    Refused, naming the ``email`` field, when the address already has an account (roles are added
+    to it instead) or an invitation that is still open (re-send or revoke that one)."""
+    if not (provider or recipient):
+        raise ValidationError({"roles": _("Choose at least one role.")})
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError(
+            {
+                "email": _(
+                    "%(email)s already has an account. Add the organisation to its roles in the admin "
+                    "(Memberships) instead of inviting it."
+                )
+                % {"email": email}
+            }
+        )
+    pending = (
+        Invitation.objects.select_for_update()
+        .filter(email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True)
+        .first()
+    )
+    if pending is not None:
+        raise ValidationError(
+            {
+                "email": _("%(email)s already has an open invitation (for %(org)s). Re-send or revoke it under People.")
+                % {"email": email, "org": pending.organisation.name}
+            }
+        )
+    invitation = Invitation(
+        email=email,
+        full_name=full_name,
+        organisation=organisation,
+        is_provider_focal_point=provider,
+        is_recipient_focal_point=recipient,
+        invited_by=actor,
+    )
+    token = _invitation_token(invitation)
+    invitation.full_clean()
+    invitation.save()
+    return invitation, _invitation_email(invitation, token)
+
+
+def _open_invitation(invitation: Invitation) -> Invitation:
+    """``invitation`` locked, if it is still open (neither accepted nor revoked)."""
+    locked = Invitation.objects.select_for_update().select_related("organisation").get(pk=invitation.pk)
+    if locked.accepted_at is not None:
+        raise ValidationError({"invitation": _("This invitation has already been accepted.")})
+    if locked.revoked_at is not None:
+        raise ValidationError({"invitation": _("This invitation has been revoked.")})
+    return locked
+
+
+def invitation_resend(*, actor: User, invitation: Invitation) -> tuple[Invitation, str]:
+    """Send an open invitation again with a new link and a new validity period."""
+    _require_moderator(actor)
+    with transaction.atomic(durable=True):
+        locked = _open_invitation(invitation)
+        token = _invitation_token(locked)
+        locked.save(update_fields=["token_hash", "expires_at"])
+        return locked, _invitation_email(locked, token)
+
+
+def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
+    """Withdraw an open invitation: its link stops working; the row stays for the record."""
+    _require_moderator(actor)
+    with transaction.atomic(durable=True):
+        locked = _open_invitation(invitation)
+        locked.revoked_at = timezone.now()
+        locked.revoked_by = actor
+        locked.save(update_fields=["revoked_at", "revoked_by"])
+        return locked
 
 
 def invitation_create(
@@ -168,7 +236,7 @@ def invitation_create(
 def invitation_for_token(token: str) -> Invitation | None:
     """The invitation a link points to, if it is still usable."""
     invitation = Invitation.objects.filter(token_hash=_token_hash(token)).select_related("organisation").first()
-    if invitation is None or invitation.accepted_at is not None or invitation.expires_at < timezone.now():
+    if invitation is None or not invitation.is_open or invitation.is_expired:
         return None
     return invitation
 
@@ -184,7 +252,7 @@ def invitation_accept(*, token: str, password: str, full_name: str = "") -> User
             .select_related("organisation")
             .first()
         )
-        if invitation is None or invitation.accepted_at is not None:
+        if invitation is None or not invitation.is_open:
             raise ValidationError({"token": _("This invitation link has already been used or is not valid.")})
         if invitation.expires_at < timezone.now():
             raise ValidationError({"token": _("This invitation link has expired; ask a moderator for a new one.")})

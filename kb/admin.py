@@ -15,7 +15,7 @@ from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 from modeltranslation.admin import TranslationAdmin
 
 from kb.exceptions import IllegalTransition
@@ -87,7 +87,7 @@ class _CountryPathFilter(admin.SimpleListFilter):
 
 
 class StateFilter(_CountryPathFilter):
-    title = _("State")
+    title = pgettext_lazy("country", "State")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
@@ -258,7 +258,7 @@ class ExpertiseOfferAdmin(EntryAdmin):
     )
     search_fields = ("title", "external_id", "organisation__name")
 
-    @admin.display(description=_("State"), ordering="organisation__country__name")
+    @admin.display(description=pgettext_lazy("country", "State"), ordering="organisation__country__name")
     def provider_state(self, obj) -> str:
         return obj.organisation.country.display_name if obj.organisation.country_id else _("International")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kb.models import (
     CostArrangement,
@@ -23,11 +24,23 @@ from kb.models import (
     ThematicArea,
     UncacArticle,
     UncacChapter,
+    content_language_code,
 )
 
+#: After the six UN languages, the language most often written in this knowledge base besides
+#: them (Lusophone States), then every other ISO 639-1 language by name.
+FIRST_OTHER_LANGUAGES = ("pt",)
 
-def _language_choices():
-    return [(lang.code, lang.display_name) for lang in Language.objects.all()]
+
+def _language_choices() -> list:
+    """The text-language picker: the UN languages, then the others, each group by name in the
+    reader's language."""
+    un, others = [], []
+    for lang in Language.objects.all():
+        (un if lang.is_un_language else others).append((lang.code, lang.display_name))
+    un.sort(key=lambda choice: choice[1].casefold())
+    others.sort(key=lambda choice: (choice[0] not in FIRST_OTHER_LANGUAGES, choice[1].casefold()))
+    return [(_("UN official languages"), un), (_("Other languages"), others)]
 
 
 class ServiceErrorsMixin:
@@ -35,6 +48,9 @@ class ServiceErrorsMixin:
     or at the top of the form when the service names a field the form does not have."""
 
     def add_service_errors(self, error: ValidationError) -> None:
+        if not self.is_bound:  # showing why a stored entry cannot be submitted, on its edit form
+            self.cleaned_data = {}
+            self.errors  # noqa: B018 - builds the (empty) error dict of an unbound form
         by_field = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
         for field, messages in by_field.items():
             target = field if field in self.fields else None
@@ -86,6 +102,9 @@ class EntryForm(ServiceErrorsMixin, forms.Form):
                 organisations if organisations is not None else Organisation.objects.none()
             )
         self.fields["language"].choices = _language_choices()
+        if not self.initial.get("language"):
+            # A focal point usually writes in the language they read the app in.
+            self.initial["language"] = content_language_code()
         self.fields["articles"].choices = [(str(a.number), str(a)) for a in UncacArticle.objects.all()]
         self.fields["ta_types"].choices = [(t.code, t.label) for t in TAType.objects.filter(is_active=True)]
         self.fields["thematic_areas"].choices = [(t.code, t.label) for t in ThematicArea.objects.filter(is_active=True)]
@@ -212,7 +231,9 @@ class AccessRequestForm(ServiceErrorsMixin, forms.Form):
         label=_("Your organisation"), queryset=Organisation.objects.select_related("country"), required=False
     )
     organisation_name = forms.CharField(label=_("Or its name, if it is not listed"), required=False, max_length=200)
-    country = forms.ModelChoiceField(label=_("State"), queryset=Country.objects.all(), required=False)
+    country = forms.ModelChoiceField(
+        label=pgettext_lazy("country", "State"), queryset=Country.objects.all(), required=False
+    )
     wants_provider = forms.BooleanField(label=_("We want to offer expertise"), required=False)
     wants_recipient = forms.BooleanField(label=_("We want to post needs"), required=False)
     message = forms.CharField(

@@ -29,6 +29,7 @@ urlpatterns = [
     path("people/", accounts.people, name="people"),
     path("people/invite/", accounts.invite, name="invite"),
     path("people/requests/<int:pk>/<str:decision>/", accounts.decide_request, name="decide-request"),
+    path("people/invitations/<int:pk>/<str:action>/", accounts.invitation_act, name="invitation-act"),
     path("people/<int:pk>/<str:active>/", accounts.set_active, name="set-active"),
     path("request-access/", accounts.request_access, name="request-access"),
     # the knowledge base
@@ -39,6 +40,7 @@ urlpatterns = [
     path("<kind:kind>s/new/", entries.entry_create, name="entry-create"),
     path("<kind:kind>s/<int:pk>/", browse.entry_detail, name="entry"),
     path("<kind:kind>s/<int:pk>/edit/", entries.entry_edit, name="entry-edit"),
+    path("<kind:kind>s/<int:pk>/delete/", entries.entry_delete_confirm, name="entry-delete"),
     path("<kind:kind>s/<int:pk>/<str:action>/", entries.entry_action, name="entry-action"),
     # matching
     path("inbox/", matching.inbox, name="inbox"),

@@ -40,7 +40,7 @@ class ModerationState(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted for review")
     RETURNED = "returned", _("Returned to author")
     PUBLISHED = "published", _("Published")
-    PUBLISHED_CHANGES_SUBMITTED = "published_changes_submitted", _("Published; changes submitted")
+    PUBLISHED_CHANGES_SUBMITTED = "published_changes_submitted", _("Published; changes under review")
     PUBLISHED_CHANGES_RETURNED = "published_changes_returned", _("Published; changes returned")
     ARCHIVED = "archived", _("Archived")
 
@@ -133,6 +133,10 @@ class KnowledgeEntry(models.Model):
         if self.status == EntryStatus.PUBLISHED and self.revision_status == RevisionStatus.RETURNED:
             return ModerationState.PUBLISHED_CHANGES_RETURNED
         return ModerationState(self.status)
+
+    def get_moderation_state_display(self) -> str:
+        """The moderation state in the reader's language (the status badge of every entry)."""
+        return str(self.moderation_state.label)
 
     @property
     def is_returned(self) -> bool:

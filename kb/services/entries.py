@@ -9,6 +9,9 @@ Invariants:
   visible until a moderator approves (``kb.services.moderation``).
 - A submitted entry is frozen until withdrawn or moderated; archived entries are read-only.
 - Only entries that were never published can be deleted (a published one is archived instead).
+- A draft may be incomplete; what goes to the moderators may not: a submission (and every change
+  proposed to a published entry) names at least one UNCAC article and one type of assistance
+  (``entry_submission_check``), which matching and the secretariat's picture rely on.
 - Every write is validated completely before anything is saved, runs in one transaction, leaves
   an ``EntryEvent``, and queues search indexing after commit.
 """
@@ -256,6 +259,25 @@ def entry_event_record(
     )
 
 
+def entry_submission_check(content: Mapping[str, Any]) -> None:
+    """Refuse to submit ``content`` (an ``entry_snapshot`` or a pending revision) that lacks an
+    UNCAC article or a type of assistance, naming each missing field."""
+    errors = {}
+    if not content.get("articles"):
+        errors["articles"] = _("Choose at least one UNCAC article before submitting.")
+    if not content.get("ta_types"):
+        errors["ta_types"] = _("Choose at least one type of assistance before submitting.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _submit(*, actor: User, entry: KnowledgeEntry) -> KnowledgeEntry:
+    """Submit inside the caller's transaction (create-and-submit, save-and-submit)."""
+    from kb.services.moderation import entry_transition_unchecked  # moderation builds on this module
+
+    return entry_transition_unchecked(actor=actor, entry=entry, action="submit")
+
+
 # --- create --------------------------------------------------------------------------------------
 
 
@@ -297,14 +319,18 @@ def offer_create_unchecked(
     return _create(offer, OFFER_SPEC, data, actor=actor, action=action)
 
 
-def offer_create(*, actor: User, organisation: Organisation, data: Mapping[str, Any]) -> ExpertiseOffer:
-    """A provider focal point registers expertise for their organisation, as a draft."""
+def offer_create(
+    *, actor: User, organisation: Organisation, data: Mapping[str, Any], submit: bool = False
+) -> ExpertiseOffer:
+    """A provider focal point registers expertise for their organisation, as a draft (and submits
+    it for moderation in the same transaction with ``submit``: both happen or neither)."""
     _require(
         organisation.pk in user_scope(actor).provider_org_ids,
         _("Only provider focal points of %(org)s can register its expertise.") % {"org": organisation},
     )
     with transaction.atomic(durable=True):
-        return offer_create_unchecked(actor=actor, organisation=organisation, data=data)
+        offer = offer_create_unchecked(actor=actor, organisation=organisation, data=data)
+        return _submit(actor=actor, entry=offer) if submit else offer
 
 
 def need_create_unchecked(
@@ -327,8 +353,11 @@ def need_create_unchecked(
     return _create(need, NEED_SPEC, data, actor=actor, action=action)
 
 
-def need_create(*, actor: User, organisation: Organisation, data: Mapping[str, Any]) -> AssistanceNeed:
-    """A recipient focal point posts a need for their organisation's State, as a draft."""
+def need_create(
+    *, actor: User, organisation: Organisation, data: Mapping[str, Any], submit: bool = False
+) -> AssistanceNeed:
+    """A recipient focal point posts a need for their organisation's State, as a draft (submitted
+    in the same transaction with ``submit``)."""
     _require(
         organisation.pk in user_scope(actor).recipient_org_ids,
         _("Only recipient focal points of %(org)s can post its needs.") % {"org": organisation},
@@ -338,7 +367,8 @@ def need_create(*, actor: User, organisation: Organisation, data: Mapping[str, A
             {"organisation": _("Needs belong to a State; an international organisation cannot post one.")}
         )
     with transaction.atomic(durable=True):
-        return need_create_unchecked(actor=actor, country=organisation.country, organisation=organisation, data=data)
+        need = need_create_unchecked(actor=actor, country=organisation.country, organisation=organisation, data=data)
+        return _submit(actor=actor, entry=need) if submit else need
 
 
 # --- update --------------------------------------------------------------------------------------
@@ -372,6 +402,8 @@ def entry_update_unchecked(*, actor: User | None, entry: KnowledgeEntry, data: M
         proposed = {**base, **data}
         candidate = copy.copy(entry)
         _validate(candidate, spec, proposed)  # validate the whole proposed version, save nothing of it
+        if actor is not None:  # proposed changes go straight to the moderators
+            entry_submission_check(proposed)
         entry.pending_revision = {key: proposed[key] for key in spec.fields if key in proposed}
         entry.pending_revision["keywords"] = candidate.keywords
         previous_state = entry.moderation_state
@@ -391,11 +423,17 @@ def entry_update_unchecked(*, actor: User | None, entry: KnowledgeEntry, data: M
     raise EntryNotEditable(_("Archived entries cannot be edited; restore it to a draft first."))
 
 
-def entry_update(*, actor: User, entry: KnowledgeEntry, data: Mapping[str, Any]) -> KnowledgeEntry:
+def entry_update(
+    *, actor: User, entry: KnowledgeEntry, data: Mapping[str, Any], submit: bool = False
+) -> KnowledgeEntry:
+    """Edit an entry; with ``submit``, a draft or returned entry is also submitted, atomically."""
     _require(entry_can_manage(user=actor, entry=entry), _("You can only edit your own organisation's entries."))
     with transaction.atomic(durable=True):
         locked = type(entry).objects.select_for_update().get(pk=entry.pk)
-        return entry_update_unchecked(actor=actor, entry=locked, data=data)
+        updated = entry_update_unchecked(actor=actor, entry=locked, data=data)
+        if submit and updated.status in _EDITABLE_IN_PLACE:
+            return _submit(actor=actor, entry=updated)
+        return updated
 
 
 def revision_apply(entry: KnowledgeEntry) -> None:

@@ -29,7 +29,7 @@ from kb.exceptions import IllegalTransition
 from kb.models import EntryStatus, KnowledgeEntry, ModerationState, RevisionStatus
 from kb.selectors import entry_can_manage
 from kb.services.effects import entry_changed_on_commit
-from kb.services.entries import entry_event_record, revision_apply, spec_for
+from kb.services.entries import entry_event_record, entry_snapshot, entry_submission_check, revision_apply, spec_for
 
 
 class Action(enum.StrEnum):
@@ -148,6 +148,10 @@ def entry_transition_unchecked(
         raise ValidationError(
             {"reason": _("Give a reason for this action: “%(action)s”.") % {"action": ACTION_LABELS[action]}}
         )
+    if action == Action.SUBMIT and actor is not None:
+        # A focal point's submission must be complete; a moderator's bulk import (no actor)
+        # follows the interchange format, where articles and types are optional.
+        entry_submission_check(entry.pending_revision or entry_snapshot(entry))
 
     if transition.effect == Effect.APPLY_CHANGES:
         revision_apply(entry)

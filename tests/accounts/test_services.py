@@ -15,6 +15,8 @@ from accounts.services import (
     invitation_accept,
     invitation_create,
     invitation_for_token,
+    invitation_resend,
+    invitation_revoke,
     membership_grant,
     moderators_group_sync,
     user_set_active,
@@ -67,9 +69,10 @@ def test_weak_password_names_the_field_and_writes_nothing(moderator, civ, django
 
 
 def test_accepting_adds_roles_to_an_existing_account_once(moderator, civ, kor, django_capture_on_commit_callbacks):
+    token = _invite(moderator, civ.organisation, django_capture_on_commit_callbacks, provider=False, recipient=True)
+    # The account appeared after the invitation was sent (an admin created it meanwhile).
     existing = User.objects.create_user(email="new.person@example.org", password=STRONG)
     membership_grant(user=existing, organisation=kor.organisation, provider=True)
-    token = _invite(moderator, civ.organisation, django_capture_on_commit_callbacks, provider=False, recipient=True)
     user = invitation_accept(token=token, password=STRONG + "!", full_name="New Person")
     assert user.pk == existing.pk
     roles = {
@@ -158,3 +161,74 @@ def test_moderators_group_sync_is_idempotent():
     assert first == second
     assert {"change_assistanceneed", "change_expertiseoffer", "view_invitation"} <= first
     assert "delete_assistanceneed" not in first
+
+
+# --- one open invitation per address; re-send and revoke ----------------------------------------
+
+
+def test_inviting_an_address_with_an_open_invitation_is_refused_naming_the_field(
+    moderator, civ, kor, django_capture_on_commit_callbacks
+):
+    _invite(moderator, civ.organisation, django_capture_on_commit_callbacks, provider=True, recipient=False)
+    with pytest.raises(ValidationError) as error:
+        invitation_create(
+            actor=moderator.user,
+            email="new.person@EXAMPLE.org",
+            organisation=kor.organisation,
+            provider=True,
+            recipient=False,
+        )
+    assert list(error.value.message_dict) == ["email"]
+    assert "open invitation" in error.value.message_dict["email"][0]
+    assert Invitation.objects.count() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_inviting_an_existing_account_is_refused(moderator, civ):
+    with pytest.raises(ValidationError) as error:
+        invitation_create(
+            actor=moderator.user,
+            email=civ.user.email.upper(),
+            organisation=civ.organisation,
+            provider=True,
+            recipient=False,
+        )
+    assert list(error.value.message_dict) == ["email"]
+    assert not Invitation.objects.exists()
+
+
+def test_resending_replaces_the_link_and_renews_it(moderator, civ, django_capture_on_commit_callbacks):
+    old_token = _invite(moderator, civ.organisation, django_capture_on_commit_callbacks, provider=True, recipient=False)
+    invitation = Invitation.objects.get()
+    Invitation.objects.update(expires_at="2000-01-01T00:00:00Z")
+    with django_capture_on_commit_callbacks(execute=True):
+        _invitation, link = invitation_resend(actor=moderator.user, invitation=invitation)
+    assert link in mail.outbox[-1].body
+    new_token = re.search(r"/accounts/invitations/([^/]+)/", link).group(1)
+    assert invitation_for_token(old_token) is None
+    assert invitation_for_token(new_token).pk == invitation.pk
+    invitation_accept(token=new_token, password=STRONG)
+    with pytest.raises(ValidationError):
+        invitation_resend(actor=moderator.user, invitation=invitation)
+
+
+def test_a_revoked_invitation_cannot_be_used_and_the_address_can_be_invited_again(
+    moderator, civ, django_capture_on_commit_callbacks
+):
+    token = _invite(moderator, civ.organisation, django_capture_on_commit_callbacks, provider=True, recipient=False)
+    invitation = invitation_revoke(actor=moderator.user, invitation=Invitation.objects.get())
+    assert invitation.revoked_by == moderator.user
+    assert invitation_for_token(token) is None
+    with pytest.raises(ValidationError, match="not valid"):
+        invitation_accept(token=token, password=STRONG)
+    _invite(moderator, civ.organisation, django_capture_on_commit_callbacks, provider=True, recipient=False)
+    assert Invitation.objects.count() == 2
+
+
+def test_only_moderators_resend_or_revoke(moderator, civ, django_capture_on_commit_callbacks):
+    _invite(moderator, civ.organisation, django_capture_on_commit_callbacks, provider=True, recipient=False)
+    invitation = Invitation.objects.get()
+    with pytest.raises(PermissionDenied):
+        invitation_resend(actor=civ.user, invitation=invitation)
+    with pytest.raises(PermissionDenied):
+        invitation_revoke(actor=civ.user, invitation=invitation)

@@ -85,9 +85,11 @@ def test_need_from_french_recipient_to_engagement(chrome, live_server, people, s
     chrome.find_element(By.NAME, "description").send_keys(
         "Nous avons besoin d'appui pour vérifier les déclarations de patrimoine des agents publics."
     )
-    Select(chrome.find_element(By.ID, "id_language")).select_by_value("fr")
+    # The text's language starts as the interface's (French here).
+    assert Select(chrome.find_element(By.ID, "id_language")).first_selected_option.get_attribute("value") == "fr"
     chrome.find_element(By.XPATH, "//details[contains(@class,'chapter')][2]/summary").click()
     chrome.find_element(By.CSS_SELECTOR, "input[name=articles][value='8']").click()
+    chrome.find_element(By.CSS_SELECTOR, "input[name=ta_types][value='capacity_building']").click()
     Select(chrome.find_element(By.NAME, "south_south")).select_by_value("prefer")
     screenshot("need-form-fr")
     click_and_wait(chrome, "//button[@name='submit']")

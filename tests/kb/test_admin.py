@@ -20,7 +20,13 @@ def _offers(civ, n, submit=True):
         offer = offer_create(
             actor=civ.user,
             organisation=civ.organisation,
-            data={"title": f"Offer {i}", "description": "d", "language": "en", "articles": [8, 9]},
+            data={
+                "title": f"Offer {i}",
+                "description": "d",
+                "language": "en",
+                "articles": [8, 9],
+                "ta_types": ["capacity_building"],
+            },
         )
         if submit:
             entry_transition(actor=civ.user, entry=offer, action="submit")

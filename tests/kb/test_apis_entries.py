@@ -11,7 +11,13 @@ from kb.services.moderation import entry_transition
 
 pytestmark = pytest.mark.django_db
 
-OFFER = {"title": "Asset declaration verification", "description": "A course for verifiers.", "language": "en"}
+OFFER = {
+    "title": "Asset declaration verification",
+    "description": "A course for verifiers.",
+    "language": "en",
+    "articles": [8],
+    "ta_types": ["capacity_building"],
+}
 
 
 def url(kind: str, pk: int | None = None, action: str | None = None) -> str:
@@ -231,7 +237,16 @@ def test_pagination_caps_the_page_size(civ, moderator):
 def test_filters(civ, kor, moderator):
     a = publish(make("offer", civ, title="Declarations", articles=[8], ta_types=["capacity_building"]), civ, moderator)
     b = publish(
-        make("offer", kor, title="Procurement", articles=[9], thematic_areas=["public_procurement"]), kor, moderator
+        make(
+            "offer",
+            kor,
+            title="Procurement",
+            articles=[9],
+            ta_types=["technology"],
+            thematic_areas=["public_procurement"],
+        ),
+        kor,
+        moderator,
     )
 
     def ids(**params):
@@ -284,3 +299,13 @@ def test_writes_are_throttled(civ, monkeypatch):
     assert_error(civ.client.post(url("offer"), payload, format="json"), 429, "throttled")
     assert civ.client.get(url("offer")).status_code == 200  # reads are not throttled
     cache.clear()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_submitting_an_incomplete_draft_names_the_missing_fields(kind, civ):
+    draft = make(kind, civ, articles=[], ta_types=[])
+    response = civ.client.post(url(kind, draft.pk, "submit"))
+    assert_error(response, 400, attr="articles")
+    assert_error(response, 400, attr="ta_types")
+    draft.refresh_from_db()
+    assert draft.status == EntryStatus.DRAFT

@@ -19,7 +19,13 @@ def _offer(actor):
     return offer_create(
         actor=actor.user,
         organisation=actor.organisation,
-        data={"title": "Asset declaration training", "description": "A course.", "language": "en"},
+        data={
+            "title": "Asset declaration training",
+            "description": "A course.",
+            "language": "en",
+            "articles": [8],
+            "ta_types": ["capacity_building"],
+        },
     )
 
 
@@ -147,7 +153,7 @@ def test_editing_a_published_entry_keeps_the_published_version_until_approved(ci
     entry_update(actor=civ.user, entry=offer, data={"title": "New title", "articles": [8, 52]})
     offer.refresh_from_db()
     assert offer.title == "Asset declaration training"
-    assert list(offer.articles.all()) == []
+    assert [a.number for a in offer.articles.all()] == [8]
     assert offer.status == EntryStatus.PUBLISHED
     assert offer.revision_status == RevisionStatus.SUBMITTED
     assert offer.pending_revision["title"] == "New title"
@@ -190,10 +196,59 @@ def test_needs_follow_the_same_machine(civ, moderator):
     need = need_create(
         actor=civ.user,
         organisation=civ.organisation,
-        data={"title": "Help with asset declarations", "description": "Verification.", "language": "fr"},
+        data={
+            "title": "Help with asset declarations",
+            "description": "Verification.",
+            "language": "fr",
+            "articles": [8],
+            "ta_types": ["capacity_building"],
+        },
     )
     entry_transition(actor=civ.user, entry=need, action="submit")
     entry_transition(actor=moderator.user, entry=need, action="publish")
     need.refresh_from_db()
     assert need.status == EntryStatus.PUBLISHED
     assert need.published_at is not None
+
+
+# --- a submission is complete: at least one UNCAC article and one type of assistance -----------
+
+
+def test_a_draft_may_be_incomplete_but_a_submission_may_not(civ):
+    draft = offer_create(
+        actor=civ.user, organisation=civ.organisation, data={"title": "T", "description": "D", "language": "en"}
+    )
+    with pytest.raises(ValidationError) as error:
+        entry_transition(actor=civ.user, entry=draft, action="submit")
+    assert set(error.value.message_dict) == {"articles", "ta_types"}
+    draft.refresh_from_db()
+    assert draft.status == EntryStatus.DRAFT
+    entry_update(actor=civ.user, entry=draft, data={"articles": [8]})
+    with pytest.raises(ValidationError) as error:
+        entry_transition(actor=civ.user, entry=draft, action="submit")
+    assert set(error.value.message_dict) == {"ta_types"}
+    entry_update(actor=civ.user, entry=draft, data={"ta_types": ["technology"]})
+    assert entry_transition(actor=civ.user, entry=draft, action="submit").status == EntryStatus.SUBMITTED
+
+
+def test_create_and_submit_is_all_or_nothing(civ):
+    from kb.models import ExpertiseOffer
+
+    with pytest.raises(ValidationError) as error:
+        offer_create(
+            actor=civ.user,
+            organisation=civ.organisation,
+            data={"title": "T", "description": "D", "language": "en", "articles": [8]},
+            submit=True,
+        )
+    assert set(error.value.message_dict) == {"ta_types"}
+    assert not ExpertiseOffer.objects.exists()
+
+
+def test_changes_to_a_published_entry_must_stay_complete(civ, moderator):
+    offer = _bring_to(S.PUBLISHED, civ, moderator)
+    with pytest.raises(ValidationError) as error:
+        entry_update(actor=civ.user, entry=offer, data={"articles": []})
+    assert set(error.value.message_dict) == {"articles"}
+    offer.refresh_from_db()
+    assert offer.pending_revision is None

@@ -214,6 +214,7 @@ def test_publishing_triggers_incremental_matching_after_commit(
                 "description": "Protéger les lanceurs d'alerte et les dénonciateurs.",
                 "language": "fr",
                 "articles": [33],
+                "ta_types": ["legislative_assistance"],
             },
         )
     with django_capture_on_commit_callbacks(execute=True):

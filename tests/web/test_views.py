@@ -17,7 +17,13 @@ from kb.services.moderation import entry_transition
 
 pytestmark = pytest.mark.django_db
 
-OFFER = {"title": "Asset declaration verification", "description": "A course for verifiers.", "language": "en"}
+OFFER = {
+    "title": "Asset declaration verification",
+    "description": "A course for verifiers.",
+    "language": "en",
+    "articles": [8],
+    "ta_types": ["capacity_building"],
+}
 
 
 def browser(actor) -> Client:

@@ -59,3 +59,14 @@ def component_label(name: str) -> str:
 @register.filter
 def get_item(mapping, key):
     return (mapping or {}).get(key)
+
+
+@register.filter
+def engagement_state(value: str) -> str:
+    """An engagement state code (as stored in its history) in the reader's language."""
+    from matching.models import EngagementState
+
+    try:
+        return str(EngagementState(value).label)
+    except ValueError:
+        return value or ""

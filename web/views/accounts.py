@@ -5,17 +5,21 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import AccessRequest, AccessRequestStatus, User
+from accounts.models import AccessRequest, AccessRequestStatus, Invitation, User
+from accounts.selectors import invitation_list_open
 from accounts.services import (
     access_request_create,
     access_request_decide,
     invitation_accept,
     invitation_create,
     invitation_for_token,
+    invitation_resend,
+    invitation_revoke,
     user_set_active,
 )
 from web.forms import AcceptInvitationForm, AccessRequestForm, InviteForm, ReasonForm
@@ -91,9 +95,31 @@ def people(request):
     requests = AccessRequest.objects.filter(status=AccessRequestStatus.PENDING).select_related(
         "organisation", "country"
     )
-    return render(
-        request, "web/accounts/people.html", {"users": users, "requests": requests, "reason_form": ReasonForm()}
-    )
+    context = {
+        "users": users,
+        "requests": requests,
+        "invitations": invitation_list_open(),
+        "reason_form": ReasonForm(),
+    }
+    return render(request, "web/accounts/people.html", context)
+
+
+@moderator_required
+@require_POST
+def invitation_act(request, pk: int, action: str):
+    invitation = get_object_or_404(Invitation, pk=pk)
+    try:
+        if action == "resend":
+            invitation_resend(actor=request.user, invitation=invitation)
+            messages.success(request, _("Invitation sent again to %(email)s.") % {"email": invitation.email})
+        elif action == "revoke":
+            invitation_revoke(actor=request.user, invitation=invitation)
+            messages.success(request, _("Invitation to %(email)s revoked.") % {"email": invitation.email})
+        else:
+            raise Http404
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("web:people")
 
 
 @moderator_required
@@ -117,13 +143,22 @@ def decide_request(request, pk: int, decision: str):
 
 
 @moderator_required
-@require_POST
 def set_active(request, pk: int, active: str):
+    """Reactivate at once; deactivating asks first (GET shows what it means, POST does it)."""
     user = get_object_or_404(User, pk=pk)
+    if active not in ("activate", "deactivate"):
+        raise Http404
+    if request.method != "POST":
+        if active != "deactivate":
+            return redirect("web:people")
+        return render(request, "web/accounts/confirm_deactivate.html", {"person": user})
     try:
         user_set_active(actor=request.user, user=user, active=active == "activate")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("Account updated."))
+        if active == "activate":
+            messages.success(request, _("%(email)s can sign in again.") % {"email": user.email})
+        else:
+            messages.success(request, _("%(email)s can no longer sign in.") % {"email": user.email})
     return redirect("web:people")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -13,7 +14,7 @@ from kb.exceptions import EntryNotEditable, IllegalTransition
 from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer, Organisation
 from kb.selectors import entry_can_manage, need_list_for_user, offer_list_for_user, user_scope
 from kb.services.entries import entry_delete, entry_snapshot, entry_update, need_create, offer_create
-from kb.services.moderation import entry_transition
+from kb.services.moderation import Action, entry_transition
 from web.forms import NeedForm, OfferForm, ReasonForm
 from web.views.browse import _entry
 
@@ -36,20 +37,19 @@ def entry_create(request, kind: str):
         request.POST or None, organisations=organisations, initial={"organisation": organisations.first()}
     )
     if request.method == "POST" and form.is_valid():
-        data = form.service_data()
+        submit = "submit" in request.POST
+        create = offer_create if kind == "offer" else need_create
         try:
-            if kind == "offer":
-                entry = offer_create(actor=request.user, organisation=form.cleaned_data["organisation"], data=data)
-            else:
-                entry = need_create(actor=request.user, organisation=form.cleaned_data["organisation"], data=data)
+            entry = create(
+                actor=request.user,
+                organisation=form.cleaned_data["organisation"],
+                data=form.service_data(),
+                submit=submit,
+            )
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            if "submit" in request.POST:
-                entry_transition(actor=request.user, entry=entry, action="submit")
-                messages.success(request, _("Saved and submitted for moderation."))
-            else:
-                messages.success(request, _("Saved as a draft."))
+            messages.success(request, _("Saved and submitted for moderation.") if submit else _("Saved as a draft."))
             return redirect("web:entry", kind=kind, pk=entry.pk)
     return render(request, "web/entry_form.html", {"form": form, "kind": kind, "creating": True})
 
@@ -64,9 +64,9 @@ def entry_edit(request, kind: str, pk: int):
     form = FORMS[kind](request.POST or None, initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
         try:
-            entry = entry_update(actor=request.user, entry=entry, data=form.service_data())
-            if "submit" in request.POST and entry.status in (EntryStatus.DRAFT, EntryStatus.RETURNED):
-                entry_transition(actor=request.user, entry=entry, action="submit")
+            entry = entry_update(
+                actor=request.user, entry=entry, data=form.service_data(), submit="submit" in request.POST
+            )
         except ValidationError as exc:
             form.add_service_errors(exc)
         except (EntryNotEditable, IllegalTransition) as exc:
@@ -82,20 +82,48 @@ def entry_edit(request, kind: str, pk: int):
     return render(request, "web/entry_form.html", {"form": form, "kind": kind, "entry": entry, "creating": False})
 
 
+def _edit_form_with_errors(request, kind: str, entry, error: ValidationError):
+    """The entry's edit form showing why it cannot be submitted, each reason beside its field."""
+    initial = entry.pending_revision or entry_snapshot(entry)
+    form = FORMS[kind](initial={**initial, "articles": [str(a) for a in initial.get("articles", [])]}, editing=True)
+    form.add_service_errors(error)
+    context = {"form": form, "kind": kind, "entry": entry, "creating": False}
+    return render(request, "web/entry_form.html", context, status=400)
+
+
+@login_required
+def entry_delete_confirm(request, kind: str, pk: int):
+    """Deleting a draft cannot be undone: a page says what will go, and a POST from it deletes."""
+    entry = _entry(request, kind, pk)
+    if not entry_can_manage(user=request.user, entry=entry):
+        raise PermissionDenied
+    if request.method == "POST":
+        try:
+            entry_delete(actor=request.user, entry=entry)
+        except EntryNotEditable as exc:
+            messages.error(request, str(exc))
+            return redirect("web:entry", kind=kind, pk=pk)
+        messages.success(request, _("Deleted: %(title)s") % {"title": entry.title})
+        return redirect("web:my-entries")
+    return render(request, "web/confirm_delete.html", {"entry": entry, "kind": kind})
+
+
 @login_required
 @require_POST
 def entry_action(request, kind: str, pk: int, action: str):
+    if action not in {a.value for a in Action}:
+        raise Http404
     entry = _entry(request, kind, pk)
     form = ReasonForm(request.POST)
     form.is_valid()
     try:
-        if action == "delete":
-            entry_delete(actor=request.user, entry=entry)
-            messages.success(request, _("Deleted."))
-            return redirect("web:my-entries")
         entry_transition(actor=request.user, entry=entry, action=action, reason=form.cleaned_data.get("reason", ""))
-    except (IllegalTransition, EntryNotEditable, ValidationError) as exc:
-        messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+    except ValidationError as exc:
+        if action == "submit" and hasattr(exc, "error_dict") and set(exc.error_dict) - {"reason"}:
+            return _edit_form_with_errors(request, kind, entry, exc)
+        messages.error(request, " ".join(exc.messages))
+    except (IllegalTransition, EntryNotEditable) as exc:
+        messages.error(request, str(exc))
     else:
         messages.success(request, _("Done."))
     return redirect("web:entry", kind=kind, pk=pk)

@@ -29,6 +29,8 @@ OFFER = {
     "title": "Whistle-blower protection programme",
     "description": "Protecting reporting persons.",
     "language": "en",
+    "articles": [33],
+    "ta_types": ["legislative_assistance"],
 }
 
 

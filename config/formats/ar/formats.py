@@ -1,0 +1,5 @@
+DATE_FORMAT = "j F Y"  # 3 ديسمبر 2026
+SHORT_DATE_FORMAT = "j F Y"
+DATETIME_FORMAT = "j F Y، H:i T"
+SHORT_DATETIME_FORMAT = "j F Y، H:i T"
+TIME_FORMAT = "H:i"

@@ -1,0 +1,5 @@
+DATE_FORMAT = "j F Y"  # 3 December 2026
+SHORT_DATE_FORMAT = "j M Y"  # 3 Dec 2026
+DATETIME_FORMAT = "j F Y, H:i T"
+SHORT_DATETIME_FORMAT = "j M Y, H:i T"  # 3 Dec 2026, 08:30 UTC
+TIME_FORMAT = "H:i"

@@ -1,0 +1,4 @@
+DATE_FORMAT = "j F Y"  # 3 décembre 2026
+SHORT_DATE_FORMAT = "j F Y"
+DATETIME_FORMAT = "j F Y, H:i T"
+SHORT_DATETIME_FORMAT = "j F Y, H:i T"

@@ -1,0 +1,4 @@
+DATE_FORMAT = "j E Y г."  # 3 декабря 2026 г.
+SHORT_DATE_FORMAT = "j E Y"
+DATETIME_FORMAT = "j E Y г., H:i T"
+SHORT_DATETIME_FORMAT = "j E Y, H:i T"

@@ -1,0 +1,4 @@
+DATE_FORMAT = "Y年n月j日"  # 2026年12月3日
+SHORT_DATE_FORMAT = "Y年n月j日"
+DATETIME_FORMAT = "Y年n月j日 H:i T"
+SHORT_DATETIME_FORMAT = "Y年n月j日 H:i T"
