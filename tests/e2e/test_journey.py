@@ -46,6 +46,7 @@ def people(settings):
             "description": "We share our online system for filing and verifying asset declarations of public officials.",
             "language": "en",
             "articles": [8],
+            "ta_types": ["technology"],
             "thematic_areas": ["asset_declarations"],
             "working_languages": ["en", "fr"],
             "capacity": 2,
