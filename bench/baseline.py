@@ -17,7 +17,7 @@ from scipy import sparse
 
 from kb.models import AssistanceNeed, EntryKind, EntryStatus, ExpertiseOffer
 from matching.engine import match_config
-from matching.features import apply_idf, corpus_stats_compute, load_features
+from matching.features import apply_corpus, corpus_stats_compute, load_features
 from matching.plan import PlanNeed, solve
 from matching.scoring import EVIDENCE, TEXT_SATURATION
 
@@ -64,8 +64,8 @@ def baseline_run() -> dict:
     offers = load_features(EntryKind.OFFER, offer_ids)
     needs = load_features(EntryKind.NEED, need_ids)
     idf = corpus_stats_compute(offers)
-    apply_idf(offers, idf)
-    apply_idf(needs, idf)
+    apply_corpus(offers, idf)
+    apply_corpus(needs, idf)
     features_done = time.perf_counter()
 
     O = [offers[i] for i in offers]  # noqa: E741 - the offers, as in the maths

@@ -12,10 +12,14 @@ import gc
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.conf import settings
+
+from kb.models import EntryKind
 
 from kb.search import SearchBackend
 from kb.search.query import TermQuery
+from kb.vectors.sync import entry_sentences
 from matching.features import Features, query_terms
 from matching.models import MatchingSettings, UncoveredReason
 from matching.plan import PlanNeed, PlanResult, solve
@@ -31,6 +35,7 @@ class MatchConfig:
     stored_per_need: int
     min_score: float
     definition: str
+    semantic_range: tuple[float, float] = (0.0, 0.3)
 
     def as_dict(self) -> dict:
         return {
@@ -38,6 +43,7 @@ class MatchConfig:
             "context_share": self.context_share,
             "south_south_prefer_bonus": self.prefer_bonus,
             "min_score": self.min_score,
+            "semantic_range": list(self.semantic_range),
         }
 
 
@@ -46,7 +52,7 @@ def match_config() -> MatchConfig:
     values = dict(settings.MATCHING_DEFAULTS)
     row = MatchingSettings.objects.first()
     if row is not None:
-        values.update({key: getattr(row, key) for key in values})
+        values.update({key: getattr(row, key) for key in values if getattr(row, key, None) is not None})
     return MatchConfig(
         weights={name: float(values[f"weight_{name}"]) for name in COMPONENTS},
         context_share=float(values["context_share"]),
@@ -55,6 +61,7 @@ def match_config() -> MatchConfig:
         stored_per_need=int(values["stored_per_need"]),
         min_score=float(values["min_score"]),
         definition=settings.SOUTH_SOUTH_DEFINITION,
+        semantic_range=(float(values["semantic_floor"]), float(values["semantic_ceiling"])),
     )
 
 
@@ -113,6 +120,7 @@ def score_needs(
                     config.prefer_bonus,
                     config.context_share,
                     with_reasons=False,
+                    semantic_range=config.semantic_range,
                 )
             )
         if need.south_south == "require" and result.had_candidates and not result.pairs:
@@ -128,14 +136,40 @@ def score_needs(
 def explain_kept(
     results: dict[int, NeedResult], offers: dict[int, Features], keep: set[tuple[int, int]], config: MatchConfig
 ) -> None:
-    """Write the reasons of the pairs that will be stored (reasons cost more than scores)."""
+    """Write the reasons of the pairs that will be stored (reasons cost more than scores).
+
+    A semantic reason quotes the offer's sentence closest in meaning to the need: the sentences'
+    vectors are read only for the offers of pairs that are stored and that the semantic
+    component contributed to.
+    """
+    semantic = {
+        offer_id for need_id, result in results.items() for pair in result.pairs
+        if (need_id, offer_id := pair.offer_id) in keep and pair.components.get("semantic")
+    }  # fmt: skip
+    sentences = entry_sentences(EntryKind.OFFER, semantic) if semantic else {}
     for need_id, result in results.items():
         for pair in result.pairs:
             if (need_id, pair.offer_id) in keep:
                 bonus = config.prefer_bonus if (pair.south_south and result.need.south_south == "prefer") else 0.0
+                closest = None
+                if pair.components.get("semantic") and pair.offer_id in sentences:
+                    closest = closest_sentence(result.need, *sentences[pair.offer_id])
                 pair.reasons = explain(
-                    result.need, offers[pair.offer_id], pair.components, config.weights, config.definition, bonus
+                    result.need,
+                    offers[pair.offer_id],
+                    pair.components,
+                    config.weights,
+                    config.definition,
+                    bonus,
+                    closest_sentence=closest,
                 )
+
+
+def closest_sentence(need: Features, sentences: list[str], vectors: np.ndarray) -> str | None:
+    """The sentence whose vector is closest to the need's (centred) text vector."""
+    if need.embedding is None or not sentences or vectors.shape != (len(sentences), len(need.embedding)):
+        return None
+    return sentences[int(np.argmax(vectors @ need.embedding))]
 
 
 def plan(results: dict[int, NeedResult], capacities: dict[int, int], config: MatchConfig) -> PlanResult:

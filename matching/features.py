@@ -13,13 +13,24 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 from django.conf import settings
 from django.db.models import Avg, Count
 
-from kb.models import EntryKind, EntryStatus, ExpertiseOffer, ThematicArea, UncacArticle
+from kb.models import (
+    AssistanceNeed,
+    EntryKind,
+    EntryStatus,
+    EntryVector,
+    ExpertiseOffer,
+    ThematicArea,
+    UncacArticle,
+)
 from kb.search import analysis
 from kb.search.concepts import concept_matcher
 from kb.search.documents import entry_rows, related_values
+from kb.vectors.encoders import get_encoder
+from kb.vectors.sync import entry_sentence_vectors, entry_vectors
 from matching.models import CAPACITY_STATES, CorpusStats, Engagement, EngagementRating, RatingSide
 
 #: Title words count like this many body words.
@@ -52,6 +63,11 @@ class Features:
     counts: Counter  # analysed term -> weighted count
     surface: dict[str, str]  # analysed term -> a word of the text it comes from (for reasons)
     vector: dict[str, float] = field(default_factory=dict)  # L2-normalised TF-IDF
+    # The encoder's unit vector of the whole text (kb.vectors), None without a current one; for
+    # offers also one per sentence (and for the line of its keywords and themes). Centred on the
+    # corpus mean by ``apply_corpus``.
+    embedding: np.ndarray | None = None
+    sentence_embeddings: np.ndarray | None = None
     # needs
     organisation_id: int | None = None
     south_south: str = "none"
@@ -70,8 +86,13 @@ class Features:
 
 @dataclass(frozen=True)
 class Idf:
+    """Corpus statistics a run scores with: document frequencies of terms over the published
+    offers (TF-IDF), and the mean of the published entries' vectors (``centroid``: semantic
+    similarity is measured on vectors centred on it)."""
+
     documents: int
     frequencies: dict[str, int]
+    centroid: np.ndarray | None = None
 
     def __call__(self, term: str) -> float:
         return math.log((self.documents + 1) / (self.frequencies.get(term, 0) + 1)) + 1.0
@@ -120,6 +141,8 @@ def load_features(kind: str, ids: list[int]) -> dict[int, Features]:
     chapter_of = _chapters()
     matcher = concept_matcher()
     extra = _need_extras(ids) if kind == EntryKind.NEED else _offer_extras(ids)
+    embeddings = entry_vectors(kind, [r["id"] for r in rows])
+    sentence_embeddings = entry_sentence_vectors(kind, [r["id"] for r in rows]) if kind == EntryKind.OFFER else {}
     result: dict[int, Features] = {}
     for row in rows:
         entry_id, language = row["id"], row["language_id"]
@@ -159,6 +182,8 @@ def load_features(kind: str, ids: list[int]) -> dict[int, Features]:
             counts=counts,
             surface=surface,
             organisation_id=row["organisation_id"],
+            embedding=embeddings.get(entry_id),
+            sentence_embeddings=sentence_embeddings.get(entry_id),
         )
         if kind == EntryKind.NEED:
             features.south_south = row["south_south"]
@@ -176,8 +201,6 @@ def load_features(kind: str, ids: list[int]) -> dict[int, Features]:
 
 
 def _need_extras(ids: list[int]) -> dict[int, int]:
-    from kb.models import AssistanceNeed
-
     return dict(AssistanceNeed.objects.filter(pk__in=ids).values_list("id", "providers_wanted"))
 
 
@@ -219,29 +242,74 @@ def _offer_extras(ids: list[int]) -> dict:
     }
 
 
-def apply_idf(features: dict[int, Features], idf: Idf) -> None:
+def apply_corpus(features: dict[int, Features], idf: Idf) -> None:
+    """TF-IDF vectors of the entries' terms, and their text vectors centred on the corpus mean.
+
+    Every entry of this knowledge base is about anti-corruption, so raw encoder vectors share one
+    large common direction and their cosines sit in a narrow band; subtracting the corpus mean
+    (and re-normalising) leaves what distinguishes one entry from another.
+    """
+    centroid = idf.centroid
     for f in features.values():
         weights = {term: (1 + math.log(count)) * idf(term) for term, count in f.counts.items()}
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         f.vector = {term: w / norm for term, w in weights.items()}
+        if f.embedding is not None and centroid is not None and len(centroid) == len(f.embedding):
+            f.embedding = _centred(f.embedding[None, :], centroid)[0]
+            if f.sentence_embeddings is not None and len(f.sentence_embeddings):
+                f.sentence_embeddings = _centred(f.sentence_embeddings, centroid)
+
+
+def _centred(vectors: np.ndarray, centroid: np.ndarray) -> np.ndarray:
+    centred = vectors - centroid
+    lengths = np.linalg.norm(centred, axis=1, keepdims=True)
+    return (centred / np.where(lengths > 0, lengths, 1.0)).astype(np.float32)
+
+
+def embedding_centroid() -> tuple[np.ndarray | None, str]:
+    """Mean vector of the published needs and offers (read in chunks), and the encoder version."""
+    encoder = get_encoder()
+    if not encoder.enabled:
+        return None, encoder.version
+    total = np.zeros(encoder.dim, np.float64)
+    count = 0
+    for kind, model in ((EntryKind.OFFER, ExpertiseOffer), (EntryKind.NEED, AssistanceNeed)):
+        published = model.objects.filter(status=EntryStatus.PUBLISHED).values("pk")
+        rows = EntryVector.objects.filter(
+            entry_kind=kind, encoder_version=encoder.version, entry_id__in=published
+        ).values_list("vector", flat=True)
+        for data in rows.iterator(chunk_size=2000):
+            total += np.frombuffer(bytes(data), dtype=np.float32)
+            count += 1
+    if not count:
+        return None, encoder.version
+    return (total / count).astype(np.float32), encoder.version
 
 
 def corpus_stats_compute(offers: dict[int, Features]) -> Idf:
-    """Document frequencies over the given offers, saved for incremental re-scoring."""
+    """Document frequencies over the given offers and the vectors' centroid, saved for
+    incremental re-scoring."""
     frequencies: Counter = Counter()
     for f in offers.values():
         frequencies.update(f.counts.keys())
-    CorpusStats.objects.create(documents=len(offers), document_frequencies=dict(frequencies))
+    centroid, encoder_version = embedding_centroid()
+    CorpusStats.objects.create(
+        documents=len(offers),
+        document_frequencies=dict(frequencies),
+        encoder_version=encoder_version,
+        embedding_mean=centroid.tobytes() if centroid is not None else None,
+    )
     CorpusStats.objects.filter(pk__in=CorpusStats.objects.values_list("pk", flat=True)[3:]).delete()
-    return Idf(len(offers), dict(frequencies))
+    return Idf(len(offers), dict(frequencies), centroid)
 
 
 def corpus_stats_latest() -> Idf:
     stats = CorpusStats.objects.first()
-    if stats is None:
+    if stats is None or stats.encoder_version != get_encoder().version:
         published = list(ExpertiseOffer.objects.filter(status=EntryStatus.PUBLISHED).values_list("id", flat=True))
         return corpus_stats_compute(load_features(EntryKind.OFFER, published))
-    return Idf(stats.documents, stats.document_frequencies)
+    centroid = np.frombuffer(bytes(stats.embedding_mean), dtype=np.float32) if stats.embedding_mean else None
+    return Idf(stats.documents, stats.document_frequencies, centroid)
 
 
 def query_terms(need: Features) -> list[tuple[str, float]]:

@@ -27,6 +27,10 @@ class MatchingSettings(models.Model):
     """
 
     weight_text = models.FloatField(_("weight: text relevance"), validators=[MinValueValidator(0)])
+    # Added with the text encoders: empty means the fitted default (settings.MATCHING_DEFAULTS).
+    weight_semantic = models.FloatField(
+        _("weight: meaning (any language)"), validators=[MinValueValidator(0)], null=True, blank=True
+    )
     weight_articles = models.FloatField(_("weight: UNCAC articles"), validators=[MinValueValidator(0)])
     weight_ta_type = models.FloatField(_("weight: TA type"), validators=[MinValueValidator(0)])
     weight_thematic = models.FloatField(_("weight: thematic area"), validators=[MinValueValidator(0)])
@@ -386,7 +390,8 @@ class Notification(models.Model):
 
 
 class CorpusStats(models.Model):
-    """Document frequencies of analysed terms over published offers, for TF-IDF text scores.
+    """Document frequencies of analysed terms over published offers, for TF-IDF text scores, and
+    the mean text vector of the published entries, for semantic scores.
 
     Recomputed by every full run; incremental re-scoring reuses the latest one.
     """
@@ -394,6 +399,9 @@ class CorpusStats(models.Model):
     computed_at = models.DateTimeField(_("computed"), auto_now_add=True)
     documents = models.PositiveIntegerField(_("documents"))
     document_frequencies = models.JSONField(_("document frequencies"))
+    # Mean of the published entries' text vectors (float32 bytes) and the encoder they come from.
+    encoder_version = models.CharField(_("encoder version"), max_length=80, blank=True)
+    embedding_mean = models.BinaryField(_("mean text vector"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("corpus statistics")

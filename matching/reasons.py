@@ -51,8 +51,22 @@ def _region(name: str) -> str:
     return facet_label("region", name)
 
 
+#: Unicode's first-strong isolate and its closing pop: text quoted as written (an Arabic sentence
+#: in a French page, an English one in an Arabic page) keeps its own direction and cannot reorder
+#: the sentence around it, in a page as in a plain-text e-mail.
+FSI, PDI = "\u2068", "\u2069"
+
+
+def isolate(text: str) -> str:
+    return f"{FSI}{text}{PDI}"
+
+
 def render_reason(reason: dict) -> str:
     code, p = reason["code"], reason.get("params", {})
+    if code == "semantic":
+        if p.get("sentence"):
+            return _("Closest to your need: «%(sentence)s»") % {"sentence": isolate(p["sentence"])}
+        return _("Close in meaning to your need")
     if code == "text":
         return _("Similar wording: %(words)s") % {"words": ", ".join(f"“{w}”" for w in p["words"])}
     if code == "articles":

@@ -3,7 +3,9 @@
 Each component is a number in [0, 1], or ``None`` when it does not apply (a need with no UNCAC
 articles, tagged or derived, says nothing about articles). Components are of two kinds:
 
-- *topical* — text, articles, TA type, thematic area: is the offer about what the need asks?
+- *topical* — text, semantic, articles, TA type, thematic area: is the offer about what the need
+  asks? ``text`` compares words within one language; ``semantic`` compares meaning in any language
+  (the encoder's vectors, centred on the corpus and calibrated, see ``semantic_strength``);
 - *context* — shared language, South-South, same sub-region/region, capacity left, feedback:
   how well would the engagement work?
 
@@ -25,11 +27,12 @@ some regions does not serve others; a need that requires South-South only gets S
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from matching.features import Features
 
-TOPICAL = ("text", "articles", "ta_type", "thematic")
+TOPICAL = ("text", "semantic", "articles", "ta_type", "thematic")
 CONTEXT = ("language", "south_south", "proximity", "capacity", "feedback")
 COMPONENTS = TOPICAL + CONTEXT
 #: Strength of an overlap by where it comes from: (tagged on both, on one side, derived on both).
@@ -41,6 +44,10 @@ FEEDBACK_PRIOR_MEAN = 3.0
 FEEDBACK_PRIOR_COUNT = 2
 #: How many shared words a text reason quotes.
 TEXT_REASON_WORDS = 4
+#: An article of the other side's chapter counts this much of an article in common.
+CHAPTER_CREDIT = 0.25
+#: Centred cosines of the encoder mapped to [0, 1]: (floor → 0, ceiling → 1); fitted per encoder.
+DEFAULT_SEMANTIC_RANGE = (0.0, 0.3)
 
 
 @dataclass
@@ -84,7 +91,59 @@ def _overlap(wanted: frozenset, offered: frozenset, wanted_tags: frozenset, offe
     return (EVIDENCE[0] * both + EVIDENCE[1] * one + EVIDENCE[2] * none) / len(wanted)
 
 
-def components_of(need: Features, offer: Features, definition: str) -> dict[str, float | None]:
+def semantic_strength(need: Features, offer: Features, semantic_range: tuple[float, float]) -> float | None:
+    """How close the two texts are in meaning: their centred cosine, calibrated to [0, 1].
+
+    The vectors are the encoder's, centred on the corpus mean (``features.apply_corpus``):
+    every entry here is about anti-corruption, so raw cosines sit in a narrow band and centring
+    spreads them. None when either side has no vector (the ``none`` encoder, or not computed yet).
+    """
+    cosine = semantic_cosine(need, offer)
+    if cosine is None:
+        return None
+    floor, ceiling = semantic_range
+    return min(1.0, max(0.0, (cosine - floor) / max(ceiling - floor, 1e-6)))
+
+
+def semantic_cosine(need: Features, offer: Features) -> float | None:
+    """The need's text against the offer's closest sentence (its keywords and themes count as one);
+    the whole texts when the offer has no sentences. None without vectors."""
+    if need.embedding is None or offer.embedding is None:
+        return None
+    sentences = offer.sentence_embeddings
+    if sentences is not None and len(sentences) and sentences.shape[1] == len(need.embedding):
+        return float((sentences @ need.embedding).max())
+    return float(need.embedding @ offer.embedding)
+
+
+def article_overlap(need: Features, offer: Features) -> float | None:
+    """How well the UNCAC articles agree: the geometric mean of *coverage* (the share of the need's
+    articles the offer has) and *focus* (the share of the offer's articles the need asks about),
+    an article of the other side's chapter counting ``CHAPTER_CREDIT``; weighted by evidence (the
+    need's own tags against the offer's tags, or against articles derived from its themes).
+
+    Focus keeps an offer tagged with twenty articles from matching every need equally well.
+    The need's own tags only: articles inferred from its themes would count the thematic evidence
+    twice. None when the need has no article tags.
+    """
+    wanted = need.article_tags
+    if not wanted:
+        return None
+    offered = offer.articles
+    if not offered:
+        return 0.0
+    same = wanted & offered
+    wanted_chapters = {need.chapter_of.get(a) for a in wanted}
+    near_need = sum(1 for a in wanted - same if need.chapter_of.get(a) in offer.chapters)
+    near_offer = sum(1 for a in offered - same if offer.chapter_of.get(a) in wanted_chapters)
+    coverage = (len(same) + CHAPTER_CREDIT * near_need) / len(wanted)
+    focus = (len(same) + CHAPTER_CREDIT * near_offer) / len(offered)
+    return _evidence(True, bool(offer.article_tags)) * math.sqrt(coverage * focus)
+
+
+def components_of(
+    need: Features, offer: Features, definition: str, semantic_range: tuple[float, float] = DEFAULT_SEMANTIC_RANGE
+) -> dict[str, float | None]:
     """The named components of a pair (see the module docstring), each in [0, 1] or None."""
     components: dict[str, float | None] = {}
     if need.language == offer.language:
@@ -96,15 +155,8 @@ def components_of(need: Features, offer: Features, definition: str) -> dict[str,
         # comparison, so the pair is not penalised for being cross-language.
         components["text"] = None
 
-    # The need's own article tags only: articles inferred from its themes would count the
-    # thematic evidence twice.
-    if need.article_tags:
-        same = need.article_tags & offer.articles
-        chapter_only = sum(1 for a in need.article_tags if a not in same and need.chapter_of.get(a) in offer.chapters)
-        strength = _evidence(True, bool(offer.article_tags))
-        components["articles"] = strength * (len(same) + 0.5 * chapter_only) / len(need.article_tags)
-    else:
-        components["articles"] = None
+    components["semantic"] = semantic_strength(need, offer, semantic_range)
+    components["articles"] = article_overlap(need, offer)
     components["ta_type"] = _overlap(need.ta_types, offer.ta_types, need.ta_type_tags, offer.ta_type_tags)
     components["thematic"] = _overlap(need.themes, offer.themes, need.theme_tags, offer.theme_tags)
 
@@ -132,10 +184,23 @@ def score_of(components: dict, weights: dict[str, float], context_share: float, 
 
 
 def explain(
-    need: Features, offer: Features, components: dict, weights: dict[str, float], definition: str, bonus: float
+    need: Features,
+    offer: Features,
+    components: dict,
+    weights: dict[str, float],
+    definition: str,
+    bonus: float,
+    closest_sentence: str | None = None,
 ) -> list[dict]:
-    """The reasons for exactly the components that contributed, strongest first."""
+    """The reasons for exactly the components that contributed, strongest first.
+
+    ``closest_sentence``: the offer's sentence closest in meaning to the need (quoted as written
+    by the semantic reason; without one it says the texts are close in meaning).
+    """
     reasons: list[dict] = []
+    if components["semantic"]:
+        params = {"sentence": closest_sentence, "language": offer.language} if closest_sentence else {}
+        reasons.append({"code": "semantic", "params": params})
     if components["text"]:
         need_vector, offer_vector = need.vector, offer.vector
         # Strongest shared terms first; ties by term, so a reason reads the same in every run.
@@ -187,8 +252,9 @@ def score_pair(
     prefer_bonus: float,
     context_share: float = 0.35,
     with_reasons: bool = True,
+    semantic_range: tuple[float, float] = DEFAULT_SEMANTIC_RANGE,
 ) -> ScoredPair:
-    components = components_of(need, offer, definition)
+    components = components_of(need, offer, definition, semantic_range)
     south_south = bool(components["south_south"])
     bonus = prefer_bonus if (south_south and need.south_south == "prefer") else 0.0
     return ScoredPair(
@@ -215,6 +281,7 @@ def _weighted_mean(components: dict, weights: dict, names: tuple[str, ...]) -> f
 #: Which component each reason explains.
 REASON_COMPONENT = {
     "text": "text",
+    "semantic": "semantic",
     "articles": "articles",
     "chapters": "articles",
     "ta_types": "ta_type",

@@ -6,6 +6,7 @@ in-process, and the embedded search backend. Setting ``DATABASE_URL``, ``CELERY_
 Every variable is documented in ``.env.example`` and in the README's settings table.
 """
 
+import json
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -227,8 +228,15 @@ SOUTH_SOUTH_DEFINITION = env("SOUTH_SOUTH_DEFINITION", default="g77")
 MATCHING_INCREMENTAL = env.bool("MATCHING_INCREMENTAL", default=True)
 # Needs scored between two progress updates (and cancellation checks) of a full run.
 MATCHING_BATCH_SIZE = env.int("MATCHING_BATCH_SIZE", default=500)
+# The text encoder behind semantic matching (kb/vectors/encoders.py): "e5" (multilingual-e5-small,
+# bundled), "use" (multilingual USE v3, bundled) or "none" (no vectors). MATCHING_ENCODER_MODEL may
+# name another model file for the e5 engine (a larger model). One thread per process by default.
+MATCHING_ENCODER = env("MATCHING_ENCODER", default="use")
+MATCHING_ENCODER_MODEL = env("MATCHING_ENCODER_MODEL", default="")
+MATCHING_ENCODER_THREADS = env.int("MATCHING_ENCODER_THREADS", default=1)
 MATCHING_DEFAULTS = {
     "weight_text": 0.30,
+    "weight_semantic": 0.30,
     "weight_articles": 0.15,
     "weight_ta_type": 0.10,
     "weight_thematic": 0.15,
@@ -242,9 +250,17 @@ MATCHING_DEFAULTS = {
     "south_south_prefer_bonus": 0.15,
     "candidates_per_need": 30,
     "stored_per_need": 10,
-    # Below this a pair is listed but never proposed (calibrated on the relevance fixture).
+    # Below this a pair is listed but never proposed.
     "min_score": 0.45,
+    # Centred cosines of the encoder: this much scores 0 (unrelated), this much 1 (clearly related).
+    "semantic_floor": 0.0,
+    "semantic_ceiling": 0.3,
 }
+# The weights, cut-off and calibration fitted for the configured encoder by `manage.py fit_matching`
+# (matching/fitted/<encoder>.json, committed with the numbers of the fit) replace the values above.
+_MATCHING_FITTED = BASE_DIR / "matching" / "fitted" / f"{MATCHING_ENCODER}.json"
+if _MATCHING_FITTED.exists():
+    MATCHING_DEFAULTS.update(json.loads(_MATCHING_FITTED.read_text())["defaults"])
 
 # --- REST API --------------------------------------------------------------------------------
 API_PAGE_SIZE = 25

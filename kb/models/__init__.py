@@ -29,6 +29,7 @@ from kb.models.reference import (
     content_language_code,
 )
 from kb.models.search_sync import SearchOutbox, SearchSyncState
+from kb.models.vectors import EntryVector
 
 __all__ = [
     "AssistanceNeed",
@@ -37,6 +38,7 @@ __all__ = [
     "EntryAction",
     "EntryEvent",
     "EntryKind",
+    "EntryVector",
     "EntryStatus",
     "ExpertiseOffer",
     "KnowledgeEntry",

@@ -41,7 +41,7 @@ from matching.engine import (
 from matching.features import (
     Features,
     Idf,
-    apply_idf,
+    apply_corpus,
     corpus_stats_compute,
     corpus_stats_latest,
     load_features,
@@ -145,7 +145,7 @@ def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> M
             offer_ids = list(ExpertiseOffer.objects.filter(status=EntryStatus.PUBLISHED).values_list("id", flat=True))
             offers = load_features(EntryKind.OFFER, offer_ids)
             idf = corpus_stats_compute(offers)
-            apply_idf(offers, idf)
+            apply_corpus(offers, idf)
         need_ids = list(
             AssistanceNeed.objects.filter(status=EntryStatus.PUBLISHED).order_by("id").values_list("id", flat=True)
         )
@@ -191,7 +191,7 @@ def _score_batches(
     def features_of(start: int) -> dict[int, Features]:
         with timer("needs"):
             needs = load_features(EntryKind.NEED, need_ids[start : start + batch])
-            apply_idf(needs, idf)
+            apply_corpus(needs, idf)
         return needs
 
     def search(needs: dict[int, Features]):
@@ -361,13 +361,13 @@ def match_rescore_needs(
         with timer("needs"):
             idf = corpus_stats_latest()
             needs = load_features(EntryKind.NEED, sorted(published))
-            apply_idf(needs, idf)
+            apply_corpus(needs, idf)
         with timer("candidates"):
             candidates = fetch_candidates(backend, list(needs.values()), config.candidates_per_need)
         with timer("offers"):
             offer_ids = sorted({o for found in candidates.values() for o in found})
             offers = load_features(EntryKind.OFFER, offer_ids)
-            apply_idf(offers, idf)
+            apply_corpus(offers, idf)
         with timer("scoring"):
             results = score_needs(list(needs.values()), offers, candidates, config)
         # Capacity the current plan already gives to other needs is not free for these ones.
@@ -410,7 +410,7 @@ def needs_affected_by_offers(
     affected = set(MatchCandidate.objects.current().filter(offer_id__in=offer_ids).values_list("need_id", flat=True))
     offers = load_features(EntryKind.OFFER, offer_ids)
     if offers:
-        apply_idf(offers, corpus_stats_latest())
+        apply_corpus(offers, corpus_stats_latest())
         backend = backend or get_backend()
         queries = [
             TermQuery(

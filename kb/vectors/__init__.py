@@ -1,0 +1,1 @@
+"""Entry vectors: the text encoder (``encoders``) and keeping each entry's vectors current (``sync``)."""
