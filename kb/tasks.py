@@ -9,6 +9,7 @@ from celery import shared_task
 
 from kb.search import SearchUnavailable
 from kb.search.sync import search_reconcile, search_sync_entries
+from kb.vectors.sync import entry_vectors_reconcile, entry_vectors_update
 
 logger = logging.getLogger(__name__)
 
@@ -37,3 +38,16 @@ def search_index_entries_task(self, kind: str, entry_ids: list[int]) -> int:
 @shared_task(acks_late=True, ignore_result=True)
 def search_reconcile_task(full: bool = False) -> dict:
     return search_reconcile(full=full)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def entry_vectors_task(kind: str, entry_ids: list[int]) -> int:
+    """Vectors of these entries (idempotent: a re-delivery finds them current), then re-indexing
+    and re-scoring of what changed."""
+    return len(entry_vectors_update(kind=kind, entry_ids=entry_ids).computed)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def entry_vectors_reconcile_task() -> dict:
+    """Missing and stale vectors (an outage of the encoder, a new model), a bounded number per call."""
+    return entry_vectors_reconcile(limit_per_kind=2000)

@@ -18,7 +18,7 @@ from django.conf import settings
 from kb.models import EntryKind
 
 from kb.search import SearchBackend
-from kb.search.query import TermQuery
+from kb.search.query import TermQuery, VectorQuery
 from kb.vectors.sync import entry_sentences
 from matching.features import Features, query_terms
 from matching.models import MatchingSettings, UncoveredReason
@@ -82,10 +82,45 @@ def candidate_queries(needs: list[Features]) -> list[TermQuery]:
     return queries
 
 
+#: Reciprocal-rank fusion constant (Cormack et al.): a candidate at rank r in one list adds 1/(K + r).
+RRF_K = 60
+
+
+def vector_queries(needs: list[Features]) -> list[VectorQuery]:
+    return [
+        VectorQuery(key=need.id, vector=need.embedding.tolist(), exclude_country=need.country_id)
+        for need in needs
+        if need.embedding is not None
+    ]
+
+
+def fuse(rankings: list[dict[int, list[int]]], size: int | None = None) -> dict[int, list[int]]:
+    """Reciprocal-rank fusion of several best-first lists per key (all of them, or the best
+    ``size``); ties by id."""
+    fused: dict[int, list[int]] = {}
+    for key in {k for ranking in rankings for k in ranking}:
+        scores: dict[int, float] = {}
+        for ranking in rankings:
+            for rank, item in enumerate(ranking.get(key, []), start=1):
+                scores[item] = scores.get(item, 0.0) + 1.0 / (RRF_K + rank)
+        fused[key] = sorted(scores, key=lambda item: (-scores[item], item))[:size]
+    return fused
+
+
 def fetch_candidates(backend: SearchBackend, needs: list[Features], size: int) -> dict[int, list[int]]:
-    """Offer ids per need, best first, from the search backend."""
-    hits = backend.candidates("offer", candidate_queries(needs), size)
-    return {need_id: [offer_id for offer_id, _score in found] for need_id, found in hits.items()}
+    """Offer ids per need, best first: the lexical search (words, concepts, articles) and the
+    semantic one (kNN on the text vectors, any language), ``size`` each, fused by reciprocal rank.
+
+    All of both lists are kept (they overlap; scoring decides): an offer a need's words miss, in
+    another language or untagged, still reaches scoring by meaning.
+    """
+    lexical = backend.candidates("offer", candidate_queries(needs), size)
+    by_words = {need_id: [offer_id for offer_id, _score in found] for need_id, found in lexical.items()}
+    queries = vector_queries(needs)
+    if not queries:
+        return by_words
+    by_meaning = {k: [offer_id for offer_id, _s in found] for k, found in backend.similar("offer", queries, size).items()}
+    return fuse([by_words, by_meaning])
 
 
 #: Pairs per need kept after scoring (the best ones): what the plan chooses from and what is stored.

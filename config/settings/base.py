@@ -190,6 +190,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kb.tasks.search_reconcile_task",
         "schedule": env.int("SEARCH_RECONCILE_INTERVAL_SECONDS", default=60),
     },
+    # Entry vectors missing or stale (the encoder was down, the model changed): computed in batches.
+    "vectors-reconcile": {
+        "task": "kb.tasks.entry_vectors_reconcile_task",
+        "schedule": env.int("VECTORS_RECONCILE_INTERVAL_SECONDS", default=300),
+    },
     "matching-nightly-full-run": {
         "task": "matching.tasks.nightly_full_run_task",
         "schedule": crontab(hour=env.int("MATCHING_NIGHTLY_HOUR", default=1), minute=0),

@@ -27,6 +27,7 @@ from kb.models import (
 )
 from kb.search import analysis
 from kb.search.concepts import concept_matcher
+from kb.vectors.sync import entry_vectors
 
 ENTRY_MODELS: dict[str, type[KnowledgeEntry]] = {
     EntryKind.OFFER: ExpertiseOffer,
@@ -111,6 +112,8 @@ class SearchDocument:
     capacity: int = 0
     priority: str = ""
     south_south_preference: str = ""
+    # The encoder's text vector (kb.vectors), for kNN candidates; None until computed.
+    text_vector: list[float] | None = None
 
     @property
     def global_south(self) -> str:
@@ -118,8 +121,11 @@ class SearchDocument:
         return self.m49_developing if settings.SOUTH_SOUTH_DEFINITION == "m49" else self.g77
 
     def as_dict(self) -> dict:
+        """The document's fields; the text vector only when there is one."""
         data = {name: getattr(self, name) for name in self.__dataclass_fields__}
         data["global_south"] = self.global_south
+        if data["text_vector"] is None:
+            del data["text_vector"]
         return data
 
 
@@ -244,6 +250,10 @@ def build_documents(kind: str, ids: Iterable[int]) -> tuple[list[SearchDocument]
     rows = entry_rows(kind, sorted(wanted))
     related = related_values(kind, [row["id"] for row in rows])
     documents = [_document(kind, row, related) for row in rows]
+    vectors = entry_vectors(kind, [d.entry_id for d in documents])
+    for document in documents:
+        vector = vectors.get(document.entry_id)
+        document.text_vector = vector.tolist() if vector is not None else None
     missing = wanted - {d.entry_id for d in documents}
     still_there = (
         dict(ENTRY_MODELS[kind].objects.filter(pk__in=missing).values_list("id", "row_version")) if missing else {}

@@ -89,6 +89,15 @@ class TermQuery:
     exclude_country: str = ""
 
 
+@dataclass
+class VectorQuery:
+    """A text vector, used by matching to fetch candidates by meaning (kNN) in bulk."""
+
+    key: int
+    vector: list[float]
+    exclude_country: str = ""
+
+
 def _marked_spans(text: str, language: str, terms: frozenset[str]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for token in analysis.tokens(text, language):

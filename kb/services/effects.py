@@ -1,7 +1,7 @@
 """Side effects of entry changes, scheduled after the transaction commits.
 
 Kept in one place so every write path (API, admin, import, moderation) triggers the same things:
-search indexing (and, once matching is installed, re-scoring). Inside ``effects_batched()`` the
+search indexing, the entries' vectors and, once those are current, re-scoring. Inside ``effects_batched()`` the
 ids are collected and scheduled once per kind, so a bulk import queues a handful of tasks, not one
 per entry.
 """
@@ -20,19 +20,27 @@ _state = threading.local()
 
 def _dispatch(kind: str, ids: list[int]) -> None:
     from kb.search.sync import enqueue_search_sync
+    from kb.vectors.sync import enqueue_entry_vectors
 
     enqueue_search_sync(kind, ids)
-    for hook in _hooks:
-        hook(kind, ids)
+    # The hooks run once the entries' vectors are current (matching re-scores with them).
+    if not enqueue_entry_vectors(kind, ids):
+        entry_features_ready(kind, ids)
 
 
 _hooks: list = []
 
 
 def register_entry_change_hook(hook) -> None:
-    """Let another app (matching) react to committed entry changes; called with (kind, ids)."""
+    """Let another app (matching) react to committed entry changes once their vectors are current;
+    called with (kind, ids)."""
     if hook not in _hooks:
         _hooks.append(hook)
+
+
+def entry_features_ready(kind: str, ids: list[int]) -> None:
+    for hook in _hooks:
+        hook(kind, ids)
 
 
 def entry_changed_on_commit(kind: str, entry_ids: Iterable[int]) -> None:

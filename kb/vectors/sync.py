@@ -25,7 +25,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 
 from kb.models import AssistanceNeed, EntryKind, EntryVector, ExpertiseOffer
 from kb.models.vectors import sentence_matrix
-from kb.vectors.encoders import TextEncoder, get_encoder
+from kb.vectors.encoders import EncoderUnavailable, TextEncoder, get_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +173,43 @@ def _theme_labels(model, ids: list[int]) -> dict[int, list[str]]:
     return {k: sorted(v) for k, v in labels.items()}
 
 
+def entry_vectors_update(*, kind: str, entry_ids: Iterable[int]) -> ComputeReport:
+    """After a committed change: bring the vectors up to date, re-index the entries whose vector
+    changed (the index carries it), then let matching react (``entry_features_ready``).
+
+    An encoder that cannot load degrades semantic matching only: the change still reaches
+    matching, which scores without the missing vectors, and the reconcile retries later.
+    """
+    from kb.search.sync import enqueue_search_sync
+    from kb.services.effects import entry_features_ready
+
+    ids = sorted(set(entry_ids))
+    try:
+        report = entry_vectors_compute(kind=kind, entry_ids=ids)
+    except EncoderUnavailable:
+        logger.warning("text encoder unavailable: vectors of %s %s left to the reconcile", kind, ids[:20], exc_info=True)
+        report = ComputeReport()
+    if report.computed:
+        enqueue_search_sync(kind, report.computed)
+    entry_features_ready(kind, ids)
+    return report
+
+
+def enqueue_entry_vectors(kind: str, entry_ids: Iterable[int]) -> bool:
+    """Queue ``entry_vectors_task`` in chunks; False if the broker refused (the caller then goes
+    on without vectors; the reconcile computes them later)."""
+    from kb.tasks import entry_vectors_task
+
+    ids = sorted(set(entry_ids))
+    try:
+        for start in range(0, len(ids), CHUNK):
+            entry_vectors_task.delay(kind, ids[start : start + CHUNK])
+    except Exception:  # broker down, or an eager run failing: the reconcile catches up
+        logger.warning("could not queue vectors of %s %s; the reconcile will", kind, ids[:20], exc_info=True)
+        return False
+    return True
+
+
 def stale_entry_ids(kind: str, encoder: TextEncoder | None = None, limit: int | None = None) -> list[int]:
     """Entries whose vector is missing, of another encoder version, or behind their row version."""
     encoder = encoder or get_encoder()
@@ -210,6 +247,10 @@ def entry_vectors_reconcile(*, limit_per_kind: int | None = None) -> dict[str, i
         for start in range(0, len(stale), CHUNK):
             report = entry_vectors_compute(kind=kind, entry_ids=stale[start : start + CHUNK], encoder=encoder)
             computed += len(report.computed) + report.touched
+            if report.computed:
+                from kb.search.sync import enqueue_search_sync
+
+                enqueue_search_sync(kind, report.computed)
         result[kind] = computed
     return result
 

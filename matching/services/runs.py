@@ -404,7 +404,7 @@ def needs_affected_by_offers(
 ) -> list[int]:
     """Needs whose candidates an offer change may alter: those listing the offer now, and those
     the offer's text would reach in the needs index."""
-    from kb.search.query import TermQuery
+    from kb.search.query import TermQuery, VectorQuery
     from matching.features import query_terms
 
     affected = set(MatchCandidate.objects.current().filter(offer_id__in=offer_ids).values_list("need_id", flat=True))
@@ -425,6 +425,14 @@ def needs_affected_by_offers(
         ]
         for found in backend.candidates("need", queries, 50).values():
             affected.update(need_id for need_id, _score in found)
+        by_meaning = [
+            VectorQuery(key=o.id, vector=o.embedding.tolist(), exclude_country=o.country_id)
+            for o in offers.values()
+            if o.embedding is not None
+        ]
+        if by_meaning:
+            for found in backend.similar("need", by_meaning, 50).values():
+                affected.update(need_id for need_id, _score in found)
     return sorted(affected)[:limit]
 
 

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
 from kb.search.documents import Deletions, SearchDocument
-from kb.search.query import SearchRequest, SearchResults, TermQuery
+from kb.search.query import SearchRequest, SearchResults, TermQuery, VectorQuery
 
 
 class SearchUnavailable(Exception):
@@ -80,6 +80,12 @@ class SearchBackend(ABC):
         self, kind: str, queries: list[TermQuery], size: int, visible_only_published: bool = True
     ) -> dict[int, list[tuple[int, float]]]:
         """For each query, the best ``size`` entries of ``kind`` as (entry id, score), best first."""
+
+    @abstractmethod
+    def similar(self, kind: str, queries: list[VectorQuery], size: int) -> dict[int, list[tuple[int, float]]]:
+        """For each query vector, the ``size`` published entries of ``kind`` whose text vectors are
+        closest (cosine), as (entry id, similarity), best first; entries of the query's excluded
+        country never. Empty lists where no vectors exist (the ``none`` encoder)."""
 
     @abstractmethod
     def count(self, kind: str, index: str | None = None) -> int: ...

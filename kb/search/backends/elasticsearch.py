@@ -36,12 +36,15 @@ from kb.search.query import (
     SearchResults,
     SortOrder,
     TermQuery,
+    VectorQuery,
     add_highlights,
 )
+from kb.vectors.encoders import get_encoder
 
 logger = logging.getLogger(__name__)
 
 DELETE_VERSION = 2**62
+VECTOR_FIELD = "text_vector"
 _UNAVAILABLE = (
     es_exceptions.ConnectionError,
     es_exceptions.ConnectionTimeout,
@@ -93,6 +96,8 @@ class EntryDocument(Document):
 
 def _source(document: SearchDocument) -> dict:
     data = document.as_dict()
+    if len(data.get("text_vector") or ()) != get_encoder().dim:
+        data.pop("text_vector", None)  # another encoder's vector (until reconciled): leave it out
     data["has_published"] = document.published_at is not None
     return data
 
@@ -120,8 +125,18 @@ class ElasticsearchBackend(SearchBackend):
         return self.client.options(request_timeout=settings.SEARCH_REQUEST_TIMEOUT)
 
     # --- indices -------------------------------------------------------------------------------
+    def _vector_mapping(self) -> dict:
+        """The text vector field for the configured encoder: kNN by cosine, left out of _source
+        (the database holds the vectors; documents are rebuilt from it)."""
+        encoder = get_encoder()
+        if not encoder.enabled:
+            return {}
+        return {VECTOR_FIELD: {"type": "dense_vector", "dims": encoder.dim, "index": True, "similarity": "cosine"}}
+
     def _index_body(self) -> dict:
         mapping = EntryDocument._doc_type.mapping.to_dict()
+        mapping["properties"].update(self._vector_mapping())
+        mapping["_source"] = {"excludes": [VECTOR_FIELD]}
         return {
             "settings": {
                 "number_of_shards": settings.SEARCH_NUMBER_OF_SHARDS,
@@ -152,8 +167,33 @@ class ElasticsearchBackend(SearchBackend):
 
     def ensure_indices(self) -> None:
         for kind in ("offer", "need"):
-            if self.current_index(kind) is None:
+            current = self.current_index(kind)
+            if current is None:
                 self.make_current(kind, self.create_index(kind))
+            else:
+                self._ensure_vector_field(current)
+
+    def _ensure_vector_field(self, index: str) -> None:
+        """Indices made before the text vectors get the field added in place (a new field is a
+        compatible mapping change); a field of other dimensions (the encoder changed) needs
+        ``rebuild_search_index``, and says so."""
+        wanted = self._vector_mapping()
+        if not wanted:
+            return
+        try:
+            mapping = self.client.indices.get_mapping(index=index)[index]["mappings"]
+            present = mapping.get("properties", {}).get(VECTOR_FIELD)
+            if present is None:
+                self.client.indices.put_mapping(index=index, properties=wanted)
+            elif present.get("dims") != wanted[VECTOR_FIELD]["dims"]:
+                logger.error(
+                    "index %s holds %s-dimension vectors but the encoder gives %s: run rebuild_search_index",
+                    index,
+                    present.get("dims"),
+                    wanted[VECTOR_FIELD]["dims"],
+                )
+        except _UNAVAILABLE as exc:
+            raise SearchUnavailable(str(exc)) from exc
 
     def make_current(self, kind: str, index: str) -> str | None:
         previous = self.current_index(kind)
@@ -372,6 +412,46 @@ class ElasticsearchBackend(SearchBackend):
                 if "error" in item:
                     raise SearchUnavailable(str(item["error"]))
                 results[q.key] = [(hit["fields"]["entry_id"][0], hit["_score"]) for hit in item["hits"]["hits"]]
+        return results
+
+    def similar(self, kind: str, queries: list[VectorQuery], size: int) -> dict[int, list[tuple[int, float]]]:
+        """kNN on the text vector field, in one ``_msearch`` per hundred queries.
+
+        Plain ``knn`` search (the ``rrf`` retriever needs a paid licence): lexical and semantic
+        candidates are fused by the caller. Scores are Elasticsearch's cosine scores mapped back
+        to cosines (``2 * score - 1``).
+        """
+        if not get_encoder().enabled or not queries:
+            return {q.key: [] for q in queries}
+        results: dict[int, list[tuple[int, float]]] = {}
+        for start in range(0, len(queries), 100):
+            chunk = queries[start : start + 100]
+            searches: list[dict] = []
+            for q in chunk:
+                knn: dict = {
+                    "field": VECTOR_FIELD,
+                    "query_vector": [round(float(v), 6) for v in q.vector],
+                    "k": size,
+                    "num_candidates": max(100, 4 * size),
+                    "filter": {
+                        "bool": {
+                            "filter": [{"term": {"status": "published"}}],
+                            "must_not": [{"term": {"country": q.exclude_country}}] if q.exclude_country else [],
+                        }
+                    },
+                }
+                searches.append({"index": self.read_alias(kind)})
+                searches.append({"knn": knn, "size": size, "_source": False, "fields": ["entry_id"]})
+            try:
+                response = self.client.msearch(searches=searches)
+            except _UNAVAILABLE as exc:
+                raise SearchUnavailable(str(exc)) from exc
+            for q, item in zip(chunk, response["responses"], strict=True):
+                if "error" in item:
+                    raise SearchUnavailable(str(item["error"]))
+                results[q.key] = [
+                    (hit["fields"]["entry_id"][0], 2 * hit["_score"] - 1) for hit in item["hits"]["hits"]
+                ]
         return results
 
     def count(self, kind: str, index: str | None = None) -> int:

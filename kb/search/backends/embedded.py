@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import tantivy
 from django.conf import settings
 
@@ -40,6 +41,7 @@ from kb.search.query import (
     SearchResults,
     SortOrder,
     TermQuery,
+    VectorQuery,
     add_highlights,
 )
 
@@ -74,6 +76,8 @@ def _micros(value: datetime | None) -> int:
 
 def _to_tantivy(document: SearchDocument) -> tantivy.Document:
     data = document.as_dict()
+    # Vectors are searched from the database here (``similar``), not stored in the index.
+    data.pop("text_vector", None)
     fields: dict = {
         "entry_id": document.entry_id,
         "version": document.version,
@@ -394,6 +398,15 @@ class EmbeddedBackend(SearchBackend):
             hits = searcher.search(Query.boolean_query(parts), limit=size).hits
             results[q.key] = [(entry_ids[(a.segment_ord, a.doc)], score) for score, a in hits]
         return results
+
+    def similar(self, kind: str, queries: list[VectorQuery], size: int) -> dict[int, list[tuple[int, float]]]:
+        """Exact cosine with numpy over the published entries' vectors (``kb.vectors.matrix``)."""
+        from kb.vectors.matrix import published_matrix
+
+        matrix = published_matrix(kind)
+        return {
+            q.key: matrix.nearest(np.asarray(q.vector, dtype=np.float32), size, q.exclude_country) for q in queries
+        }
 
     _entry_id_maps: dict = {}
 
