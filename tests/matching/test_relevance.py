@@ -10,6 +10,7 @@ import pytest
 
 from kb.models import AssistanceNeed
 from kb.search.sync import search_outbox_drain
+from kb.vectors.sync import entry_vectors_reconcile
 from kb.services.importing import entries_import
 from matching.models import MatchCandidate, NeedOutcome, RunTrigger
 from matching.services.runs import match_run_execute, match_run_start
@@ -26,6 +27,8 @@ def ranked(search_backend):
     lines = (FIXTURES / "relevance.jsonl").read_text(encoding="utf-8").splitlines()
     report = entries_import(lines=lines, publish=True)
     assert report.ok, report.errors
+    # What the after-commit tasks do in production: the entries' vectors, then the index.
+    entry_vectors_reconcile()
     search_outbox_drain(backend=search_backend)
     run = match_run_start(trigger=RunTrigger.COMMAND, enqueue=False)
     match_run_execute(run_id=run.pk, backend=search_backend)
