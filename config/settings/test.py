@@ -20,7 +20,7 @@ CELERY_TASK_EAGER_PROPAGATES = False
 SEARCH_INDEX_PREFIX = env("SEARCH_INDEX_PREFIX", default=f"ta-test-{secrets.token_hex(4)}")
 SEARCH_REFRESH_ON_WRITE = True
 # Tests of incremental matching switch it on; elsewhere an entry change should not cascade.
-MATCHING_INCREMENTAL = False
+MATCHING_INCREMENTAL = env.bool("MATCHING_INCREMENTAL", default=False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

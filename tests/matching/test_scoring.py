@@ -85,7 +85,9 @@ def test_components_are_named_and_reasons_match_them():
     )
     pair = score_pair(n, o, WEIGHTS, "g77", prefer_bonus=0.1)
     assert set(pair.components) == set(COMPONENTS)
-    assert pair.components["articles"] == 0.5  # art. 8 exact; art. 52's chapter V not offered
+    # Coverage ½ (art. 8 exact; art. 52's chapter V not offered), focus 1 (all the offer's
+    # articles are asked for): their geometric mean.
+    assert pair.components["articles"] == pytest.approx(0.7071, abs=1e-4)
     assert pair.components["thematic"] == 1.0
     assert pair.components["ta_type"] == 1.0
     assert pair.components["language"] == 1.0
@@ -149,17 +151,33 @@ def test_tags_are_stronger_evidence_than_concepts_found_in_text():
     assert (derived.components["thematic"], one_tagged.components["thematic"]) == (0.5, 0.75)
 
 
-def test_articles_in_the_same_chapter_count_half():
+def test_articles_of_the_same_chapter_count_a_quarter():
     n = need(articles=frozenset({9}), article_tags=frozenset({9}), chapters=frozenset({2}), chapter_of={9: 2})
 
     def offer(article, chapter):
-        return features(articles=frozenset({article}), article_tags=frozenset({article}), chapters=frozenset({chapter}))
+        return features(
+            articles=frozenset({article}),
+            article_tags=frozenset({article}),
+            chapters=frozenset({chapter}),
+            chapter_of={article: chapter},
+        )
 
     same = score_pair(n, offer(9, 2), WEIGHTS, "g77", 0)
     chapter = score_pair(n, offer(12, 2), WEIGHTS, "g77", 0)
     none = score_pair(n, offer(30, 3), WEIGHTS, "g77", 0)
-    assert (same.components["articles"], chapter.components["articles"], none.components["articles"]) == (1.0, 0.5, 0.0)
+    assert (same.components["articles"], chapter.components["articles"], none.components["articles"]) == (1.0, 0.25, 0.0)
     assert [r["code"] for r in chapter.reasons if r["code"] in ("articles", "chapters")] == ["chapters"]
+
+
+def test_an_offer_about_everything_matches_less_than_a_focused_one():
+    n = need(articles=frozenset({8}), article_tags=frozenset({8}), chapters=frozenset({2}), chapter_of={8: 2})
+    many = frozenset({8, 15, 16, 23, 36, 46, 51})
+    chapters = {8: 2, 15: 3, 16: 3, 23: 3, 36: 3, 46: 4, 51: 5}
+    broad = features(articles=many, article_tags=many, chapters=frozenset(chapters.values()), chapter_of=chapters)
+    focused = features(articles=frozenset({8}), article_tags=frozenset({8}), chapters=frozenset({2}), chapter_of={8: 2})
+    broad_pair, focused_pair = (score_pair(n, o, WEIGHTS, "g77", 0) for o in (broad, focused))
+    assert focused_pair.components["articles"] == 1.0
+    assert broad_pair.components["articles"] == pytest.approx((1 / 7) ** 0.5, abs=1e-4)
 
 
 def test_feedback_uses_a_prior():

@@ -82,6 +82,8 @@ def worker(settings, tmp_path):
         "SEARCH_INDEX_PREFIX": settings.SEARCH_INDEX_PREFIX,
         "SEARCH_EMBEDDED_PATH": str(settings.SEARCH_EMBEDDED_PATH),
         "MATCHING_BATCH_SIZE": "1",
+        # Re-scoring follows the entries' vectors, which the worker computes: it decides there.
+        "MATCHING_INCREMENTAL": str(settings.MATCHING_INCREMENTAL).lower(),
     }
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed at teardown
     process = subprocess.Popen(
@@ -203,10 +205,14 @@ def test_cancel_while_running_stops_between_batches(settings, worker):
     assert not MatchCandidate.objects.filter(run=run).exists()
 
 
-def test_entry_changes_queue_incremental_rematching_on_the_worker(knowledge_base, worker, settings):
+@pytest.fixture
+def incremental(settings):
+    settings.MATCHING_INCREMENTAL = True
+
+
+def test_entry_changes_queue_incremental_rematching_on_the_worker(knowledge_base, incremental, worker):
     from kb.models import AssistanceNeed, EntryStatus
 
-    settings.MATCHING_INCREMENTAL = True
     need = AssistanceNeed.objects.get(external_id="N-SEN")
     from kb.services.entries import entry_content_write
 
