@@ -16,7 +16,6 @@ import numpy as np
 from django.conf import settings
 
 from kb.models import EntryKind
-
 from kb.search import SearchBackend
 from kb.search.query import TermQuery, VectorQuery
 from kb.vectors.sync import entry_sentences
@@ -119,7 +118,9 @@ def fetch_candidates(backend: SearchBackend, needs: list[Features], size: int) -
     queries = vector_queries(needs)
     if not queries:
         return by_words
-    by_meaning = {k: [offer_id for offer_id, _s in found] for k, found in backend.similar("offer", queries, size).items()}
+    by_meaning = {
+        k: [offer_id for offer_id, _s in found] for k, found in backend.similar("offer", queries, size).items()
+    }
     return fuse([by_words, by_meaning])
 
 

@@ -45,8 +45,8 @@ def _fingerprint(kind: str, version: str) -> tuple:
     vectors = EntryVector.objects.filter(entry_kind=kind, encoder_version=version).aggregate(
         n=Count("id"), last=Max("computed_at")
     )
-    entries = ENTRY_MODELS[kind].objects.filter(status=EntryStatus.PUBLISHED).aggregate(
-        n=Count("id"), last=Max("updated_at")
+    entries = (
+        ENTRY_MODELS[kind].objects.filter(status=EntryStatus.PUBLISHED).aggregate(n=Count("id"), last=Max("updated_at"))
     )
     return (version, vectors["n"], vectors["last"], entries["n"], entries["last"])
 

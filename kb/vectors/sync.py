@@ -108,7 +108,8 @@ def entry_vectors_compute(*, kind: str, entry_ids: Iterable[int], encoder: TextE
         return report
     model = ENTRY_MODELS[kind]
     rows = {
-        r["id"]: r for r in model.objects.filter(pk__in=ids).values("id", "row_version", "title", "description", "keywords")
+        r["id"]: r
+        for r in model.objects.filter(pk__in=ids).values("id", "row_version", "title", "description", "keywords")
     }
     themes = _theme_labels(model, list(rows)) if kind == EntryKind.OFFER else {}
     existing = {v.entry_id: v for v in EntryVector.objects.filter(entry_kind=kind, entry_id__in=ids)}
@@ -168,7 +169,9 @@ def _theme_labels(model, ids: list[int]) -> dict[int, list[str]]:
     through = model.thematic_areas.through
     source = f"{model._meta.model_name}_id"
     labels: dict[int, list[str]] = {}
-    for entry_id, label in through.objects.filter(**{f"{source}__in": ids}).values_list(source, "thematicarea__label_en"):
+    for entry_id, label in through.objects.filter(**{f"{source}__in": ids}).values_list(
+        source, "thematicarea__label_en"
+    ):
         labels.setdefault(entry_id, []).append(label)
     return {k: sorted(v) for k, v in labels.items()}
 
@@ -187,7 +190,9 @@ def entry_vectors_update(*, kind: str, entry_ids: Iterable[int]) -> ComputeRepor
     try:
         report = entry_vectors_compute(kind=kind, entry_ids=ids)
     except EncoderUnavailable:
-        logger.warning("text encoder unavailable: vectors of %s %s left to the reconcile", kind, ids[:20], exc_info=True)
+        logger.warning(
+            "text encoder unavailable: vectors of %s %s left to the reconcile", kind, ids[:20], exc_info=True
+        )
         report = ComputeReport()
     if report.computed:
         enqueue_search_sync(kind, report.computed)

@@ -35,7 +35,7 @@ from matching.engine import MatchConfig
 from matching.evaluation.judged_set import JudgedSet
 from matching.evaluation.metrics import evaluate, ndcg_at, recall_at
 from matching.evaluation.runner import external_ids
-from matching.features import corpus_stats_compute, load_features, apply_corpus
+from matching.features import apply_corpus, corpus_stats_compute, load_features
 from matching.scoring import CONTEXT, TOPICAL, components_of, is_candidate, is_south_south, semantic_cosine
 
 #: How far the fit may move one parameter in one step: multiples of its value, and absolute values.
@@ -163,10 +163,14 @@ def objective(table: PairTable, judged: JudgedSet, p: Parameters, needs=None, co
     ranked = rankings(table, p)
     if counts:
         total = sum(counts.values())
-        value = sum(
-            count * (recall_at(ranked.get(n, []), judged.judgments[n]) + ndcg_at(ranked.get(n, []), judged.judgments[n]))
-            for n, count in counts.items()
-        ) / total
+        value = (
+            sum(
+                count
+                * (recall_at(ranked.get(n, []), judged.judgments[n]) + ndcg_at(ranked.get(n, []), judged.judgments[n]))
+                for n, count in counts.items()
+            )
+            / total
+        )
     else:
         report = evaluate(ranked, judged, needs=needs)
         value = report.all.recall_at_5 + report.all.ndcg_at_10
@@ -251,16 +255,16 @@ def fit_weights(table: PairTable, judged: JudgedSet, start: Parameters, *, seed:
     return averaged
 
 
-def _fit_once(
-    table: PairTable, judged: JudgedSet, start: Parameters, seed: int, needs=None, counts=None
-) -> Parameters:
+def _fit_once(table: PairTable, judged: JudgedSet, start: Parameters, seed: int, needs=None, counts=None) -> Parameters:
     """Coordinate ascent from ``start`` and from ``RESTARTS`` random starts drawn from ``seed``;
     the best result (ties: the earliest)."""
     rng = random.Random(seed)
     starts = [start]
     free = set(informative(table))
     for _ in range(RESTARTS):
-        weights = {name: round(rng.uniform(0.05, 1.0), 3) if name in free else start.weights[name] for name in start.weights}
+        weights = {
+            name: round(rng.uniform(0.05, 1.0), 3) if name in free else start.weights[name] for name in start.weights
+        }
         starts.append(Parameters(weights, rng.choice(CONTEXT_SHARES), start.prefer_bonus, start.semantic_range))
     best_value, best = -1.0, start
     for origin in starts:
@@ -284,7 +288,9 @@ def _ascend(
         for name in order:
             value = current.context_share if name == "context_share" else current.weights[name]
             for candidate in _candidates(name, value):
-                trial = Parameters(dict(current.weights), current.context_share, current.prefer_bonus, current.semantic_range)
+                trial = Parameters(
+                    dict(current.weights), current.context_share, current.prefer_bonus, current.semantic_range
+                )
                 if name == "context_share":
                     trial.context_share = candidate
                 else:

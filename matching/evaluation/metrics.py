@@ -89,9 +89,7 @@ def evaluate(
     ``covered``: the needs the plan proposed a pair for. ``needs``: restrict to these need ids
     (cross-validation folds).
     """
-    judged_needs = [
-        n for n, judgment in judged.judgments.items() if judgment.offer_ids and (needs is None or needs(n))
-    ]
+    judged_needs = [n for n, judgment in judged.judgments.items() if judgment.offer_ids and (needs is None or needs(n))]
     english = [n for n in judged_needs if judged.language_of(n) == "en"]
     other = [n for n in judged_needs if judged.language_of(n) != "en"]
     return Report(

@@ -77,13 +77,16 @@ def run_rankings(run: MatchRun) -> tuple[dict[str, list[str]], set[str]]:
     rankings: dict[str, list[str]] = {}
     covered: set[str] = set()
     for need_id, offer_id, assigned in (
-        MatchCandidate.objects.filter(run=run).order_by("need_id", "rank").values_list("need_id", "offer_id", "assigned")
+        MatchCandidate.objects.filter(run=run)
+        .order_by("need_id", "rank")
+        .values_list("need_id", "offer_id", "assigned")
     ):
         rankings.setdefault(needs[need_id], []).append(offers[offer_id])
         if assigned:
             covered.add(needs[need_id])
     covered |= {
-        needs[n] for n in NeedOutcome.objects.filter(run=run, providers_assigned__gt=0).values_list("need_id", flat=True)
+        needs[n]
+        for n in NeedOutcome.objects.filter(run=run, providers_assigned__gt=0).values_list("need_id", flat=True)
     }
     return rankings, covered
 
@@ -125,8 +128,8 @@ def anchor_rankings(top: int = 10) -> dict[str, dict[str, list[str]]]:
 
 def evaluation_run(judged: JudgedSet) -> Evaluation:
     """Load ``judged`` into this (empty, scratch) database, run matching, measure."""
-    from matching.services.runs import match_run_execute, match_run_start
     from kb.vectors.sync import entry_vectors_reconcile
+    from matching.services.runs import match_run_execute, match_run_start
 
     judged_set_load(judged)
     entry_vectors_reconcile()

@@ -165,7 +165,11 @@ def test_articles_of_the_same_chapter_count_a_quarter():
     same = score_pair(n, offer(9, 2), WEIGHTS, "g77", 0)
     chapter = score_pair(n, offer(12, 2), WEIGHTS, "g77", 0)
     none = score_pair(n, offer(30, 3), WEIGHTS, "g77", 0)
-    assert (same.components["articles"], chapter.components["articles"], none.components["articles"]) == (1.0, 0.25, 0.0)
+    assert (same.components["articles"], chapter.components["articles"], none.components["articles"]) == (
+        1.0,
+        0.25,
+        0.0,
+    )
     assert [r["code"] for r in chapter.reasons if r["code"] in ("articles", "chapters")] == ["chapters"]
 
 

@@ -449,9 +449,7 @@ class ElasticsearchBackend(SearchBackend):
             for q, item in zip(chunk, response["responses"], strict=True):
                 if "error" in item:
                     raise SearchUnavailable(str(item["error"]))
-                results[q.key] = [
-                    (hit["fields"]["entry_id"][0], 2 * hit["_score"] - 1) for hit in item["hits"]["hits"]
-                ]
+                results[q.key] = [(hit["fields"]["entry_id"][0], 2 * hit["_score"] - 1) for hit in item["hits"]["hits"]]
         return results
 
     def count(self, kind: str, index: str | None = None) -> int:

@@ -404,9 +404,7 @@ class EmbeddedBackend(SearchBackend):
         from kb.vectors.matrix import published_matrix
 
         matrix = published_matrix(kind)
-        return {
-            q.key: matrix.nearest(np.asarray(q.vector, dtype=np.float32), size, q.exclude_country) for q in queries
-        }
+        return {q.key: matrix.nearest(np.asarray(q.vector, dtype=np.float32), size, q.exclude_country) for q in queries}
 
     _entry_id_maps: dict = {}
 
