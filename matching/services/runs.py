@@ -200,7 +200,10 @@ def _score_batches(
     results: dict[int, NeedResult] = {}
     if not starts:
         return results
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching-search") as searcher:
+    with (
+        backend.similar_snapshot("offer"),
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching-search") as searcher,
+    ):
         needs = features_of(starts[0])
         pending = searcher.submit(search, needs)
         for position, start in enumerate(starts):
