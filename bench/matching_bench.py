@@ -48,6 +48,18 @@ def _peak_rss_of(command: list[str], env: dict) -> tuple[float, int, str]:
     return time.perf_counter() - started, peak, output
 
 
+def _limit_seconds(size: int) -> float | None:
+    """The 'physical limit' anchor's total, run right here (same machine, same minute)."""
+    script = ROOT.parent / "shared" / "bench" / "limit.py"
+    if not script.exists():
+        return None
+    output = subprocess.run(
+        [sys.executable, str(script), str(size), str(size)], capture_output=True, text=True, check=True
+    ).stdout
+    line = next(line for line in output.splitlines() if line.startswith("limit total"))
+    return float(line.split()[2])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
@@ -74,6 +86,24 @@ def main() -> None:
         MatchRun.objects.all().delete()
         generate(offers=size, needs=size, seed=size)
         print(f"\n== {size:,} needs x {size:,} offers ==")
+        limit = _limit_seconds(size)
+        print(f"  limit script (../shared/bench/limit.py {size} {size}): {limit:.2f} s" if limit else "  limit script: n/a")
+        # Vectors are computed once, after the entries are written (as the after-commit task does),
+        # never inside a run: this is the encoding throughput.
+        from kb.models import EntryVector
+        from kb.vectors.encoders import get_encoder
+        from kb.vectors.sync import entry_vectors_reconcile
+
+        started = time.perf_counter()
+        counts = entry_vectors_reconcile()
+        seconds = time.perf_counter() - started
+        entries = sum(counts.values())
+        texts = entries + sum(len(v) for v in EntryVector.objects.values_list("sentences", flat=True))
+        if entries:
+            print(
+                f"  encoding ({get_encoder().version}): {entries:,} entries, {texts:,} texts in {seconds:.1f} s: "
+                f"{entries / seconds:,.0f} entries/s, {texts / seconds:,.0f} texts/s"
+            )
         base = baseline_run()
         print(
             f"  baseline (numpy/scipy, all pairs): {base['total']:.1f} s "
@@ -113,7 +143,8 @@ def main() -> None:
                     f"  {name:<13} full run {wall:6.1f} s wall (in-run: offers {timings.get('offers', 0):.1f} s, needs "
                     f"{timings.get('needs', 0):.1f} s, candidates {timings.get('candidates', 0):.1f} s, scoring "
                     f"{timings.get('scoring', 0):.1f} s, plan {timings.get('plan_solver', 0):.2f} s, save "
-                    f"{timings.get('save', 0):.1f} s) | ratio to baseline {wall / base['total']:.1f}x | peak memory "
+                    f"{timings.get('save', 0):.1f} s) | ratio to baseline {wall / base['total']:.1f}x"
+                    f"{f', to limit {wall / limit:.1f}x' if limit else ''} | peak memory "
                     f"{peak / 2**20:,.0f} MiB | incremental one need: median {statistics.median(latencies):.0f} ms, "
                     f"p95 {p95:.0f} ms | coverage {run.coverage:.0%}, South-South share {run.south_south_share:.0%}"
                 )

@@ -246,6 +246,9 @@ def wipe() -> None:
         tables += [f.remote_field.through._meta.db_table for f in model._meta.many_to_many]
         tables.append(model._meta.db_table)
     tables.append(SearchOutbox._meta.db_table)
+    from kb.models import EntryVector
+
+    tables.append(EntryVector._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"DELETE FROM {table}")
