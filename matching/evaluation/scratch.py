@@ -41,6 +41,8 @@ def run_in_scratch(command: str, arguments: list[str], *, backend: str, encoder:
             "SEARCH_EMBEDDED_PATH": f"{scratch}/search",
             "SEARCH_INDEX_PREFIX": f"ta-scratch-{secrets.token_hex(4)}",
             "ELASTICSEARCH_URL": settings.ELASTICSEARCH_URL if backend == "elasticsearch" else "",
+            # Every write searchable before the run starts (Elasticsearch refreshes each second).
+            "SEARCH_REFRESH_ON_WRITE": "true",
             # Tasks in-process and no incremental cascade: one full run is what is measured.
             "REDIS_URL": "",
             "CELERY_BROKER_URL": "",
