@@ -87,7 +87,11 @@ def main() -> None:
         generate(offers=size, needs=size, seed=size)
         print(f"\n== {size:,} needs x {size:,} offers ==")
         limit = _limit_seconds(size)
-        print(f"  limit script (../shared/bench/limit.py {size} {size}): {limit:.2f} s" if limit else "  limit script: n/a")
+        print(
+            f"  limit script (../shared/bench/limit.py {size} {size}): {limit:.2f} s"
+            if limit
+            else "  limit script: n/a"
+        )
         # Vectors are computed once, after the entries are written (as the after-commit task does),
         # never inside a run: this is the encoding throughput.
         from kb.models import EntryVector
