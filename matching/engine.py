@@ -22,7 +22,15 @@ from kb.vectors.sync import entry_sentences
 from matching.features import Features, query_terms
 from matching.models import MatchingSettings, UncoveredReason
 from matching.plan import PlanNeed, PlanResult, solve
-from matching.scoring import COMPONENTS, ScoredPair, explain, is_candidate, is_south_south, score_pair
+from matching.scoring import (
+    COMPONENTS,
+    ScoredPair,
+    explain,
+    is_candidate,
+    is_south_south,
+    score_pair,
+    semantic_cosines,
+)
 
 
 @dataclass(frozen=True)
@@ -144,9 +152,8 @@ def score_needs(
         result = NeedResult(need=need)
         found = [offers[o] for o in candidates.get(need.id, []) if o in offers]
         result.had_candidates = any(o.country_id != need.country_id or not need.country_id for o in found)
-        for offer in found:
-            if not is_candidate(need, offer, config.definition):
-                continue
+        eligible = [offer for offer in found if is_candidate(need, offer, config.definition)]
+        for offer, cosine in zip(eligible, semantic_cosines(need, eligible), strict=True):
             result.pairs.append(
                 score_pair(
                     need,
@@ -157,6 +164,7 @@ def score_needs(
                     config.context_share,
                     with_reasons=False,
                     semantic_range=config.semantic_range,
+                    cosine=cosine,
                 )
             )
         if need.south_south == "require" and result.had_candidates and not result.pairs:

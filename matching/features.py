@@ -259,11 +259,12 @@ def apply_corpus(features: dict[int, Features], idf: Idf) -> None:
         if f.embedding is not None and centroid is not None and len(centroid) == len(f.embedding):
             f.embedding = _centred(f.embedding[None, :], centroid)[0]
             if f.sentence_embeddings is not None and len(f.sentence_embeddings):
-                f.sentence_embeddings = _centred(f.sentence_embeddings, centroid)
+                # float16 as stored: half the memory of a full run's offers, ample for a cosine.
+                f.sentence_embeddings = _centred(f.sentence_embeddings, centroid).astype(np.float16)
 
 
 def _centred(vectors: np.ndarray, centroid: np.ndarray) -> np.ndarray:
-    centred = vectors - centroid
+    centred = vectors.astype(np.float32) - centroid
     lengths = np.linalg.norm(centred, axis=1, keepdims=True)
     return (centred / np.where(lengths > 0, lengths, 1.0)).astype(np.float32)
 

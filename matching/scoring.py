@@ -30,6 +30,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from matching.features import Features
 
 TOPICAL = ("text", "semantic", "articles", "ta_type", "thematic")
@@ -91,14 +93,17 @@ def _overlap(wanted: frozenset, offered: frozenset, wanted_tags: frozenset, offe
     return (EVIDENCE[0] * both + EVIDENCE[1] * one + EVIDENCE[2] * none) / len(wanted)
 
 
-def semantic_strength(need: Features, offer: Features, semantic_range: tuple[float, float]) -> float | None:
+def semantic_strength(
+    need: Features, offer: Features, semantic_range: tuple[float, float], cosine: float | None = None
+) -> float | None:
     """How close the two texts are in meaning: their centred cosine, calibrated to [0, 1].
 
     The vectors are the encoder's, centred on the corpus mean (``features.apply_corpus``):
     every entry here is about anti-corruption, so raw cosines sit in a narrow band and centring
     spreads them. None when either side has no vector (the ``none`` encoder, or not computed yet).
     """
-    cosine = semantic_cosine(need, offer)
+    if cosine is None:
+        cosine = semantic_cosine(need, offer)
     if cosine is None:
         return None
     floor, ceiling = semantic_range
@@ -110,10 +115,33 @@ def semantic_cosine(need: Features, offer: Features) -> float | None:
     the whole texts when the offer has no sentences. None without vectors."""
     if need.embedding is None or offer.embedding is None:
         return None
-    sentences = offer.sentence_embeddings
-    if sentences is not None and len(sentences) and sentences.shape[1] == len(need.embedding):
-        return float((sentences @ need.embedding).max())
-    return float(need.embedding @ offer.embedding)
+    return semantic_cosines(need, [offer])[0]
+
+
+def semantic_cosines(need: Features, offers: list[Features]) -> list[float | None]:
+    """``semantic_cosine`` for many offers of one need in one matrix product (a full run scores
+    hundreds of thousands of pairs); sentence vectors are kept as float16 and computed in float32."""
+    if need.embedding is None:
+        return [None] * len(offers)
+    dim = len(need.embedding)
+    blocks, owners = [], []
+    for position, offer in enumerate(offers):
+        if offer.embedding is None:
+            continue
+        sentences = offer.sentence_embeddings
+        block = sentences if sentences is not None and len(sentences) and sentences.shape[1] == dim else None
+        block = offer.embedding[None, :] if block is None else block
+        blocks.append(block)
+        owners.append((position, len(block)))
+    result: list[float | None] = [None] * len(offers)
+    if not blocks:
+        return result
+    similarities = np.concatenate(blocks).astype(np.float32) @ need.embedding.astype(np.float32)
+    start = 0
+    for position, rows in owners:
+        result[position] = float(similarities[start : start + rows].max())
+        start += rows
+    return result
 
 
 def article_overlap(need: Features, offer: Features) -> float | None:
@@ -142,7 +170,11 @@ def article_overlap(need: Features, offer: Features) -> float | None:
 
 
 def components_of(
-    need: Features, offer: Features, definition: str, semantic_range: tuple[float, float] = DEFAULT_SEMANTIC_RANGE
+    need: Features,
+    offer: Features,
+    definition: str,
+    semantic_range: tuple[float, float] = DEFAULT_SEMANTIC_RANGE,
+    cosine: float | None = None,
 ) -> dict[str, float | None]:
     """The named components of a pair (see the module docstring), each in [0, 1] or None."""
     components: dict[str, float | None] = {}
@@ -155,7 +187,7 @@ def components_of(
         # comparison, so the pair is not penalised for being cross-language.
         components["text"] = None
 
-    components["semantic"] = semantic_strength(need, offer, semantic_range)
+    components["semantic"] = semantic_strength(need, offer, semantic_range, cosine)
     components["articles"] = article_overlap(need, offer)
     components["ta_type"] = _overlap(need.ta_types, offer.ta_types, need.ta_type_tags, offer.ta_type_tags)
     components["thematic"] = _overlap(need.themes, offer.themes, need.theme_tags, offer.theme_tags)
@@ -253,8 +285,10 @@ def score_pair(
     context_share: float = 0.35,
     with_reasons: bool = True,
     semantic_range: tuple[float, float] = DEFAULT_SEMANTIC_RANGE,
+    cosine: float | None = None,
 ) -> ScoredPair:
-    components = components_of(need, offer, definition, semantic_range)
+    """``cosine``: the pair's semantic cosine when the caller computed it in bulk."""
+    components = components_of(need, offer, definition, semantic_range, cosine)
     south_south = bool(components["south_south"])
     bonus = prefer_bonus if (south_south and need.south_south == "prefer") else 0.0
     return ScoredPair(

@@ -47,7 +47,7 @@ class EntryVector(models.Model):
         return sentence_matrix(self.sentence_vectors, self.dim)
 
 
-def sentence_matrix(data: bytes | memoryview, dim: int) -> np.ndarray:
+def sentence_matrix(data: bytes | memoryview, dim: int, dtype=np.float32) -> np.ndarray:
     if not dim:
-        return np.zeros((0, 0), np.float32)
-    return np.frombuffer(bytes(data), dtype=np.float16).reshape(-1, dim).astype(np.float32)
+        return np.zeros((0, 0), dtype)
+    return np.frombuffer(bytes(data), dtype=np.float16).reshape(-1, dim).astype(dtype)

@@ -275,14 +275,14 @@ def entry_vectors(kind: str, entry_ids: Iterable[int] | None = None) -> dict[int
 
 
 def entry_sentence_vectors(kind: str, entry_ids: Iterable[int]) -> dict[int, np.ndarray]:
-    """Sentence vectors by entry id (float32, one row per sentence) for the current encoder."""
+    """Sentence vectors by entry id (float16 as stored, one row per sentence) for the current encoder."""
     encoder = get_encoder()
     if not encoder.enabled:
         return {}
     rows = EntryVector.objects.filter(
         entry_kind=kind, entry_id__in=list(entry_ids), encoder_version=encoder.version
     ).values_list("entry_id", "sentence_vectors", "dim")
-    return {entry_id: sentence_matrix(data, dim) for entry_id, data, dim in rows.iterator(chunk_size=2000)}
+    return {entry_id: sentence_matrix(data, dim, np.float16) for entry_id, data, dim in rows.iterator(chunk_size=2000)}
 
 
 def entry_sentences(kind: str, entry_ids: Iterable[int]) -> dict[int, tuple[list[str], np.ndarray]]:

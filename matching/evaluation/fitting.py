@@ -324,6 +324,7 @@ class FitResult:
     start: dict
     cross_validation: dict
     pairs: int
+    semantic_only: dict | None = None
 
     def defaults(self) -> dict:
         values = {f"weight_{name}": weight for name, weight in self.parameters.weights.items()}
@@ -360,7 +361,12 @@ def fit(table: PairTable, judged: JudgedSet, config: MatchConfig, *, seed: int =
         }
         for group in ("all", "en", "other")
     }
+    alone = None
+    if not np.isnan(table.cosine).all():
+        only = Parameters({n: float(n == "semantic") for n in start.weights}, 0.0, 0.0, semantic_range)
+        alone = _report(table, judged, only)
     return FitResult(
+        semantic_only=alone,
         parameters=fitted,
         min_score=calibrate_min_score(table, judged, fitted),
         in_sample=_report(table, judged, fitted),

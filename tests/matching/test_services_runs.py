@@ -66,6 +66,18 @@ def test_full_run_ranks_explains_and_plans(search_backend, small_kb):
     assert Engagement.objects.filter(state=EngagementState.PROPOSED).count() == 3
 
 
+def test_a_dismissed_or_declined_pair_is_never_proposed_again(search_backend, small_kb):
+    run_full(search_backend)
+    proposals = list(Engagement.objects.filter(state=EngagementState.PROPOSED).order_by("id"))
+    dismissed, declined = proposals[0], proposals[1]
+    Engagement.objects.filter(pk=dismissed.pk).update(state=EngagementState.DISMISSED)
+    Engagement.objects.filter(pk=declined.pk).update(state=EngagementState.DECLINED)
+    run_full(search_backend)
+    for refused in (dismissed, declined):
+        reopened = Engagement.objects.filter(need=refused.need_id, offer=refused.offer_id).exclude(pk=refused.pk)
+        assert not reopened.exists()
+
+
 def test_only_non_south_south_candidates_is_the_reason_given(search_backend, small_kb):
     offers, needs = small_kb
     offers["O-JOR"].status = EntryStatus.ARCHIVED

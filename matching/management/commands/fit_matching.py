@@ -83,13 +83,16 @@ class Command(BaseCommand):
             "before": result.start,
             "in_sample": result.in_sample,
             "cross_validation": result.cross_validation,
+            "semantic_only": result.semantic_only,
         }
         if json_path:
             Path(json_path).write_text(json.dumps(report, indent=2))
 
     def _print(self, result: dict) -> None:
         self.stdout.write(f"encoder {result['encoder']}, {result['pairs']} pairs")
-        for name in ("before", "in_sample"):
+        for name in ("semantic_only", "before", "in_sample"):
+            if not result.get(name):
+                continue
             metrics = result[name]["all"]
             other = result[name]["other"]
             self.stdout.write(
