@@ -6,6 +6,7 @@ what its user may not see.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -86,6 +87,47 @@ def home_data(*, user: User) -> HomeData:
 
 
 # --- the secretariat's dashboard -----------------------------------------------------------------
+#
+# Demand is a published need; supply is a published offer. By region, supply counts the offers
+# *open to* the region (those naming it among their regions served, and those naming none), so
+# "gap" reads as what the region asks for against what it could get.
+
+
+@dataclass(frozen=True)
+class DashboardFilter:
+    """Period of publication, M49 region and UNCAC chapter the dashboard is limited to."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    region: Region | None = None
+    chapter: UncacChapter | None = None
+
+    def _period(self, qs):
+        if self.since:
+            qs = qs.filter(published_at__date__gte=self.since)
+        if self.until:
+            qs = qs.filter(published_at__date__lte=self.until)
+        return qs
+
+    def needs(self):
+        qs = self._period(_published(AssistanceNeed))
+        if self.region:
+            qs = qs.filter(country__region=self.region)
+        if self.chapter:
+            qs = qs.filter(articles__chapter=self.chapter)
+        return qs.distinct() if self.chapter else qs
+
+    def offers(self):
+        qs = self._period(_published(ExpertiseOffer))
+        if self.region:
+            qs = qs.filter(Q(regions_served=self.region) | Q(regions_served__isnull=True))
+        if self.chapter:
+            qs = qs.filter(articles__chapter=self.chapter)
+        return qs.distinct() if (self.chapter or self.region) else qs
+
+    @property
+    def is_set(self) -> bool:
+        return any((self.since, self.until, self.region, self.chapter))
 
 
 @dataclass
@@ -104,97 +146,123 @@ def _published(model):
     return model.objects.filter(status=EntryStatus.PUBLISHED)
 
 
-def demand_supply_by_chapter() -> list[Row]:
-    needs = Counter(
-        dict(_published(AssistanceNeed).values_list("articles__chapter").annotate(n=Count("id", distinct=True)))
-    )
-    offers = Counter(
-        dict(_published(ExpertiseOffer).values_list("articles__chapter").annotate(n=Count("id", distinct=True)))
-    )
+def _count_by(qs, path: str) -> Counter:
+    return Counter(dict(qs.order_by().values_list(path).annotate(n=Count("id", distinct=True))))
+
+
+def demand_supply_by_chapter(f: DashboardFilter = DashboardFilter()) -> list[Row]:
+    needs, offers = _count_by(f.needs(), "articles__chapter"), _count_by(f.offers(), "articles__chapter")
+    chapters = UncacChapter.objects.all()
+    if f.chapter:
+        chapters = chapters.filter(pk=f.chapter.pk)
     return [
-        Row(str(c.number), f"{c.roman}. {c.title}", needs.get(c.number, 0), offers.get(c.number, 0))
-        for c in UncacChapter.objects.all()
+        Row(str(c.number), f"{c.roman}. {c.title}", needs.get(c.number, 0), offers.get(c.number, 0)) for c in chapters
     ]
 
 
-def demand_supply_by_article() -> list[Row]:
-    needs = Counter(dict(_published(AssistanceNeed).values_list("articles").annotate(n=Count("id", distinct=True))))
-    offers = Counter(dict(_published(ExpertiseOffer).values_list("articles").annotate(n=Count("id", distinct=True))))
+def demand_supply_by_article(f: DashboardFilter = DashboardFilter()) -> list[Row]:
+    needs, offers = _count_by(f.needs(), "articles"), _count_by(f.offers(), "articles")
+    articles = UncacArticle.objects.all()
+    if f.chapter:
+        articles = articles.filter(chapter=f.chapter)
     rows = [
-        Row(str(a.number), f"{a.number}. {a.title}", needs.get(a.number, 0), offers.get(a.number, 0))
-        for a in UncacArticle.objects.all()
+        Row(str(a.number), f"{a.number}. {a.title}", needs.get(a.number, 0), offers.get(a.number, 0)) for a in articles
     ]
     return sorted((r for r in rows if r.needs or r.offers), key=lambda r: (-r.gap, int(r.key)))
 
 
-def demand_supply_by_region() -> list[Row]:
-    needs = Counter(dict(_published(AssistanceNeed).values_list("country__region__name").annotate(n=Count("id"))))
-    offers = Counter(
-        dict(_published(ExpertiseOffer).values_list("organisation__country__region__name").annotate(n=Count("id")))
-    )
-    rows = [
-        Row(r.name, r.display_name, needs.get(r.name, 0), offers.get(r.name, 0))
-        for r in Region.objects.filter(kind="region")
+def _regions(f: DashboardFilter) -> list[Region]:
+    regions = Region.objects.filter(kind="region").order_by("name")
+    return list(regions.filter(pk=f.region.pk) if f.region else regions)
+
+
+def _offers_open_to(offers) -> tuple[dict[int, set[int]], set[int]]:
+    """Offer id -> ids of the regions it names, and the offers that name none (open to all)."""
+    served: dict[int, set[int]] = defaultdict(set)
+    everywhere: set[int] = set()
+    for offer_id, region_id in offers.order_by().values_list("id", "regions_served"):
+        if region_id is None:
+            everywhere.add(offer_id)
+        else:
+            served[offer_id].add(region_id)
+    return served, everywhere
+
+
+def demand_supply_by_region(f: DashboardFilter = DashboardFilter()) -> list[Row]:
+    needs = _count_by(f.needs(), "country__region")
+    served, everywhere = _offers_open_to(f.offers())
+    return [
+        Row(r.name, r.display_name, needs.get(r.pk, 0), len(everywhere) + sum(r.pk in s for s in served.values()))
+        for r in _regions(f)
     ]
-    international = offers.get(None, 0)
-    if international:
-        from django.utils.translation import gettext as _
-
-        rows.append(Row("international", _("International organisations"), 0, international))
-    return rows
 
 
-def demand_supply_by_group() -> list[Row]:
-    needs = Counter(dict(_published(AssistanceNeed).values_list("country__regional_group").annotate(n=Count("id"))))
-    offers = Counter(
-        dict(_published(ExpertiseOffer).values_list("organisation__country__regional_group").annotate(n=Count("id")))
-    )
+def demand_supply_by_group(f: DashboardFilter = DashboardFilter()) -> list[Row]:
+    needs = _count_by(f.needs(), "country__regional_group")
+    offers = _count_by(f.offers(), "organisation__country__regional_group")
     return [Row(g.value, str(g.label), needs.get(g.value, 0), offers.get(g.value, 0)) for g in RegionalGroup]
 
 
-def demand_supply_by_ta_type() -> list[Row]:
-    needs = Counter(
-        dict(_published(AssistanceNeed).values_list("ta_types__code").annotate(n=Count("id", distinct=True)))
-    )
-    offers = Counter(
-        dict(_published(ExpertiseOffer).values_list("ta_types__code").annotate(n=Count("id", distinct=True)))
-    )
+def demand_supply_by_ta_type(f: DashboardFilter = DashboardFilter()) -> list[Row]:
+    needs, offers = _count_by(f.needs(), "ta_types__code"), _count_by(f.offers(), "ta_types__code")
     return [Row(t.code, t.label, needs.get(t.code, 0), offers.get(t.code, 0)) for t in TAType.objects.all()]
 
 
-def heatmap_article_region() -> tuple[list[str], list[tuple[str, list[int]]]]:
-    """Published needs per (article, region): the columns, and one row per article with needs."""
-    regions = list(Region.objects.filter(kind="region").order_by("name"))
-    counts: dict[int, dict[str, int]] = defaultdict(dict)
+@dataclass
+class DemandSupplyMap:
+    """Needs and offers per UNCAC article (rows) and M49 region (columns)."""
+
+    regions: list[Region]
+    articles: list[UncacArticle]
+    cells: dict[tuple[int, int], tuple[int, int]]  # (article number, region id) -> (needs, offers)
+
+    def cell(self, article: UncacArticle, region: Region) -> tuple[int, int]:
+        return self.cells.get((article.number, region.pk), (0, 0))
+
+
+def demand_supply_article_region(f: DashboardFilter = DashboardFilter()) -> DemandSupplyMap:
+    regions = _regions(f)
+    needs: Counter = Counter()
     for article, region, n in (
-        _published(AssistanceNeed)
+        f.needs()
         .exclude(articles=None)
-        .values_list("articles", "country__region__name")
+        .order_by()
+        .values_list("articles", "country__region")
         .annotate(n=Count("id", distinct=True))
     ):
-        counts[article][region] = n
-    rows = [(f"{article}", [counts[article].get(r.name, 0) for r in regions]) for article in sorted(counts)]
-    return [r.display_name for r in regions], rows
+        needs[(article, region)] = n
+    served, everywhere = _offers_open_to(f.offers())
+    offers: Counter = Counter()
+    offer_articles: dict[int, set[int]] = defaultdict(set)
+    for offer_id, article in f.offers().exclude(articles=None).order_by().values_list("id", "articles"):
+        offer_articles[offer_id].add(article)
+    for offer_id, articles in offer_articles.items():
+        open_to = (
+            [r.pk for r in regions] if offer_id in everywhere else [r.pk for r in regions if r.pk in served[offer_id]]
+        )
+        for article in articles:
+            for region_id in open_to:
+                offers[(article, region_id)] += 1
+    shown = {article for article, _region in needs} | {article for article, _region in offers}
+    if f.chapter:
+        shown &= set(f.chapter.articles.values_list("number", flat=True))
+    cells = {key: (needs.get(key, 0), offers.get(key, 0)) for key in set(needs) | set(offers)}
+    return DemandSupplyMap(regions, list(UncacArticle.objects.filter(number__in=shown).order_by("number")), cells)
 
 
-def south_south_share() -> tuple[int, int]:
+def south_south_share(f: DashboardFilter = DashboardFilter()) -> tuple[int, int]:
     """(published needs with at least one current South-South candidate, published needs)."""
-    published = _published(AssistanceNeed)
+    published = f.needs()
     with_ss = published.filter(
         Exists(MatchCandidate.objects.current().filter(need_id=OuterRef("pk"), south_south=True))
     ).count()
     return with_ss, published.count()
 
 
-def needs_without_candidate(limit: int = 50) -> list:
+def needs_without_candidate(f: DashboardFilter = DashboardFilter(), limit: int = 50) -> list:
     """Published needs the current matching leaves uncovered, oldest first."""
     covered = NeedOutcome.objects.filter(need_id=OuterRef("pk"), is_current=True, providers_assigned__gt=0)
-    return list(
-        _published(AssistanceNeed)
-        .filter(~Exists(covered))
-        .select_related("country")
-        .order_by("published_at", "id")[:limit]
-    )
+    return list(f.needs().filter(~Exists(covered)).select_related("country").order_by("published_at", "id")[:limit])
 
 
 def uncovered_reasons() -> dict[int, str]:

@@ -51,5 +51,6 @@ urlpatterns = [
     path("runs/<int:pk>/cancel/", matching.run_cancel, name="run-cancel"),
     # the secretariat
     path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/report/", dashboard.dashboard_report, name="dashboard-report"),
     path("dashboard/<str:name>.csv", dashboard.dashboard_csv, name="dashboard-csv"),
 ]

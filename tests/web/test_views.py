@@ -323,8 +323,8 @@ def test_dashboard_charts_and_csv(moderator, civ, kor):
         response = client.get(reverse("web:dashboard-csv", args=[name]))
         assert response.status_code == 200, name
         assert response["Content-Type"].startswith("text/csv")
-    chapters = client.get(reverse("web:dashboard-csv", args=["chapters"])).content.decode().splitlines()
-    assert chapters[0] == "key,label,needs,offers,gap"
+    chapters = client.get(reverse("web:dashboard-csv", args=["chapters"])).content.decode("utf-8-sig").splitlines()
+    assert chapters[0] == "Code,Label,Needs,Offers,Gap (needs − offers)"
     row = next(line for line in chapters if line.startswith("2,"))
     assert row.endswith(",1,1,0")
     assert browser(civ).get(reverse("web:dashboard-csv", args=["chapters"])).status_code == 403
@@ -375,3 +375,46 @@ def test_engagement_pages_are_for_the_two_sides(moderator, civ, kor):
     browser(civ).post(reverse("web:engagement-act", args=[engagement.pk, "interest"]))
     engagement.refresh_from_db()
     assert engagement.state == "interested"
+
+
+def test_dashboard_filters_by_period_region_and_chapter_and_prints(moderator, civ, kor):
+    import datetime as dt
+
+    from kb.models import AssistanceNeed
+
+    old = publish(make("need", civ, title="Old need", articles=[8]), civ, moderator)
+    AssistanceNeed.objects.filter(pk=old.pk).update(published_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    publish(make("need", kor, title="Asian need", articles=[52]), kor, moderator)
+    publish(make("offer", kor, articles=[8, 52]), kor, moderator)
+    client = browser(moderator)
+
+    def table(name, **params):
+        return {
+            r.key: (r.needs, r.offers) for r in client.get(reverse("web:dashboard"), params).context["tables"][name]
+        }
+
+    assert table("chapters")["2"] == (1, 1)
+    assert table("chapters", since="2021-01-01")["2"] == (0, 1)
+    assert table("regions", region=_region("Asia"))["Asia"] == (1, 1)
+    assert set(table("regions", region=_region("Asia"))) == {"Asia"}
+    assert set(table("chapters", chapter="5")) == {"5"}
+    grid = client.get(reverse("web:dashboard"), {"chapter": "2"}).context["grid"]
+    assert [a.number for a in grid.articles] == [8]
+    africa = next(r for r in grid.regions if r.name == "Africa")
+    assert grid.cell(grid.articles[0], africa) == (1, 1)  # the Korean offer names no region: open to all
+    bad = client.get(reverse("web:dashboard"), {"since": "2026-02-01", "until": "2026-01-01"})
+    assert bad.context["form"].errors["until"]
+    report = client.get(reverse("web:dashboard-report"), {"chapter": "2"})
+    assert report.status_code == 200
+    page = report.content.decode()
+    assert '<header class="site"' not in page  # no navigation on the printed report
+    assert "data-print" in page
+    assert 'class="numbers"' in page  # every chart printed with its numbers
+    csv_rows = client.get(reverse("web:dashboard-csv", args=["chapters"]), {"chapter": "2"}).content.decode("utf-8-sig")
+    assert len(csv_rows.splitlines()) == 2
+
+
+def _region(name):
+    from kb.models import Region
+
+    return Region.objects.get(name=name).pk

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+
 from django import template
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
+from kb.search.labels import facet_label
 from matching.reasons import render_reasons
 from matching.scoring import COMPONENTS
 from matching.services.notifications import render_notification
@@ -14,7 +18,22 @@ register = template.Library()
 
 @register.simple_tag
 def notification_title(notification) -> str:
-    return render_notification(notification)[0]
+    """The notification's title with the entry titles it quotes bidi-isolated (``<bdi>``), so an
+    English title inside an Arabic sentence keeps its punctuation in place."""
+    params = notification.params or {}
+    marks = {key: f"\x00{key}\x00" for key in ("need", "offer") if params.get(key)}
+    shown = copy.copy(notification)
+    shown.params = {**params, **marks}
+    html = escape(render_notification(shown)[0])
+    for key, mark in marks.items():
+        html = html.replace(escape(mark), format_html("<bdi>{}</bdi>", params[key]))
+    return mark_safe(html)
+
+
+@register.filter
+def country_name(iso3: str) -> str:
+    """A State's name in the reader's language, from its ISO 3166-1 alpha-3 code."""
+    return facet_label("country", iso3) if iso3 else ""
 
 
 @register.filter
