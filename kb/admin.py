@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 from modeltranslation.admin import TranslationAdmin
 
-from kb.exceptions import IllegalTransition
+from core.web import USER_ERRORS, error_text
 from kb.models import (
     AssistanceNeed,
     Country,
@@ -191,13 +191,8 @@ class EntryAdmin(admin.ModelAdmin):
         entries = list(queryset)
         try:
             count = entries_transition_bulk(actor=request.user, entries=entries, action=action.value, reason=reason)
-        except (IllegalTransition, PermissionDenied) as exc:
-            self.message_user(request, _("Nothing was changed: %(error)s") % {"error": exc}, messages.ERROR)
-            return
-        except ValidationError as exc:
-            self.message_user(
-                request, _("Nothing was changed: %(error)s") % {"error": "; ".join(exc.messages)}, messages.ERROR
-            )
+        except (*USER_ERRORS, PermissionDenied) as exc:
+            self.message_user(request, _("Nothing was changed: %(error)s") % {"error": error_text(exc)}, messages.ERROR)
             return
         self.message_user(
             request,

@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kb.apis.errors import CONFLICT_RESPONSE
+from core.api.errors import CONFLICT_RESPONSE
 from kb.apis.filters import NeedFilterSet, OfferFilterSet
 from kb.apis.serializers import (
     EntryEventSerializer,

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kb.apis.permissions import IsModerator
+from core.api.permissions import IsModerator
 from kb.apis.serializers import ImportInputSerializer, ImportReportSerializer
 from kb.services.importing import entries_export_lines, entries_import_file
 

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 
-from kb.apis.permissions import IsModerator
+from core.api.permissions import IsModerator
 from kb.apis.serializers import (
     CountrySerializer,
     LanguageSerializer,

@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kb.apis.errors import UNAVAILABLE_RESPONSE
-from kb.apis.serializers import RejectUnknownFieldsMixin
+from core.api.errors import UNAVAILABLE_RESPONSE
+from core.api.serializers import RejectUnknownFieldsMixin
 from kb.search import SearchUnavailable, get_backend
 from kb.search.documents import FACET_FIELDS
 from kb.search.labels import facet_label

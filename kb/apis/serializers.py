@@ -1,8 +1,8 @@
 """Serializers of the knowledge-base API.
 
 Output serializers name their fields explicitly. Input serializers accept only the editable content
-fields and reject anything else (ownership, status, timestamps...) with an error naming the field,
-so a mass-assignment attempt is visible to the client instead of silently ignored.
+fields and reject anything else (ownership, status, timestamps...) with an error naming the field
+(``core.api.serializers``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.serializers import RejectUnknownFieldsMixin
 from kb.models import (
     AssistanceNeed,
     CostArrangement,
@@ -120,20 +121,6 @@ class OrganisationBriefSerializer(serializers.ModelSerializer):
 
 
 # --- entries -------------------------------------------------------------------------------------
-
-
-class RejectUnknownFieldsMixin:
-    """Fail validation on keys the serializer does not accept (read-only or unknown)."""
-
-    def to_internal_value(self, data):
-        if hasattr(data, "keys"):
-            writable = {name for name, field in self.fields.items() if not field.read_only}
-            extra = sorted(set(data.keys()) - writable)
-            if extra:
-                raise serializers.ValidationError(
-                    {name: ["This field cannot be set here (read-only or unknown)."] for name in extra}
-                )
-        return super().to_internal_value(data)
 
 
 def _codes(**kwargs) -> serializers.ListField:

@@ -9,7 +9,8 @@ Import rules:
   holds changes nothing (no write, no event, no re-index), so importing a file twice is a no-op
   the second time.
 - ``publish`` is the moderator's flag: it allows ``"status": "published"`` and publishes lines
-  that give no status.
+  that give no status. The status is set through the moderation machine's system transitions
+  (``entry_import_status``), never by hand.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import IO
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import User
 from kb.interchange import EntryRecord, LineError, entry_to_line, parse_lines
@@ -33,17 +33,15 @@ from kb.models import (
     ExpertiseOffer,
     Organisation,
     OrganisationKind,
-    RevisionStatus,
 )
-from kb.services.effects import effects_batched, entry_changed_on_commit
+from kb.services.effects import effects_batched
 from kb.services.entries import (
     entry_content_write,
-    entry_event_record,
     entry_snapshot,
     need_create_unchecked,
     offer_create_unchecked,
-    spec_for,
 )
+from kb.services.moderation import entry_import_status
 
 
 @dataclass
@@ -90,28 +88,6 @@ def _target_status(record: EntryRecord, publish: bool) -> str:
     return EntryStatus.PUBLISHED if publish else EntryStatus.DRAFT
 
 
-def _set_status(entry, status: str, actor: User | None) -> None:
-    previous = entry.moderation_state
-    entry.status = status
-    entry.revision_status = RevisionStatus.NONE
-    entry.pending_revision = None
-    now = timezone.now()
-    if status == EntryStatus.SUBMITTED and entry.submitted_at is None:
-        entry.submitted_at = now
-    if status == EntryStatus.PUBLISHED and entry.published_at is None:
-        entry.published_at = now
-    entry.save()
-    entry_event_record(
-        entry=entry,
-        action=EntryAction.IMPORTED,
-        actor=actor,
-        from_status=previous,
-        to_status=entry.moderation_state,
-        reason="bulk import",
-    )
-    entry_changed_on_commit(spec_for(entry).kind, [entry.pk])
-
-
 def _apply_record(record: EntryRecord, *, publish: bool, actor: User | None, countries: dict[str, Country]) -> str:
     model = ExpertiseOffer if record.kind == EntryKind.OFFER else AssistanceNeed
     organisation = _organisation(record, countries)
@@ -138,7 +114,7 @@ def _apply_record(record: EntryRecord, *, publish: bool, actor: User | None, cou
                 action=EntryAction.IMPORTED,
             )
         if status != entry.status:
-            _set_status(entry, status, actor)
+            entry_import_status(actor=actor, entry=entry, status=status)
         return "created"
 
     ownership_changed = False
@@ -157,7 +133,7 @@ def _apply_record(record: EntryRecord, *, publish: bool, actor: User | None, cou
         return "unchanged"
     # An import by a moderator overwrites in place, whatever the entry's state.
     entry_content_write(entry=existing, data=changed)
-    _set_status(existing, status, actor)
+    entry_import_status(actor=actor, entry=existing, status=status)
     return "updated"
 
 

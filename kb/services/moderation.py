@@ -9,7 +9,9 @@ An entry's *moderation state* combines its status with its pending changes:
                                                                       published_changes_returned
 
 ``TRANSITIONS`` below is the whole truth: (action, from state) -> (to state, who, reason needed,
-effect). ``entry_transition`` is the only code that applies it. Anything not in the table is an
+effect); ``core.state_machine`` provides the mechanics. ``entry_transition`` applies a person's
+action; ``entry_import_status`` applies the import's system transitions (a moderator's file sets
+an entry to draft, submitted or published from any state). Anything not in the table is an
 ``IllegalTransition`` naming the states the action is allowed from.
 """
 
@@ -18,21 +20,23 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
-from kb.exceptions import IllegalTransition
-from kb.models import EntryStatus, KnowledgeEntry, ModerationState, RevisionStatus
+from core.state_machine import NOBODY, Role, StateMachine, Transition
+from kb.models import EntryAction, EntryStatus, KnowledgeEntry, ModerationState, RevisionStatus
 from kb.selectors import entry_can_manage
 from kb.services.effects import entry_changed_on_commit
 from kb.services.entries import entry_event_record, entry_snapshot, entry_submission_check, revision_apply, spec_for
 
 
 class Action(enum.StrEnum):
+    """What people do: focal points to their own entries, moderators to anyone's."""
+
     SUBMIT = "submit"
     WITHDRAW = "withdraw"
     PUBLISH = "publish"
@@ -42,9 +46,12 @@ class Action(enum.StrEnum):
     RESTORE = "restore"
 
 
-class Role(enum.Flag):
-    OWNER = enum.auto()  # a focal point of the owning organisation
-    MODERATOR = enum.auto()
+class SystemAction(enum.StrEnum):
+    """What the import does: set the status a moderator's file gives."""
+
+    IMPORT_AS_DRAFT = "import_as_draft"
+    IMPORT_AS_SUBMITTED = "import_as_submitted"
+    IMPORT_AS_PUBLISHED = "import_as_published"
 
 
 class Effect(enum.Enum):
@@ -54,11 +61,9 @@ class Effect(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Transition:
-    to: ModerationState
-    by: Role
-    reason_required: bool = False
+class ModerationTransition(Transition[ModerationState]):
     effect: Effect = Effect.NONE
+    records: str = ""  # the EntryEvent action, when it is not the action's own code
 
 
 ACTION_LABELS = {
@@ -71,34 +76,46 @@ ACTION_LABELS = {
     Action.RESTORE: gettext_lazy("Restore as a draft"),
 }
 
-
-def _labels() -> dict[str, str]:
-    return {
-        **{a.value: str(label) for a, label in ACTION_LABELS.items()},
-        **{s.value: str(s.label) for s in ModerationState},
-    }
-
-
-S, A = ModerationState, Action
-TRANSITIONS: dict[tuple[Action, ModerationState], Transition] = {
-    (A.SUBMIT, S.DRAFT): Transition(S.SUBMITTED, Role.OWNER),
-    (A.SUBMIT, S.RETURNED): Transition(S.SUBMITTED, Role.OWNER),
-    (A.SUBMIT, S.PUBLISHED_CHANGES_RETURNED): Transition(S.PUBLISHED_CHANGES_SUBMITTED, Role.OWNER),
-    (A.WITHDRAW, S.SUBMITTED): Transition(S.DRAFT, Role.OWNER),
-    (A.WITHDRAW, S.PUBLISHED_CHANGES_SUBMITTED): Transition(S.PUBLISHED, Role.OWNER, effect=Effect.DISCARD_CHANGES),
-    (A.WITHDRAW, S.PUBLISHED_CHANGES_RETURNED): Transition(S.PUBLISHED, Role.OWNER, effect=Effect.DISCARD_CHANGES),
-    (A.PUBLISH, S.SUBMITTED): Transition(S.PUBLISHED, Role.MODERATOR),
-    (A.PUBLISH, S.PUBLISHED_CHANGES_SUBMITTED): Transition(S.PUBLISHED, Role.MODERATOR, effect=Effect.APPLY_CHANGES),
-    (A.RETURN, S.SUBMITTED): Transition(S.RETURNED, Role.MODERATOR, reason_required=True),
-    (A.RETURN, S.PUBLISHED_CHANGES_SUBMITTED): Transition(S.PUBLISHED_CHANGES_RETURNED, Role.MODERATOR, reason_required=True),
+S, A, T = ModerationState, Action, ModerationTransition
+_IMPORTED_AS = {
+    EntryStatus.DRAFT: SystemAction.IMPORT_AS_DRAFT,
+    EntryStatus.SUBMITTED: SystemAction.IMPORT_AS_SUBMITTED,
+    EntryStatus.PUBLISHED: SystemAction.IMPORT_AS_PUBLISHED,
+}
+TRANSITIONS: dict[tuple[Action | SystemAction, ModerationState], ModerationTransition] = {
+    (A.SUBMIT, S.DRAFT): T(S.SUBMITTED, Role.OWNER),
+    (A.SUBMIT, S.RETURNED): T(S.SUBMITTED, Role.OWNER),
+    (A.SUBMIT, S.PUBLISHED_CHANGES_RETURNED): T(S.PUBLISHED_CHANGES_SUBMITTED, Role.OWNER),
+    (A.WITHDRAW, S.SUBMITTED): T(S.DRAFT, Role.OWNER),
+    (A.WITHDRAW, S.PUBLISHED_CHANGES_SUBMITTED): T(S.PUBLISHED, Role.OWNER, effect=Effect.DISCARD_CHANGES),
+    (A.WITHDRAW, S.PUBLISHED_CHANGES_RETURNED): T(S.PUBLISHED, Role.OWNER, effect=Effect.DISCARD_CHANGES),
+    (A.PUBLISH, S.SUBMITTED): T(S.PUBLISHED, Role.MODERATOR),
+    (A.PUBLISH, S.PUBLISHED_CHANGES_SUBMITTED): T(S.PUBLISHED, Role.MODERATOR, effect=Effect.APPLY_CHANGES),
+    (A.RETURN, S.SUBMITTED): T(S.RETURNED, Role.MODERATOR, reason_required=True),
+    (A.RETURN, S.PUBLISHED_CHANGES_SUBMITTED): T(S.PUBLISHED_CHANGES_RETURNED, Role.MODERATOR, reason_required=True),
     # Taking a published entry down: the author's latest text (pending changes included) becomes
     # the working copy, nothing they wrote is lost.
-    (A.UNPUBLISH, S.PUBLISHED): Transition(S.RETURNED, Role.MODERATOR, reason_required=True),
-    (A.UNPUBLISH, S.PUBLISHED_CHANGES_SUBMITTED): Transition(S.RETURNED, Role.MODERATOR, reason_required=True, effect=Effect.APPLY_CHANGES),
-    (A.UNPUBLISH, S.PUBLISHED_CHANGES_RETURNED): Transition(S.RETURNED, Role.MODERATOR, reason_required=True, effect=Effect.APPLY_CHANGES),
-    (A.ARCHIVE, S.PUBLISHED): Transition(S.ARCHIVED, Role.OWNER | Role.MODERATOR),
-    (A.RESTORE, S.ARCHIVED): Transition(S.DRAFT, Role.OWNER),
+    (A.UNPUBLISH, S.PUBLISHED): T(S.RETURNED, Role.MODERATOR, reason_required=True),
+    (A.UNPUBLISH, S.PUBLISHED_CHANGES_SUBMITTED): T(S.RETURNED, Role.MODERATOR, reason_required=True, effect=Effect.APPLY_CHANGES),
+    (A.UNPUBLISH, S.PUBLISHED_CHANGES_RETURNED): T(S.RETURNED, Role.MODERATOR, reason_required=True, effect=Effect.APPLY_CHANGES),
+    (A.ARCHIVE, S.PUBLISHED): T(S.ARCHIVED, Role.OWNER | Role.MODERATOR),
+    (A.RESTORE, S.ARCHIVED): T(S.DRAFT, Role.OWNER),
+    # The import writes the file's version over whatever the entry held (pending changes
+    # included) and gives it the file's status, from any state.
+    **{
+        (action, state): T(S(status.value), Role.SYSTEM, records=EntryAction.IMPORTED)
+        for status, action in _IMPORTED_AS.items()
+        for state in S
+    },
 }  # fmt: skip
+
+MODERATION = StateMachine(
+    TRANSITIONS,
+    action_labels=ACTION_LABELS,
+    illegal_message=gettext_lazy(
+        "“%(action)s” is not possible for an entry that is “%(state)s”; it is possible from: %(allowed)s."
+    ),
+)
 
 _STATUS_OF = {
     S.DRAFT: (EntryStatus.DRAFT, RevisionStatus.NONE),
@@ -111,19 +128,19 @@ _STATUS_OF = {
 }
 
 
+def _roles(actor: User, entry: KnowledgeEntry) -> Role:
+    owner = Role.OWNER if entry_can_manage(user=actor, entry=entry) else NOBODY
+    return owner | (Role.MODERATOR if actor.is_moderator else NOBODY)
+
+
 def allowed_actions(entry: KnowledgeEntry, *, is_owner: bool, is_moderator: bool) -> list[str]:
     """Actions this user may take on ``entry`` now (for UIs)."""
-    state = entry.moderation_state
-    roles = (Role.OWNER if is_owner else Role(0)) | (Role.MODERATOR if is_moderator else Role(0))
-    return [action.value for (action, from_state), t in TRANSITIONS.items() if from_state == state and t.by & roles]
+    roles = (Role.OWNER if is_owner else NOBODY) | (Role.MODERATOR if is_moderator else NOBODY)
+    return [action.value for action in MODERATION.allowed_actions(entry.moderation_state, roles)]
 
 
-def _check_role(actor: User | None, entry: KnowledgeEntry, transition: Transition, action: Action) -> None:
-    if actor is None:  # system (bulk import by a moderator on the command line)
-        return
-    if transition.by & Role.MODERATOR and actor.is_moderator:
-        return
-    if transition.by & Role.OWNER and entry_can_manage(user=actor, entry=entry):
+def _check_role(actor: User, entry: KnowledgeEntry, transition: ModerationTransition, action: Action) -> None:
+    if transition.by & _roles(actor, entry):
         return
     if transition.by == Role.MODERATOR:
         raise PermissionDenied(_("Only moderators can do this: “%(action)s”.") % {"action": ACTION_LABELS[action]})
@@ -132,27 +149,16 @@ def _check_role(actor: User | None, entry: KnowledgeEntry, transition: Transitio
     )
 
 
-def entry_transition_unchecked(
-    *, actor: User | None, entry: KnowledgeEntry, action: str, reason: str = ""
+def _apply(
+    entry: KnowledgeEntry,
+    action: Action | SystemAction,
+    transition: ModerationTransition,
+    *,
+    actor: User | None,
+    reason: str,
 ) -> KnowledgeEntry:
-    """Apply one transition inside the caller's transaction (``entry`` should be locked)."""
-    action = Action(action)
+    """Move ``entry`` (locked, in the caller's transaction) along ``transition``; record it."""
     state = entry.moderation_state
-    transition = TRANSITIONS.get((action, state))
-    if transition is None:
-        allowed = [s.value for (a, s) in TRANSITIONS if a == action]
-        raise IllegalTransition(action=action.value, state=state.value, allowed_from=allowed, labels=_labels())
-    _check_role(actor, entry, transition, action)
-    reason = (reason or "").strip()
-    if transition.reason_required and not reason:
-        raise ValidationError(
-            {"reason": _("Give a reason for this action: “%(action)s”.") % {"action": ACTION_LABELS[action]}}
-        )
-    if action == Action.SUBMIT and actor is not None:
-        # A focal point's submission must be complete; a moderator's bulk import (no actor)
-        # follows the interchange format, where articles and types are optional.
-        entry_submission_check(entry.pending_revision or entry_snapshot(entry))
-
     if transition.effect == Effect.APPLY_CHANGES:
         revision_apply(entry)
     elif transition.effect == Effect.DISCARD_CHANGES:
@@ -163,17 +169,19 @@ def entry_transition_unchecked(
     if revision_status == RevisionStatus.NONE:
         entry.pending_revision = None
     now = timezone.now()
-    if action == Action.SUBMIT:
+    if action == Action.SUBMIT or (status == EntryStatus.SUBMITTED and entry.submitted_at is None):
         entry.submitted_at = now
     if action == Action.PUBLISH:
         entry.published_at = now
         entry.moderation_reason = ""
+    elif status == EntryStatus.PUBLISHED and entry.published_at is None:
+        entry.published_at = now
     if transition.reason_required:
         entry.moderation_reason = reason
     entry.save()
     entry_event_record(
         entry=entry,
-        action=action.value,
+        action=transition.records or action.value,
         actor=actor,
         from_status=state.value,
         to_status=transition.to.value,
@@ -181,6 +189,26 @@ def entry_transition_unchecked(
     )
     entry_changed_on_commit(spec_for(entry).kind, [entry.pk])
     return entry
+
+
+def entry_transition_unchecked(*, actor: User, entry: KnowledgeEntry, action: str, reason: str = "") -> KnowledgeEntry:
+    """Apply one person's action inside the caller's transaction (``entry`` should be locked)."""
+    chosen = Action(action)
+    transition = MODERATION.transition(chosen, entry.moderation_state)
+    _check_role(actor, entry, transition, chosen)
+    reason = MODERATION.reason(transition, chosen, reason)
+    if chosen == Action.SUBMIT:
+        # A focal point's submission must be complete; the import (its own system transitions)
+        # follows the interchange format, where articles and types are optional.
+        entry_submission_check(entry.pending_revision or entry_snapshot(entry))
+    return _apply(entry, chosen, transition, actor=actor, reason=reason)
+
+
+def entry_import_status(*, actor: User | None, entry: KnowledgeEntry, status: str) -> KnowledgeEntry:
+    """The import's system transition to ``status`` (inside the import's transaction)."""
+    action = _IMPORTED_AS[EntryStatus(status)]
+    transition = MODERATION.transition(action, entry.moderation_state)
+    return _apply(entry, action, transition, actor=actor, reason="bulk import")
 
 
 def entry_transition(*, actor: User, entry: KnowledgeEntry, action: str, reason: str = "") -> KnowledgeEntry:

@@ -4,7 +4,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from kb.apis.serializers import RejectUnknownFieldsMixin
+from core.api.serializers import RejectUnknownFieldsMixin
 from matching.models import Engagement, EngagementRating, MatchCandidate, MatchRun, NeedOutcome, Notification
 from matching.reasons import render_reasons
 from matching.services.engagements import allowed_engagement_actions, offer_capacity_left

@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kb.apis.errors import CONFLICT_RESPONSE, Conflict
-from kb.apis.permissions import IsModerator
+from core.api.errors import CONFLICT_RESPONSE
+from core.api.permissions import IsModerator
 from kb.selectors import need_list_for_user, offer_list_for_user
 from matching.apis.serializers import (
     CandidateSerializer,
@@ -32,13 +32,12 @@ from matching.models import RunTrigger
 from matching.selectors import engagement_list_for_user, need_candidates, need_outcome, run_list
 from matching.services.engagements import (
     EngagementAction,
-    IllegalEngagementTransition,
     engagement_express_interest,
     engagement_rate,
     engagement_transition,
 )
 from matching.services.notifications import notifications_for_user, notifications_mark_read
-from matching.services.runs import MatchRunAlreadyActive, MatchRunNotActive, match_run_cancel, match_run_start
+from matching.services.runs import match_run_cancel, match_run_start
 
 
 class MatchRunViewSet(
@@ -63,10 +62,7 @@ class MatchRunViewSet(
         responses={201: MatchRunSerializer, 409: CONFLICT_RESPONSE},
     )
     def create(self, request: Request) -> Response:
-        try:
-            run = match_run_start(trigger=RunTrigger.API, requested_by=request.user)
-        except MatchRunAlreadyActive as exc:
-            raise Conflict(detail=str(exc), code=exc.code) from exc
+        run = match_run_start(trigger=RunTrigger.API, requested_by=request.user)
         run.refresh_from_db()
         return Response(MatchRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
@@ -77,10 +73,7 @@ class MatchRunViewSet(
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk=None) -> Response:
-        try:
-            run = match_run_cancel(run=self.get_object())
-        except MatchRunNotActive as exc:
-            raise Conflict(detail=str(exc), code=exc.code) from exc
+        run = match_run_cancel(run=self.get_object())
         return Response(MatchRunSerializer(run).data)
 
 
@@ -132,15 +125,12 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def _act(self, request: Request, name: str) -> Response:
         data = EngagementActionInputSerializer(data=request.data or {})
         data.is_valid(raise_exception=True)
-        try:
-            engagement = engagement_transition(
-                actor=request.user,
-                engagement=self.get_object(),
-                action=name,
-                reason=data.validated_data.get("reason", ""),
-            )
-        except IllegalEngagementTransition as exc:
-            raise Conflict(detail=str(exc), code=exc.code) from exc
+        engagement = engagement_transition(
+            actor=request.user,
+            engagement=self.get_object(),
+            action=name,
+            reason=data.validated_data.get("reason", ""),
+        )
         engagement = self.get_queryset().get(pk=engagement.pk)
         return Response(EngagementSerializer(engagement, context={"request": request}).data)
 

@@ -6,7 +6,9 @@
 
 Who: the recipient's focal points (of the need) express interest, dismiss, and confirm the
 agreement; the provider's focal points (of the offer) accept or decline; either side starts,
-completes or cancels. Moderators can do what either side can. ``TRANSITIONS`` is the whole truth.
+completes or cancels. Moderators can do what either side can; matching itself (the ``SYSTEM``
+role) withdraws proposals a newer plan dropped. ``TRANSITIONS`` is the whole truth, applied with
+the mechanics of ``core.state_machine``.
 Accepting needs capacity left this year (capacity minus engagements accepted this year).
 The plan's proposals are created by ``proposals_sync``; a recipient can also express interest in
 any listed candidate, which opens an engagement directly in ``interested``.
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -25,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from core.state_machine import NOBODY, Role, StateMachine, Transition
 from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer
 from kb.selectors import need_can_manage, offer_can_manage, user_scope
 from matching.features import capacity_used
@@ -41,13 +43,9 @@ from matching.models import (
 from matching.services.notifications import notify_engagement
 
 
-class Side(enum.Flag):
-    RECIPIENT = enum.auto()
-    PROVIDER = enum.auto()
-    SYSTEM = enum.auto()
-
-
 class EngagementAction(enum.StrEnum):
+    """What the two sides do (moderators can do what either side can)."""
+
     INTEREST = "interest"
     DISMISS = "dismiss"
     ACCEPT = "accept"
@@ -58,11 +56,10 @@ class EngagementAction(enum.StrEnum):
     CANCEL = "cancel"
 
 
-@dataclass(frozen=True)
-class Move:
-    to: EngagementState
-    by: Side
-    reason_required: bool = False
+class EngagementSystemAction(enum.StrEnum):
+    """What matching does: a newer plan, or a need leaving publication, withdraws a proposal."""
+
+    WITHDRAW_PROPOSAL = "withdraw_proposal"
 
 
 ACTION_LABELS = {
@@ -76,52 +73,47 @@ ACTION_LABELS = {
     EngagementAction.CANCEL: gettext_lazy("Cancel the engagement"),
 }
 
-E, A = EngagementState, EngagementAction
-EITHER = Side.RECIPIENT | Side.PROVIDER
-TRANSITIONS: dict[tuple[EngagementAction, EngagementState], Move] = {
-    (A.INTEREST, E.PROPOSED): Move(E.INTERESTED, Side.RECIPIENT),
-    (A.DISMISS, E.PROPOSED): Move(E.DISMISSED, Side.RECIPIENT),
-    (A.DISMISS, E.INTERESTED): Move(E.DISMISSED, Side.RECIPIENT),
-    (A.ACCEPT, E.INTERESTED): Move(E.ACCEPTED, Side.PROVIDER),
-    (A.DECLINE, E.INTERESTED): Move(E.DECLINED, Side.PROVIDER, reason_required=True),
-    (A.AGREE, E.ACCEPTED): Move(E.AGREED, Side.RECIPIENT),
-    (A.START, E.AGREED): Move(E.IN_PROGRESS, EITHER),
-    (A.COMPLETE, E.IN_PROGRESS): Move(E.COMPLETED, EITHER),
-    (A.CANCEL, E.ACCEPTED): Move(E.CANCELLED, EITHER, reason_required=True),
-    (A.CANCEL, E.AGREED): Move(E.CANCELLED, EITHER, reason_required=True),
-    (A.CANCEL, E.IN_PROGRESS): Move(E.CANCELLED, EITHER, reason_required=True),
+E, A, T = EngagementState, EngagementAction, Transition
+EITHER = Role.RECIPIENT | Role.PROVIDER
+TRANSITIONS: dict[tuple[EngagementAction | EngagementSystemAction, EngagementState], Transition[EngagementState]] = {
+    (A.INTEREST, E.PROPOSED): T(E.INTERESTED, Role.RECIPIENT),
+    (A.DISMISS, E.PROPOSED): T(E.DISMISSED, Role.RECIPIENT),
+    (A.DISMISS, E.INTERESTED): T(E.DISMISSED, Role.RECIPIENT),
+    (A.ACCEPT, E.INTERESTED): T(E.ACCEPTED, Role.PROVIDER),
+    (A.DECLINE, E.INTERESTED): T(E.DECLINED, Role.PROVIDER, reason_required=True),
+    (A.AGREE, E.ACCEPTED): T(E.AGREED, Role.RECIPIENT),
+    (A.START, E.AGREED): T(E.IN_PROGRESS, EITHER),
+    (A.COMPLETE, E.IN_PROGRESS): T(E.COMPLETED, EITHER),
+    (A.CANCEL, E.ACCEPTED): T(E.CANCELLED, EITHER, reason_required=True),
+    (A.CANCEL, E.AGREED): T(E.CANCELLED, EITHER, reason_required=True),
+    (A.CANCEL, E.IN_PROGRESS): T(E.CANCELLED, EITHER, reason_required=True),
+    (EngagementSystemAction.WITHDRAW_PROPOSAL, E.PROPOSED): T(E.CANCELLED, Role.SYSTEM),
 }
 
-
-class IllegalEngagementTransition(Exception):
-    code = "illegal_transition"
-
-    def __init__(self, action: str, state: str):
-        allowed = [f"“{s.label}”" for (a, s) in TRANSITIONS if a == action]
-        super().__init__(
-            _("“%(action)s” is not possible for an engagement that is “%(state)s”; it is possible from: %(allowed)s.")
-            % {
-                "action": ACTION_LABELS[EngagementAction(action)],
-                "state": EngagementState(state).label,
-                "allowed": ", ".join(allowed) or "—",
-            }
-        )
+ENGAGEMENTS = StateMachine(
+    TRANSITIONS,
+    action_labels=ACTION_LABELS,
+    illegal_message=gettext_lazy(
+        "“%(action)s” is not possible for an engagement that is “%(state)s”; it is possible from: %(allowed)s."
+    ),
+)
 
 
-def sides_of(user: User, engagement: Engagement) -> Side:
-    side = Side(0)
+def sides_of(user: User, engagement: Engagement) -> Role:
+    """The sides ``user`` acts for in ``engagement`` (moderators: both)."""
+    side = NOBODY
     if need_can_manage(user=user, need=engagement.need):
-        side |= Side.RECIPIENT
+        side |= Role.RECIPIENT
     if offer_can_manage(user=user, offer=engagement.offer):
-        side |= Side.PROVIDER
+        side |= Role.PROVIDER
     if user_scope(user).is_moderator:
-        side |= Side.RECIPIENT | Side.PROVIDER
+        side |= EITHER
     return side
 
 
 def allowed_engagement_actions(user: User, engagement: Engagement) -> list[str]:
-    sides = sides_of(user, engagement)
-    return [a.value for (a, s), move in TRANSITIONS.items() if s == engagement.state and move.by & sides]
+    actions = ENGAGEMENTS.allowed_actions(EngagementState(engagement.state), sides_of(user, engagement))
+    return [action.value for action in actions]
 
 
 def offer_capacity_left(offer: ExpertiseOffer) -> int:
@@ -136,21 +128,15 @@ def _record(engagement: Engagement, action: str, before: str, actor: User | None
 
 def engagement_transition(*, actor: User, engagement: Engagement, action: str, reason: str = "") -> Engagement:
     action = EngagementAction(action)
-    reason = (reason or "").strip()
     with transaction.atomic(durable=True):
         locked = Engagement.objects.select_for_update().select_related("need", "offer").get(pk=engagement.pk)
-        move = TRANSITIONS.get((action, EngagementState(locked.state)))
-        if move is None:
-            raise IllegalEngagementTransition(action.value, locked.state)
+        move = ENGAGEMENTS.transition(action, EngagementState(locked.state))
         if not (move.by & sides_of(actor, locked)):
-            who = {Side.RECIPIENT: _("the recipient"), Side.PROVIDER: _("the provider")}.get(move.by, _("either side"))
+            who = {Role.RECIPIENT: _("the recipient"), Role.PROVIDER: _("the provider")}.get(move.by, _("either side"))
             raise PermissionDenied(
                 _("Only %(who)s can do this: “%(action)s”.") % {"who": who, "action": ACTION_LABELS[action]}
             )
-        if move.reason_required and not reason:
-            raise ValidationError(
-                {"reason": _("Give a reason for this action: “%(action)s”.") % {"action": ACTION_LABELS[action]}}
-            )
+        reason = ENGAGEMENTS.reason(move, action, reason)
         if action == A.ACCEPT:
             ExpertiseOffer.objects.select_for_update().get(pk=locked.offer_id)  # serialise capacity checks
             if offer_capacity_left(locked.offer) <= 0:
@@ -276,18 +262,18 @@ def proposals_sync(*, run: MatchRun, need_ids: Iterable[int], assigned: set[tupl
 
 
 def _withdraw(engagement_ids: list[int], reason: str) -> None:
+    """The system transition for many proposals at once (a plan drops thousands)."""
+    action, state = EngagementSystemAction.WITHDRAW_PROPOSAL, EngagementState.PROPOSED
+    move = ENGAGEMENTS.transition(action, state)
+    # Only proposals still untouched: a recipient may have answered one meanwhile.
+    still_proposed = Engagement.objects.select_for_update().filter(pk__in=engagement_ids, state=state)
+    engagement_ids = list(still_proposed.values_list("id", flat=True))
     Engagement.objects.filter(pk__in=engagement_ids).update(
-        state=EngagementState.CANCELLED, last_reason=reason, updated_at=timezone.now()
+        state=move.to, last_reason=reason, updated_at=timezone.now()
     )
     EngagementEvent.objects.bulk_create(
         [
-            EngagementEvent(
-                engagement_id=pk,
-                action="withdraw_proposal",
-                from_state=EngagementState.PROPOSED,
-                to_state=EngagementState.CANCELLED,
-                reason=reason,
-            )
+            EngagementEvent(engagement_id=pk, action=action.value, from_state=state, to_state=move.to, reason=reason)
             for pk in engagement_ids
         ]
     )

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core.errors import DomainError
 from kb.models import AssistanceNeed, EntryKind, EntryStatus, ExpertiseOffer
 from kb.search import SearchBackend, get_backend
 from matching.engine import (
@@ -62,7 +63,7 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
 
 
-class MatchRunAlreadyActive(Exception):
+class MatchRunAlreadyActive(DomainError):
     code = "run_already_active"
 
     def __init__(self, run: MatchRun | None):
@@ -72,7 +73,7 @@ class MatchRunAlreadyActive(Exception):
         )
 
 
-class MatchRunNotActive(Exception):
+class MatchRunNotActive(DomainError):
     code = "run_not_active"
 
 

@@ -289,7 +289,7 @@ def test_history_shows_who_did_what(civ, moderator):
 def test_writes_are_throttled(civ, monkeypatch):
     from django.core.cache import cache
 
-    from kb.apis.throttling import WriteRateThrottle
+    from core.api.throttling import WriteRateThrottle
 
     cache.clear()
     monkeypatch.setattr(WriteRateThrottle, "THROTTLE_RATES", {"writes": "2/min"})

@@ -166,6 +166,28 @@ def test_importing_a_changed_line_updates_that_entry():
     assert ExpertiseOffer.objects.count() == 1
 
 
+def test_the_status_of_a_file_is_set_through_the_system_transition(moderator):
+    from kb.services.moderation import entry_transition
+
+    entries_import(lines=lines(OFFER), publish=True)
+    offer = entry_transition(actor=moderator.user, entry=ExpertiseOffer.objects.get(), action="archive")
+    assert offer.status == EntryStatus.ARCHIVED
+
+    report = entries_import(lines=lines({**OFFER, "status": "published"}), publish=True, actor=moderator.user)
+
+    assert report.updated == 1
+    offer.refresh_from_db()
+    assert offer.status == EntryStatus.PUBLISHED
+    event = EntryEvent.objects.filter(offer=offer).order_by("-id").first()
+    assert (event.action, event.from_status, event.to_status, event.actor_id, event.reason) == (
+        "imported",
+        "archived",
+        "published",
+        moderator.user.pk,
+        "bulk import",
+    )
+
+
 def test_export_then_import_into_an_empty_database_round_trips():
     entries_import(lines=lines(OFFER, NEED, {**NEED, "external_id": "X", "status": "submitted"}), publish=True)
     first = io.StringIO()

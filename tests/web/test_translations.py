@@ -48,7 +48,7 @@ def test_catalogs_are_up_to_date_with_the_code(tmp_path):
     project: no message may be missing from the committed catalogs."""
     assert shutil.which("xgettext"), "xgettext is missing: run the tests with bin/test (it installs gettext)"
     copy = tmp_path / "project"
-    for name in ("accounts", "config", "kb", "matching", "web", "locale", "manage.py"):
+    for name in ("accounts", "config", "core", "kb", "matching", "web", "locale", "manage.py"):
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))

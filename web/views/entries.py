@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kb.exceptions import EntryNotEditable, IllegalTransition
+from core.web import USER_ERRORS, show_error
 from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer, Organisation
 from kb.selectors import entry_can_manage, need_list_for_user, offer_list_for_user, user_scope
 from kb.services.entries import entry_delete, entry_snapshot, entry_update, need_create, offer_create
@@ -69,8 +69,8 @@ def entry_edit(request, kind: str, pk: int):
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
-        except (EntryNotEditable, IllegalTransition) as exc:
-            messages.error(request, str(exc))
+        except USER_ERRORS as exc:
+            show_error(request, exc)
         else:
             if entry.status == EntryStatus.PUBLISHED:
                 messages.success(
@@ -100,8 +100,8 @@ def entry_delete_confirm(request, kind: str, pk: int):
     if request.method == "POST":
         try:
             entry_delete(actor=request.user, entry=entry)
-        except EntryNotEditable as exc:
-            messages.error(request, str(exc))
+        except USER_ERRORS as exc:
+            show_error(request, exc)
             return redirect("web:entry", kind=kind, pk=pk)
         messages.success(request, _("Deleted: %(title)s") % {"title": entry.title})
         return redirect("web:my-entries")
@@ -118,12 +118,11 @@ def entry_action(request, kind: str, pk: int, action: str):
     form.is_valid()
     try:
         entry_transition(actor=request.user, entry=entry, action=action, reason=form.cleaned_data.get("reason", ""))
-    except ValidationError as exc:
-        if action == "submit" and hasattr(exc, "error_dict") and set(exc.error_dict) - {"reason"}:
+    except USER_ERRORS as exc:
+        if isinstance(exc, ValidationError) and action == "submit" and set(getattr(exc, "error_dict", ())) - {"reason"}:
+            # A submission missing content: show the fields to complete, with their reasons.
             return _edit_form_with_errors(request, kind, entry, exc)
-        messages.error(request, " ".join(exc.messages))
-    except (IllegalTransition, EntryNotEditable) as exc:
-        messages.error(request, str(exc))
+        show_error(request, exc)
     else:
         messages.success(request, _("Done."))
     return redirect("web:entry", kind=kind, pk=pk)

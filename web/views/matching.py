@@ -11,12 +11,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.web import USER_ERRORS, show_error
 from kb.models import EntryStatus
 from kb.selectors import need_list_for_user, offer_list_for_user, user_scope
 from matching.models import EngagementState, RunTrigger
 from matching.selectors import active_full_run, engagement_list_for_user, need_candidates, need_outcome, run_list
 from matching.services.engagements import (
-    IllegalEngagementTransition,
+    EITHER,
     allowed_engagement_actions,
     engagement_express_interest,
     engagement_rate,
@@ -24,7 +25,7 @@ from matching.services.engagements import (
     offer_capacity_left,
     sides_of,
 )
-from matching.services.runs import MatchRunAlreadyActive, MatchRunNotActive, match_run_cancel, match_run_start
+from matching.services.runs import match_run_cancel, match_run_start
 from web.forms import RatingForm, ReasonForm
 from web.views.common import moderator_required
 
@@ -85,8 +86,8 @@ def express_interest(request, need_pk: int, offer_pk: int):
     offer = get_object_or_404(offer_list_for_user(user=request.user), pk=offer_pk)
     try:
         engagement = engagement_express_interest(actor=request.user, need=need, offer=offer)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    except USER_ERRORS as exc:
+        show_error(request, exc)
         return redirect("web:need-matches", pk=need.pk)
     messages.success(request, _("The provider has been told of your interest."))
     return redirect("web:engagement", pk=engagement.pk)
@@ -96,13 +97,7 @@ def express_interest(request, need_pk: int, offer_pk: int):
 def engagement(request, pk: int):
     item = get_object_or_404(engagement_list_for_user(user=request.user), pk=pk)
     sides = sides_of(request.user, item)
-    from matching.services.engagements import Side
-
-    can_rate = (
-        item.state == EngagementState.COMPLETED
-        and bool(sides & (Side.RECIPIENT | Side.PROVIDER))
-        and not request.user.is_moderator
-    )
+    can_rate = item.state == EngagementState.COMPLETED and bool(sides & EITHER) and not request.user.is_moderator
     rated_sides = {r.side for r in item.ratings.all()}
     return render(
         request,
@@ -140,10 +135,8 @@ def engagement_act(request, pk: int, action: str):
             engagement_transition(
                 actor=request.user, engagement=item, action=action, reason=form.cleaned_data.get("reason", "")
             )
-    except (ValidationError, IllegalEngagementTransition) as exc:
-        messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
-    except PermissionDenied as exc:
-        messages.error(request, str(exc) or _("Not allowed."))
+    except (*USER_ERRORS, PermissionDenied) as exc:
+        show_error(request, exc)
     else:
         messages.success(request, _("Done."))
     return redirect("web:engagement", pk=pk)
@@ -161,8 +154,8 @@ def run_start(request):
     try:
         match_run_start(trigger=RunTrigger.ADMIN, requested_by=request.user)
         messages.success(request, _("Matching run queued."))
-    except MatchRunAlreadyActive as exc:
-        messages.error(request, str(exc))
+    except USER_ERRORS as exc:
+        show_error(request, exc)
     return redirect("web:runs")
 
 
@@ -173,6 +166,6 @@ def run_cancel(request, pk: int):
     try:
         match_run_cancel(run=run)
         messages.success(request, _("Run cancelled."))
-    except MatchRunNotActive as exc:
-        messages.error(request, str(exc))
+    except USER_ERRORS as exc:
+        show_error(request, exc)
     return redirect("web:runs")

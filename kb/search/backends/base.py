@@ -14,12 +14,24 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
+from core.errors import DomainError
 from kb.search.documents import Deletions, SearchDocument
 from kb.search.query import SearchRequest, SearchResults, TermQuery, VectorQuery
 
 
-class SearchUnavailable(Exception):
-    """The search service cannot answer right now (down, timing out, or refusing writes)."""
+class SearchUnavailable(DomainError):
+    """The search service cannot answer right now (down, timing out, or refusing writes).
+
+    ``str()`` keeps the technical reason (logs, the sync state, health); users read
+    ``user_message``. The API answers 503: one feature is degraded, the rest works.
+    """
+
+    code = "search_unavailable"
+    status_code = 503
+
+    @property
+    def user_message(self) -> str:
+        return "Search is temporarily unavailable; the rest of the product works. Try again shortly."
 
 
 class SearchBackend(ABC):

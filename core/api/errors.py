@@ -1,11 +1,13 @@
-"""One error shape for the whole API (drf-standardized-errors), with our domain errors mapped:
+"""One error shape for the whole API (drf-standardized-errors):
 
     {"type": "validation_error" | "client_error" | "server_error",
      "errors": [{"code": "...", "detail": "...", "attr": "field or null"}]}
 
+Mapped here, once:
 - Django ``ValidationError`` from services -> 400 with one item per field;
-- ``IllegalTransition`` / ``EntryNotEditable`` -> 409 (``illegal_transition`` / ``not_editable``);
-- ``SearchUnavailable`` -> 503 ``search_unavailable``;
+- ``DomainError`` -> its own status (409 unless it says otherwise) and ``code``, with its
+  ``user_message`` as detail (``illegal_transition``, ``not_editable``, ``run_already_active``,
+  ``run_not_active``; ``search_unavailable`` is a 503);
 - ``PermissionDenied`` from services keeps its explanatory message (403).
 """
 
@@ -18,27 +20,23 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse
 from drf_standardized_errors.handler import ExceptionHandler
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
 
-from kb.exceptions import EntryNotEditable, IllegalTransition
-from kb.search import SearchUnavailable
+from core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
+class DomainAPIException(exceptions.APIException):
+    """A ``DomainError`` in DRF's terms; the status is the error's own."""
+
+    def __init__(self, error: DomainError):
+        super().__init__(detail=error.user_message, code=error.code)
+        self.status_code = error.status_code
 
 
-class ServiceUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "A service this request needs is unavailable; try again shortly."
-    default_code = "service_unavailable"
-
-
-def _validation_detail(exc: DjangoValidationError):
+def _validation_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
         return {
             ("non_field_errors" if field == "__all__" else field): messages
@@ -51,22 +49,18 @@ class DomainExceptionHandler(ExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, DjangoValidationError):
             return exceptions.ValidationError(detail=_validation_detail(exc))
-        if isinstance(exc, IllegalTransition | EntryNotEditable):
-            return Conflict(detail=str(exc), code=exc.code)
-        if isinstance(exc, SearchUnavailable):
-            return ServiceUnavailable(
-                detail="Search is temporarily unavailable; the rest of the product works. Try again shortly.",
-                code="search_unavailable",
-            )
+        if isinstance(exc, DomainError):
+            return DomainAPIException(exc)
         if isinstance(exc, DjangoPermissionDenied) and exc.args:
             return exceptions.PermissionDenied(detail=str(exc))
         return super().convert_known_exceptions(exc)
 
-    def report_exception(self, exc: exceptions.APIException, response) -> None:
-        # A search outage is an expected, degraded state (logged as a warning), not a crash to
-        # send to error monitoring.
-        if isinstance(exc, ServiceUnavailable):
-            logger.warning("search unavailable: %s", self.exc)
+    def report_exception(self, exc: exceptions.APIException, response: Response) -> None:
+        # A domain error is an expected answer (a service being down included: a degraded
+        # state, logged as a warning), not a crash to send to error monitoring.
+        if isinstance(self.exc, DomainError):
+            if exc.status_code >= 500:
+                logger.warning("%s: %s", self.exc.code, self.exc)
             return
         super().report_exception(exc, response)
 
@@ -74,10 +68,12 @@ class DomainExceptionHandler(ExceptionHandler):
 # --- OpenAPI descriptions of the two statuses drf-standardized-errors does not know ---------------
 
 
+#: Codes of the domain errors answered with 409 (a test holds this list against the code).
+CONFLICT_CODES = ("illegal_transition", "not_editable", "run_already_active", "run_not_active")
+
+
 class _ConflictError(serializers.Serializer):
-    code = serializers.ChoiceField(
-        choices=[("illegal_transition", "illegal_transition"), ("not_editable", "not_editable")]
-    )
+    code = serializers.ChoiceField(choices=[(code, code) for code in CONFLICT_CODES])
     detail = serializers.CharField()
     attr = serializers.CharField(allow_null=True)
 
@@ -98,9 +94,7 @@ class UnavailableErrorResponseSerializer(serializers.Serializer):
     errors = _UnavailableError(many=True)
 
 
-CONFLICT_RESPONSE = OpenApiResponse(
-    ConflictErrorResponseSerializer, description="Not allowed in the entry's current state."
-)
+CONFLICT_RESPONSE = OpenApiResponse(ConflictErrorResponseSerializer, description="Not allowed in the current state.")
 UNAVAILABLE_RESPONSE = OpenApiResponse(
     UnavailableErrorResponseSerializer, description="Search is unavailable; retry shortly."
 )
