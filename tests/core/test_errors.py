@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
@@ -14,6 +14,9 @@ from rest_framework.views import APIView
 from core.api.errors import CONFLICT_CODES
 from core.errors import DomainError
 from core.web import error_text, show_error
+from kb.models import EntryStatus, ExpertiseOffer
+from kb.services.entries import offer_create
+from kb.services.moderation import entry_transition
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +91,78 @@ def test_every_conflict_code_of_the_product_is_documented(outsider):
     schema = outsider.client.get(reverse("api-schema")).content.decode()
     for code in CONFLICT_CODES:
         assert code in schema
+
+
+# --- the product's own errors, through the real paths -----------------------------------------------
+
+
+def _page_messages(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_an_illegal_transition_reads_the_same_in_the_api_and_on_the_page(civ, moderator):
+    """A moderator publishing a draft: the API's 409 detail is the message the web page shows."""
+
+    draft = offer_create(
+        actor=civ.user,
+        organisation=civ.organisation,
+        data={"title": "Draft", "description": "A course.", "language": "en"},
+    )
+
+    api = moderator.client.post(f"/api/v1/offers/{draft.pk}/publish/")
+    assert api.status_code == 409
+    [error] = api.json()["errors"]
+    assert error["code"] == "illegal_transition"
+
+    browser = Client()
+    browser.force_login(moderator.user)
+    page = browser.post(reverse("web:entry-action", args=["offer", draft.pk, "publish"]))
+    assert page.status_code == 302
+    assert _page_messages(page) == [error["detail"]]
+    draft.refresh_from_db()
+    assert draft.status == EntryStatus.DRAFT
+
+
+def test_an_entry_that_cannot_be_deleted_reads_the_same_in_the_api_and_on_the_page(civ, moderator):
+
+    data = {
+        "title": "Published",
+        "description": "A course.",
+        "language": "en",
+        "articles": [8],
+        "ta_types": ["capacity_building"],
+    }
+    offer = offer_create(actor=civ.user, organisation=civ.organisation, data=data, submit=True)
+    entry_transition(actor=moderator.user, entry=offer, action="publish")
+
+    api = civ.client.delete(f"/api/v1/offers/{offer.pk}/")
+    assert api.status_code == 409
+    [error] = api.json()["errors"]
+    assert error["code"] == "not_editable"
+
+    browser = Client()
+    browser.force_login(civ.user)
+    page = browser.post(reverse("web:entry-delete", args=["offer", offer.pk]))
+    assert _page_messages(page) == [error["detail"]]
+    assert ExpertiseOffer.objects.filter(pk=offer.pk).exists()
+
+
+def test_the_admin_bulk_action_shows_the_same_message(civ, moderator):
+    """A bulk approve that meets an illegal transition changes nothing and says why, as the API does."""
+
+    draft = offer_create(
+        actor=civ.user,
+        organisation=civ.organisation,
+        data={"title": "Draft", "description": "A course.", "language": "en"},
+    )
+    api = moderator.client.post(f"/api/v1/offers/{draft.pk}/publish/")
+
+    browser = Client()
+    browser.force_login(moderator.user)
+    page = browser.post(
+        reverse("admin:kb_expertiseoffer_changelist"),
+        {"action": "approve_selected", "_selected_action": [draft.pk]},
+    )
+    detail = api.json()["errors"][0]["detail"]
+    assert _page_messages(page) == [f"Nothing was changed: {detail}"]
+    assert ExpertiseOffer.objects.get(pk=draft.pk).status == EntryStatus.DRAFT

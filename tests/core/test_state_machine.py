@@ -97,3 +97,19 @@ def test_matching_withdraws_only_untouched_proposals():
     action = EngagementSystemAction.WITHDRAW_PROPOSAL
     assert ENGAGEMENTS.allowed_from(action) == [EngagementState.PROPOSED]
     assert ENGAGEMENTS.transition(action, EngagementState.PROPOSED).to == EngagementState.CANCELLED
+
+
+def test_the_illegal_transition_message_is_written_in_the_active_language():
+    """Labels and the sentence are translated when the error is raised, so the API's detail and the
+    web page's message are in the user's language."""
+    from django.utils import translation
+
+    from kb.models import ModerationState
+    from kb.services.moderation import Action
+
+    with translation.override("fr"), pytest.raises(IllegalTransition) as excinfo:
+        MODERATION.transition(Action.PUBLISH, ModerationState.DRAFT)
+    message = str(excinfo.value)
+    assert message.startswith("« Publier » n’est pas possible")
+    assert "« Brouillon »" in message
+    assert excinfo.value.allowed_from == ["submitted", "published_changes_submitted"]

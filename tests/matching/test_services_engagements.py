@@ -219,3 +219,23 @@ def test_emails_are_written_in_the_recipients_language(sides, django_capture_on_
         engagement_transition(actor=provider.user, engagement=engagement, action="decline", reason="Pas de formateurs")
     assert len(mail.outbox) == 1
     assert "Pas de formateurs" in mail.outbox[0].body
+
+
+def test_matching_withdraws_only_proposals_nobody_answered(sides):
+    """The system transition of a plan that dropped pairs: a proposal the recipient answered
+    meanwhile keeps its state; an untouched one is cancelled, and both are on record."""
+    from matching.services.engagements import _withdraw
+
+    recipient, provider, need, offer = sides
+    untouched = bring_to(E.PROPOSED, recipient, provider, need, offer)
+    other_offer = OfferFactory(organisation=offer.organisation, published=True)
+    answered = bring_to(E.INTERESTED, recipient, provider, need, other_offer)
+
+    _withdraw([untouched.pk, answered.pk], "A newer matching run proposes other providers.")
+
+    untouched.refresh_from_db()
+    answered.refresh_from_db()
+    assert (untouched.state, answered.state) == (E.CANCELLED, E.INTERESTED)
+    event = EngagementEvent.objects.filter(engagement=untouched).order_by("-id").first()
+    assert (event.action, event.from_state, event.to_state) == ("withdraw_proposal", E.PROPOSED, E.CANCELLED)
+    assert not EngagementEvent.objects.filter(engagement=answered, action="withdraw_proposal").exists()
