@@ -18,7 +18,7 @@ from core.api.serializers import RejectUnknownFieldsMixin
 from kb.search import SearchUnavailable, get_backend
 from kb.search.documents import FACET_FIELDS
 from kb.search.labels import facet_label
-from kb.search.query import SortOrder
+from kb.search.query import MAX_RESULT_WINDOW, SortOrder
 from kb.search.sync import search_index_status
 from kb.selectors import entry_search
 
@@ -41,6 +41,19 @@ class SearchParamsSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
     def validate_page_size(self, value: int) -> int:
         return min(value, settings.API_MAX_PAGE_SIZE)
+
+    def validate(self, attrs: dict) -> dict:
+        page, page_size = attrs["page"], attrs["page_size"]
+        if page * page_size > MAX_RESULT_WINDOW:
+            raise serializers.ValidationError(
+                {
+                    "page": [
+                        f"Only the first {MAX_RESULT_WINDOW} results can be paged through: with "
+                        f"page_size {page_size} the last page is {MAX_RESULT_WINDOW // page_size}."
+                    ]
+                }
+            )
+        return attrs
 
 
 class FacetValueSerializer(serializers.Serializer):

@@ -9,9 +9,9 @@ import threading
 
 from django.conf import settings
 
-from kb.search.backends.base import SearchBackend, SearchUnavailable
+from kb.search.backends.base import SearchBackend, SearchRequestRejected, SearchUnavailable
 
-__all__ = ["SearchBackend", "SearchUnavailable", "get_backend", "reset_backend"]
+__all__ = ["SearchBackend", "SearchRequestRejected", "SearchUnavailable", "get_backend", "reset_backend"]
 
 _lock = threading.Lock()
 _backend: SearchBackend | None = None

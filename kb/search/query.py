@@ -30,6 +30,12 @@ class SortOrder:
     CHOICES = (RELEVANCE, DATE)
 
 
+#: No search pages beyond this many results (``offset + limit``): Elasticsearch's default
+#: ``index.max_result_window``, past which it refuses the query. The parsers of the search
+#: parameters (API and web) keep requests inside it, for both backends alike.
+MAX_RESULT_WINDOW = 10_000
+
+
 @dataclass
 class SearchRequest:
     kinds: tuple[str, ...]

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from kb.models import EntryKind, SearchOutbox, SearchSyncState
 from kb.search import get_backend
-from kb.search.backends.base import SearchBackend, SearchUnavailable
+from kb.search.backends.base import SearchBackend, SearchRequestRejected, SearchUnavailable
 from kb.search.documents import build_documents, indexable_queryset
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,9 @@ def search_reconcile(*, full: bool = False, backend: SearchBackend | None = None
         backend.ensure_indices()
         drained = search_outbox_drain(backend=backend)
         repaired = search_repair(backend=backend) if full else None
-    except SearchUnavailable as exc:
+    except (SearchUnavailable, SearchRequestRejected) as exc:
+        # Recorded either way (the status page and health show it); an outage is retried by the
+        # next tick, a refused request fails the task loudly until the bug is fixed.
         for kind in KINDS:
             SearchSyncState.objects.update_or_create(
                 entry_kind=kind, defaults={"last_error": str(exc)[:2000], "last_error_at": timezone.now()}

@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 from kb.search import SearchUnavailable
 from kb.search.documents import FACET_FIELDS
 from kb.search.labels import facet_label
+from kb.search.query import MAX_RESULT_WINDOW
 from kb.selectors import (
     entry_can_manage,
     entry_events,
@@ -46,7 +47,7 @@ def browse(request):
     }
     sort = request.GET.get("sort") if request.GET.get("sort") in ("relevance", "date") else "relevance"
     try:
-        page = max(1, min(500, int(request.GET.get("page", 1))))
+        page = max(1, min(MAX_RESULT_WINDOW // PAGE_SIZE, int(request.GET.get("page", 1))))
     except ValueError:
         page = 1
     context = {"q": text, "kind": kind or "", "filters": filters, "sort": sort, "page": page}

@@ -4,8 +4,10 @@ Invariants shared by the backends:
 - Per kind (offers, needs) readers use one *current* physical index; a rebuild fills a fresh one
   and then makes it current in one step (an alias swap, a pointer file), so search never stops.
 - Writes carry the entry's ``row_version``; a write older than what the index holds is ignored.
-- Every call that needs the service raises ``SearchUnavailable`` when it cannot answer, never a
-  backend-specific error, so callers can degrade one feature and carry on.
+- Every call that needs the service raises ``SearchUnavailable`` when it cannot answer (down,
+  timing out, overloaded), never a backend-specific error, so callers can degrade one feature,
+  retry later and carry on. A request the service *refuses* (a query or document we built wrong)
+  is ``SearchRequestRejected``: a bug, never retried as if search were down.
 """
 
 from __future__ import annotations
@@ -32,6 +34,17 @@ class SearchUnavailable(DomainError):
     @property
     def user_message(self) -> str:
         return "Search is temporarily unavailable; the rest of the product works. Try again shortly."
+
+
+class SearchRequestRejected(Exception):
+    """The search service answered and refused the request: the query, document or index change
+    we sent is wrong (Elasticsearch's 4xx other than a missing index). Retrying cannot help, so
+    no task retries it and no page calls it an outage: it fails loudly (a 500, a failed task) and
+    reaches error monitoring. ``status`` is the service's HTTP status when it gave one."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class SearchBackend(ABC):

@@ -24,7 +24,7 @@ from elasticsearch import Elasticsearch, helpers
 from elasticsearch import exceptions as es_exceptions
 from elasticsearch.dsl import Boolean, Date, Document, Integer, Keyword, Long, MetaField, Text
 
-from kb.search.backends.base import SearchBackend, SearchUnavailable
+from kb.search.backends.base import SearchBackend, SearchRequestRejected, SearchUnavailable
 from kb.search.documents import FACET_FIELDS, Deletions, SearchDocument
 from kb.search.query import (
     ARTICLE_BOOST,
@@ -45,12 +45,35 @@ logger = logging.getLogger(__name__)
 
 DELETE_VERSION = 2**62
 VECTOR_FIELD = "text_vector"
-_UNAVAILABLE = (
-    es_exceptions.ConnectionError,
-    es_exceptions.ConnectionTimeout,
-    es_exceptions.TransportError,
-    es_exceptions.ApiError,
-)
+#: Everything the client raises: the service's answers (``ApiError``) and the transport's failures.
+_ERRORS = (es_exceptions.ApiError, es_exceptions.TransportError)
+
+
+def _unavailable_status(status: int | None) -> bool:
+    """Statuses meaning "not now" rather than "not this": 5xx, a timeout (408), backpressure (429,
+    Elasticsearch's rejected execution, to be retried with backoff), and 404 where the caller
+    expects the index to exist (it is created again by ``ensure_indices`` and the reconcile)."""
+    return status is None or status >= 500 or status in (404, 408, 429)
+
+
+def _search_error(exc: Exception) -> SearchUnavailable | SearchRequestRejected:
+    """The backend-neutral error for a client exception. Only connection failures, timeouts and
+    the statuses of ``_unavailable_status`` are an outage; a refused request (a bad query, a
+    document the mapping rejects) or a body that cannot be serialised is a bug."""
+    if isinstance(exc, es_exceptions.ApiError):
+        if _unavailable_status(exc.meta.status):
+            return SearchUnavailable(str(exc))
+        return SearchRequestRejected(str(exc), status=exc.meta.status)
+    if isinstance(exc, es_exceptions.ConnectionError | es_exceptions.ConnectionTimeout):
+        return SearchUnavailable(str(exc))
+    return SearchRequestRejected(str(exc))
+
+
+def _item_error(error: object, status: int | None) -> SearchUnavailable | SearchRequestRejected:
+    """The same rule for one failed item of a ``_bulk`` or ``_msearch``."""
+    if _unavailable_status(status):
+        return SearchUnavailable(str(error))
+    return SearchRequestRejected(str(error), status=status)
 
 
 class EntryDocument(Document):
@@ -151,8 +174,8 @@ class ElasticsearchBackend(SearchBackend):
         name = f"{self.read_alias(kind)}-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
         try:
             self.client.indices.create(index=name, **self._index_body())
-        except _UNAVAILABLE as exc:
-            raise SearchUnavailable(str(exc)) from exc
+        except _ERRORS as exc:
+            raise _search_error(exc) from exc
         return name
 
     def current_index(self, kind: str) -> str | None:
@@ -160,8 +183,8 @@ class ElasticsearchBackend(SearchBackend):
             aliases = self.client.indices.get_alias(name=self.read_alias(kind))
         except es_exceptions.NotFoundError:
             return None
-        except _UNAVAILABLE as exc:
-            raise SearchUnavailable(str(exc)) from exc
+        except _ERRORS as exc:
+            raise _search_error(exc) from exc
         names = sorted(aliases.body)
         return names[-1] if names else None
 
@@ -192,8 +215,8 @@ class ElasticsearchBackend(SearchBackend):
                     present.get("dims"),
                     wanted[VECTOR_FIELD]["dims"],
                 )
-        except _UNAVAILABLE as exc:
-            raise SearchUnavailable(str(exc)) from exc
+        except _ERRORS as exc:
+            raise _search_error(exc) from exc
 
     def make_current(self, kind: str, index: str) -> str | None:
         previous = self.current_index(kind)
@@ -209,21 +232,21 @@ class ElasticsearchBackend(SearchBackend):
         ]
         try:
             self.client.indices.update_aliases(actions=actions)
-        except _UNAVAILABLE as exc:
-            raise SearchUnavailable(str(exc)) from exc
+        except _ERRORS as exc:
+            raise _search_error(exc) from exc
         return previous if previous != index else None
 
     def drop_index(self, kind: str, index: str) -> None:
         try:
             self.client.indices.delete(index=index, ignore_unavailable=True)
-        except _UNAVAILABLE as exc:
-            raise SearchUnavailable(str(exc)) from exc
+        except _ERRORS as exc:
+            raise _search_error(exc) from exc
 
     def drop_all(self) -> None:
         try:
             self.client.indices.delete(index=f"{self.prefix}-*", ignore_unavailable=True)
-        except _UNAVAILABLE as exc:
-            raise SearchUnavailable(str(exc)) from exc
+        except _ERRORS as exc:
+            raise _search_error(exc) from exc
 
     # --- writes --------------------------------------------------------------------------------
     def write(
@@ -266,13 +289,17 @@ class ElasticsearchBackend(SearchBackend):
                 refresh=settings.SEARCH_REFRESH_ON_WRITE,
                 chunk_size=500,
             )
-        except _UNAVAILABLE + (helpers.BulkIndexError,) as exc:
-            raise SearchUnavailable(str(exc)) from exc
+        except _ERRORS as exc:
+            raise _search_error(exc) from exc
         # A version conflict means the index already holds something newer (or a tombstone), and
         # deleting what is not there is fine: neither is an error.
-        real_errors = [e for e in errors if next(iter(e.values())).get("status") not in (404, 409)]
+        items = [next(iter(e.values())) for e in errors]
+        real_errors = [item for item in items if item.get("status") not in (404, 409)]
         if real_errors:
-            raise SearchUnavailable(f"{len(real_errors)} documents refused: {real_errors[:3]}")
+            # One item refused for a passing reason (a busy shard) makes the batch worth retrying.
+            statuses = [item.get("status") for item in real_errors]
+            status = next((st for st in statuses if _unavailable_status(st)), statuses[0])
+            raise _item_error(f"{len(real_errors)} documents refused: {real_errors[:3]}", status)
 
     # --- reads ---------------------------------------------------------------------------------
     def _text_clauses(self, groups, concepts) -> list[dict]:
@@ -344,8 +371,8 @@ class ElasticsearchBackend(SearchBackend):
                 ignore_unavailable=True,
                 **body,
             )
-        except _UNAVAILABLE as exc:
-            raise SearchUnavailable(str(exc)) from exc
+        except _ERRORS as exc:
+            raise _search_error(exc) from exc
         hits = [
             SearchHit(
                 kind=hit["_source"]["kind"],
@@ -406,11 +433,11 @@ class ElasticsearchBackend(SearchBackend):
                 )
             try:
                 response = self.client.msearch(searches=searches)
-            except _UNAVAILABLE as exc:
-                raise SearchUnavailable(str(exc)) from exc
+            except _ERRORS as exc:
+                raise _search_error(exc) from exc
             for q, item in zip(chunk, response["responses"], strict=True):
                 if "error" in item:
-                    raise SearchUnavailable(str(item["error"]))
+                    raise _item_error(item["error"], item.get("status"))
                 results[q.key] = [(hit["fields"]["entry_id"][0], hit["_score"]) for hit in item["hits"]["hits"]]
         return results
 
@@ -444,11 +471,11 @@ class ElasticsearchBackend(SearchBackend):
                 searches.append({"knn": knn, "size": size, "_source": False, "fields": ["entry_id"]})
             try:
                 response = self.client.msearch(searches=searches)
-            except _UNAVAILABLE as exc:
-                raise SearchUnavailable(str(exc)) from exc
+            except _ERRORS as exc:
+                raise _search_error(exc) from exc
             for q, item in zip(chunk, response["responses"], strict=True):
                 if "error" in item:
-                    raise SearchUnavailable(str(item["error"]))
+                    raise _item_error(item["error"], item.get("status"))
                 results[q.key] = [(hit["fields"]["entry_id"][0], 2 * hit["_score"] - 1) for hit in item["hits"]["hits"]]
         return results
 
@@ -457,8 +484,8 @@ class ElasticsearchBackend(SearchBackend):
             return self._fast().count(index=index or self.read_alias(kind))["count"]
         except es_exceptions.NotFoundError:
             return 0
-        except _UNAVAILABLE as exc:
-            raise SearchUnavailable(str(exc)) from exc
+        except _ERRORS as exc:
+            raise _search_error(exc) from exc
 
     def versions(self, kind: str, index: str | None = None) -> dict[int, int]:
         result: dict[int, int] = {}
@@ -473,19 +500,19 @@ class ElasticsearchBackend(SearchBackend):
                 result[hit["fields"]["entry_id"][0]] = hit["fields"]["version"][0]
         except es_exceptions.NotFoundError:
             return {}
-        except _UNAVAILABLE as exc:
-            raise SearchUnavailable(str(exc)) from exc
+        except _ERRORS as exc:
+            raise _search_error(exc) from exc
         return result
 
     def refresh(self) -> None:
         try:
             self.client.indices.refresh(index=f"{self.prefix}-*")
-        except _UNAVAILABLE as exc:
-            raise SearchUnavailable(str(exc)) from exc
+        except _ERRORS as exc:
+            raise _search_error(exc) from exc
 
     def health(self) -> dict:
         try:
             info = self._fast().cluster.health()
-        except _UNAVAILABLE as exc:
-            raise SearchUnavailable(str(exc)) from exc
+        except _ERRORS as exc:
+            raise _search_error(exc) from exc
         return {"backend": self.name, "cluster_status": info["status"]}

@@ -80,6 +80,18 @@ def test_page_size_is_capped(search_backend, outsider, settings):
     assert body["count"] == 3
 
 
+def test_paging_past_the_result_window_names_the_page_instead_of_failing_in_search(search_backend, outsider):
+    """Both backends page through the first 10 000 results; past that the parameters are refused
+    (a 400 on ``page``), never sent to search (Elasticsearch would refuse, and that is not an outage)."""
+    last = outsider.client.get(SEARCH, {"page": 100, "page_size": 100})
+    assert last.status_code == 200
+    beyond = outsider.client.get(SEARCH, {"page": 101, "page_size": 100})
+    assert beyond.status_code == 400
+    [error] = beyond.json()["errors"]
+    assert error["attr"] == "page"
+    assert "the last page is 100" in error["detail"]
+
+
 def test_anonymous_is_refused(anonymous_client):
     assert anonymous_client.get(SEARCH).status_code == 401
 

@@ -1,0 +1,118 @@
+"""Which search errors are an outage (retried, a 503) and which are a refused request (a bug:
+never retried as if search were down, it fails loudly). Against the real Elasticsearch node."""
+
+from __future__ import annotations
+
+import pytest
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elasticsearch import exceptions as es_exceptions
+
+from kb.models import EntryStatus, SearchOutbox, SearchSyncState
+from kb.search import SearchRequestRejected, SearchUnavailable, reset_backend
+from kb.search.backends.elasticsearch import ElasticsearchBackend, _search_error
+from kb.search.query import MAX_RESULT_WINDOW, SearchRequest, TermQuery
+from kb.search.sync import search_reconcile
+from kb.tasks import search_index_entries_task
+from tests.conftest import make_search_backend
+from tests.factories import OfferFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _api_error(status: int) -> es_exceptions.ApiError:
+    meta = ApiResponseMeta(
+        status=status, http_version="1.1", headers=HttpHeaders(), duration=0.0, node=NodeConfig("http", "es", 9200)
+    )
+    return es_exceptions.ApiError(message=f"status {status}", meta=meta, body={})
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (400, SearchRequestRejected),
+        (401, SearchRequestRejected),
+        (403, SearchRequestRejected),
+        (413, SearchRequestRejected),
+        (404, SearchUnavailable),  # an index missing: ensure_indices and the reconcile create it
+        (408, SearchUnavailable),
+        (429, SearchUnavailable),  # backpressure: retry with backoff
+        (500, SearchUnavailable),
+        (503, SearchUnavailable),
+    ],
+)
+def test_only_timeouts_backpressure_and_server_errors_are_an_outage(status, expected):
+    error = _search_error(_api_error(status))
+    assert type(error) is expected
+    if expected is SearchRequestRejected:
+        assert error.status == status
+
+
+def test_transport_failures_are_an_outage_but_a_body_that_cannot_be_sent_is_a_bug():
+    assert isinstance(_search_error(es_exceptions.ConnectionError("refused")), SearchUnavailable)
+    assert isinstance(_search_error(es_exceptions.ConnectionTimeout("slow")), SearchUnavailable)
+    assert isinstance(_search_error(es_exceptions.SerializationError("not JSON")), SearchRequestRejected)
+
+
+@pytest.fixture
+def es_backend(elasticsearch_url):
+    backend = make_search_backend("elasticsearch")
+    reset_backend(backend)
+    yield backend
+    backend.drop_all()
+    reset_backend(None)
+
+
+@pytest.mark.elasticsearch
+def test_a_query_elasticsearch_refuses_is_not_reported_as_search_being_down(es_backend):
+    with pytest.raises(SearchRequestRejected) as excinfo:
+        es_backend.search(SearchRequest(kinds=("offer",), visible_to_owners=None, offset=MAX_RESULT_WINDOW))
+    assert excinfo.value.status == 400
+    assert "result window" in str(excinfo.value).lower()
+
+
+@pytest.mark.elasticsearch
+def test_a_refused_search_in_a_batch_is_a_bug_too(es_backend):
+    query = TermQuery(key=1, groups=[frozenset({"audit"})], weights=[1.0], concepts=[])
+    with pytest.raises(SearchRequestRejected):
+        es_backend.candidates("offer", [query], size=MAX_RESULT_WINDOW + 1)
+
+
+@pytest.mark.elasticsearch
+def test_an_unreachable_node_is_an_outage(es_backend):
+    down = ElasticsearchBackend(es_backend.prefix, url="http://127.0.0.1:9")  # nothing listens on port 9
+    with pytest.raises(SearchUnavailable):
+        down.search(SearchRequest(kinds=("offer",), visible_to_owners=None))
+
+
+def _point_offers_at_an_index_refusing_documents(backend) -> None:
+    """The offers' aliases moved to an index whose strict mapping knows none of the document's
+    fields, as after a deploy that changed the documents but not the index."""
+    name = f"{backend.read_alias('offer')}-incompatible"
+    backend.client.indices.create(
+        index=name, mappings={"dynamic": "strict", "properties": {"kind": {"type": "keyword"}}}
+    )
+    backend.make_current("offer", name)
+
+
+@pytest.mark.elasticsearch
+def test_a_document_the_index_refuses_fails_the_indexing_task_and_keeps_the_work(es_backend):
+    offer = OfferFactory(status=EntryStatus.PUBLISHED)
+    assert SearchOutbox.objects.filter(entry_kind="offer", entry_id=offer.pk).exists()
+    _point_offers_at_an_index_refusing_documents(es_backend)
+
+    result = search_index_entries_task.apply(args=("offer", [offer.pk]))
+
+    # Not deferred as an outage (the eager run would swallow that and return 0): it fails.
+    assert result.failed()
+    assert isinstance(result.result, SearchRequestRejected)
+    assert result.result.status == 400
+    assert SearchOutbox.objects.filter(entry_kind="offer", entry_id=offer.pk).exists()
+
+
+@pytest.mark.elasticsearch
+def test_the_reconcile_records_a_refused_request_and_fails(es_backend):
+    OfferFactory(status=EntryStatus.PUBLISHED)
+    _point_offers_at_an_index_refusing_documents(es_backend)
+    with pytest.raises(SearchRequestRejected):
+        search_reconcile(backend=es_backend)
+    assert "strict_dynamic_mapping" in SearchSyncState.objects.get(entry_kind="offer").last_error
