@@ -16,6 +16,8 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
+from django.utils.translation import gettext as _
+
 from core.errors import DomainError
 from kb.search.documents import Deletions, SearchDocument
 from kb.search.query import SearchRequest, SearchResults, TermQuery, VectorQuery
@@ -33,7 +35,8 @@ class SearchUnavailable(DomainError):
 
     @property
     def user_message(self) -> str:
-        return "Search is temporarily unavailable; the rest of the product works. Try again shortly."
+        # The search page's own sentence (web/templates/web/browse.html), in the active language.
+        return _("Search is temporarily unavailable. Everything else works; please try again in a moment.")
 
 
 class SearchRequestRejected(Exception):

@@ -116,3 +116,13 @@ def test_the_reconcile_records_a_refused_request_and_fails(es_backend):
     with pytest.raises(SearchRequestRejected):
         search_reconcile(backend=es_backend)
     assert "strict_dynamic_mapping" in SearchSyncState.objects.get(entry_kind="offer").last_error
+
+
+def test_users_read_that_search_is_down_in_their_language():
+    from django.utils import translation
+
+    error = SearchUnavailable("connection refused on 10.0.0.7:9200")
+    with translation.override("fr"):
+        assert error.user_message.startswith("La recherche est temporairement indisponible.")
+    assert "10.0.0.7" in str(error)
+    assert "10.0.0.7" not in error.user_message
