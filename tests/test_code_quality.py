@@ -1,4 +1,5 @@
-"""Lint and formatting are part of the suite, so CI enforces them (ruff; rules in pyproject.toml)."""
+"""Lint, formatting and the architecture contracts are part of the suite, so CI enforces them
+(ruff: rules in pyproject.toml; import-linter: contracts in .importlinter)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,19 @@ def test_ruff_check_passes():
 def test_ruff_format_is_applied():
     result = _ruff("format", "--check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_architecture_contracts_are_kept():
+    """Who may import whom (``.importlinter``): core imports no app; kb imports neither matching nor web."""
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
 
 
 def test_migrations_match_the_models():
