@@ -1,4 +1,10 @@
-"""Admin for users and their organisation memberships (moderators manage accounts here)."""
+"""Admin for users and their organisation memberships.
+
+User administration (passwords, the staff and superuser flags, groups, permissions) is for
+superusers only, whatever permissions a group holds: moderators manage people through the app's
+People pages (invitations, deactivation) and give roles to existing accounts through Memberships
+here. A moderator therefore cannot make themselves superuser or set anyone's password.
+"""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -14,8 +20,27 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ("organisation",)
 
 
+class SuperuserOnlyAdmin(admin.ModelAdmin):
+    """Visible and usable only by superusers, whatever the model permissions of a group say."""
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(SuperuserOnlyAdmin, BaseUserAdmin):
     ordering = ("email",)
     list_display = ("email", "full_name", "is_active", "is_staff", "last_login")
     search_fields = ("email", "full_name")
@@ -34,7 +59,13 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ("user", "organisation", "is_provider_focal_point", "is_recipient_focal_point")
     list_select_related = ("user", "organisation")
     search_fields = ("user__email", "organisation__name")
-    autocomplete_fields = ("user", "organisation")
+    # Users are listed in a plain select: the user admin (and its autocomplete) is superusers'.
+    autocomplete_fields = ("organisation",)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = User.objects.filter(is_active=True).order_by("email")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Invitation)

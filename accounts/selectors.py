@@ -27,3 +27,16 @@ def invitation_list_open():
         .select_related("organisation__country", "invited_by")
         .order_by("-created_at")
     )
+
+
+def token_list_for_user(*, user: User):
+    """The user's API tokens that still work, newest first (public prefix, created, expiry)."""
+    from django.db.models import Q
+    from django.utils import timezone
+    from knox.models import AuthToken
+
+    return (
+        AuthToken.objects.filter(user=user)
+        .filter(Q(expiry__isnull=True) | Q(expiry__gt=timezone.now()))
+        .order_by("-created")
+    )

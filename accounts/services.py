@@ -19,7 +19,10 @@ from accounts.models import MODERATORS_GROUP, AccessRequest, AccessRequestStatus
 from kb.models import Organisation
 
 #: What moderators may do in the admin: moderate entries, keep the taxonomy and organisations,
-#: manage accounts and inspect matching.
+#: give focal-point roles (memberships) and inspect matching. Accounts themselves (passwords,
+#: staff and superuser flags, groups) are not theirs: moderators invite and deactivate people on
+#: the app's People pages, and user administration in the admin is for superusers only
+#: (``accounts.admin.UserAdmin``), so a moderator cannot raise their own privileges.
 MODERATOR_PERMISSIONS = {
     "kb": [
         "view_expertiseoffer", "change_expertiseoffer", "view_assistanceneed", "change_assistanceneed",
@@ -30,8 +33,8 @@ MODERATOR_PERMISSIONS = {
         "view_searchsyncstate", "view_searchoutbox",
     ],
     "accounts": [
-        "view_user", "add_user", "change_user", "view_membership", "add_membership", "change_membership",
-        "delete_membership", "view_invitation", "view_accessrequest", "change_accessrequest",
+        "view_membership", "add_membership", "change_membership", "delete_membership",
+        "view_invitation", "view_accessrequest", "change_accessrequest",
     ],
 }  # fmt: skip
 
@@ -241,8 +244,12 @@ def invitation_for_token(token: str) -> Invitation | None:
     return invitation
 
 
-def invitation_accept(*, token: str, password: str, full_name: str = "") -> User:
-    """Use a one-time link: create (or reuse) the account, set its password, grant the roles."""
+def invitation_accept(*, token: str, password: str = "", full_name: str = "", actor: User | None = None) -> User:
+    """Use a one-time link: create the account with its password and grant the roles.
+
+    If the address already has an account, the link only adds the roles, and only for that
+    account signed in (``actor``): it never sets an existing account's password, and never
+    re-activates a deactivated account (deactivation also revokes its open invitations)."""
     from django.contrib.auth.password_validation import validate_password
 
     with transaction.atomic(durable=True):
@@ -257,17 +264,25 @@ def invitation_accept(*, token: str, password: str, full_name: str = "") -> User
         if invitation.expires_at < timezone.now():
             raise ValidationError({"token": _("This invitation link has expired; ask a moderator for a new one.")})
         user = User.objects.filter(email__iexact=invitation.email).first()
-        if user is None:
+        if user is not None:
+            if not user.is_active:
+                raise ValidationError(
+                    {"token": _("This account has been deactivated; ask the secretariat to restore it.")}
+                )
+            if actor is None or actor.pk != user.pk:
+                raise ValidationError(
+                    {"token": _("This address already has an account: sign in with it, then open this link again.")}
+                )
+        else:
             user = User(email=invitation.email, full_name=full_name or invitation.full_name)
-        try:
-            validate_password(password, user)
-        except ValidationError as exc:
-            raise ValidationError({"password": exc.messages}) from exc
-        user.set_password(password)
-        user.is_active = True
-        if full_name:
-            user.full_name = full_name
-        user.save()
+            try:
+                validate_password(password, user)
+            except ValidationError as exc:
+                raise ValidationError({"password": exc.messages}) from exc
+            user.set_password(password)
+            if full_name:
+                user.full_name = full_name
+            user.save()
         _membership_add_roles(
             user=user,
             organisation=invitation.organisation,
@@ -346,10 +361,55 @@ def access_request_decide(*, actor: User, request: AccessRequest, approve: bool,
 
 
 def user_set_active(*, actor: User, user: User, active: bool) -> User:
+    """Deactivate (or restore) an account. Deactivating also revokes the address's open
+    invitations and the account's API tokens, so nothing left behind can sign it back in."""
     _require_moderator(actor)
     if user.pk == actor.pk and not active:
         raise ValidationError({"user": _("You cannot deactivate your own account.")})
+    if user.is_superuser and not actor.is_superuser:
+        raise PermissionDenied(_("Only a superuser can change a superuser's account."))
     with transaction.atomic(durable=True):
         user.is_active = active
         user.save(update_fields=["is_active"])
+        if not active:
+            Invitation.objects.filter(
+                email__iexact=user.email, accepted_at__isnull=True, revoked_at__isnull=True
+            ).update(revoked_at=timezone.now(), revoked_by=actor)
+            tokens_revoke_all(user=user)
     return user
+
+
+# --- API tokens ------------------------------------------------------------------------------------
+# Tokens are django-rest-knox's: only a hash is stored, each expires (``REST_KNOX["TOKEN_TTL"]``),
+# a user holds at most ``API_TOKENS_PER_USER`` (the oldest goes first), and a password change
+# revokes them all (``accounts.security.RevokeTokensOnPasswordChange``).
+
+
+def token_create(*, user: User):
+    """A new API token for ``user``; returns (token row, the secret shown once)."""
+    from knox.models import AuthToken
+
+    with transaction.atomic(durable=True):
+        token, secret = AuthToken.objects.create(user=user)
+        keep = (
+            AuthToken.objects.filter(user=user)
+            .order_by("-created")
+            .values_list("digest", flat=True)[: settings.API_TOKENS_PER_USER]
+        )
+        AuthToken.objects.filter(user=user).exclude(digest__in=list(keep)).delete()
+    return token, secret
+
+
+def token_revoke(*, user: User, token_key: str) -> bool:
+    """Revoke one of ``user``'s tokens (named by its public prefix); False if there is none."""
+    from knox.models import AuthToken
+
+    deleted, _detail = AuthToken.objects.filter(user=user, token_key=token_key).delete()
+    return bool(deleted)
+
+
+def tokens_revoke_all(*, user: User) -> int:
+    from knox.models import AuthToken
+
+    deleted, _detail = AuthToken.objects.filter(user=user).delete()
+    return deleted

@@ -1,8 +1,11 @@
 """The interchange format (``INTERCHANGE.md``): JSON Lines of offers and needs.
 
 This module only parses, validates and serialises; writing to the database is
-``kb.services.importing``. Validation is complete and per line: every problem is reported with its
-line number, key and reason, and unknown keys are errors (so typos are caught).
+``kb.services.importing``. Validation is complete and per line, in one pass: every problem of every
+line is reported with its line number, key and reason (a line that is not UTF-8 or not JSON is
+reported and the others are still checked), and unknown keys are errors (so typos are caught).
+Text is checked against the same limits as every other path (``kb.models``, ``kb.validators``):
+lengths, keywords, and characters that cannot be stored (NUL, lone surrogates).
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from django.core.exceptions import ValidationError
+
 from kb.models import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_TITLE_LENGTH,
     AssistanceNeed,
     Country,
     EntryKind,
@@ -26,6 +33,7 @@ from kb.models import (
     TAType,
     ThematicArea,
 )
+from kb.validators import keywords_clean, unstorable_character
 
 COMMON_KEYS = {
     "kind", "external_id", "country", "organisation", "title", "description", "language",
@@ -40,7 +48,7 @@ KEY_ORDER = (
     "capacity", "priority", "south_south", "status",
 )  # fmt: skip
 FILE_STATUSES = (EntryStatus.DRAFT, EntryStatus.SUBMITTED, EntryStatus.PUBLISHED)
-MAX_TITLE = 200
+MAX_TITLE = MAX_TITLE_LENGTH
 MAX_EXTERNAL_ID = 100
 MAX_ORGANISATION = 200
 
@@ -101,10 +109,18 @@ def first_sentence(text: str) -> str:
     return sentence
 
 
+def _printable(text: str) -> str:
+    """``text`` safe to print and store in a report (unstorable characters as escapes)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 def _code_list(obj: dict, key: str, valid: set[str], errors: list[LineError], line: int) -> list[str]:
     value = obj.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         errors.append(LineError(line, key, "must be a list of strings"))
+        return []
+    if any(unstorable_character(v) is not None for v in value):
+        errors.append(LineError(line, key, "contains a character that cannot be stored"))
         return []
     unknown = sorted({v for v in value if v not in valid})
     if unknown:
@@ -124,6 +140,9 @@ def _string(
         errors.append(LineError(line, key, "must be a string"))
         return None
     value = value.strip()
+    if (bad := unstorable_character(value)) is not None:
+        errors.append(LineError(line, key, f"contains a character that cannot be stored ({bad})"))
+        return None
     if max_length and len(value) > max_length:
         errors.append(LineError(line, key, f"has {len(value)} characters; at most {max_length} allowed"))
     return value
@@ -141,7 +160,7 @@ def _validate_line(obj: Any, line: int, vocabulary: _Vocabulary, errors: list[Li
     allowed = OFFER_KEYS if kind == EntryKind.OFFER else NEED_KEYS
     for key in sorted(set(obj) - allowed):
         hint = " (only for needs)" if key in NEED_KEYS else " (only for offers)" if key in OFFER_KEYS else ""
-        errors.append(LineError(line, key, f"unknown key{hint}"))
+        errors.append(LineError(line, _printable(key), f"unknown key{hint}"))
 
     external_id = _string(obj, "external_id", errors, line, required=True, max_length=MAX_EXTERNAL_ID)
     if external_id == "":
@@ -157,7 +176,7 @@ def _validate_line(obj: Any, line: int, vocabulary: _Vocabulary, errors: list[Li
             LineError(line, "country", "is required unless 'organisation' names an international organisation")
         )
 
-    description = _string(obj, "description", errors, line, required=True)
+    description = _string(obj, "description", errors, line, required=True, max_length=MAX_DESCRIPTION_LENGTH)
     if description == "":
         errors.append(LineError(line, "description", "must not be empty"))
     title = _string(obj, "title", errors, line, required=True, max_length=MAX_TITLE)
@@ -175,9 +194,10 @@ def _validate_line(obj: Any, line: int, vocabulary: _Vocabulary, errors: list[Li
     elif any(not 1 <= a <= 71 for a in articles):
         bad = sorted({a for a in articles if not 1 <= a <= 71})
         errors.append(LineError(line, "uncac_articles", f"articles run from 1 to 71; got {bad}"))
-    keywords = obj.get("keywords", [])
-    if not isinstance(keywords, list) or not all(isinstance(k, str) and k.strip() for k in keywords):
-        errors.append(LineError(line, "keywords", "must be a list of non-empty strings"))
+    try:
+        keywords = keywords_clean(obj.get("keywords", []))
+    except ValidationError as exc:
+        errors.extend(LineError(line, "keywords", message) for message in exc.message_dict["keywords"])
         keywords = []
     working = _code_list(obj, "languages", vocabulary.languages, errors, line) if "languages" in obj else None
 
@@ -188,7 +208,7 @@ def _validate_line(obj: Any, line: int, vocabulary: _Vocabulary, errors: list[Li
         "articles": sorted(set(articles)),
         "ta_types": _code_list(obj, "ta_types", vocabulary.ta_types, errors, line),
         "thematic_areas": _code_list(obj, "thematic_areas", vocabulary.thematic_areas, errors, line),
-        "keywords": list(dict.fromkeys(k.strip() for k in keywords)),
+        "keywords": keywords,
         "working_languages": working if working is not None else ([language] if language else []),
     }
     if kind == EntryKind.OFFER:
@@ -234,10 +254,20 @@ def parse_lines(lines: Iterable[str], *, publish: bool) -> ParseResult:
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
+        undecodable = _UNDECODABLE.search(raw)
+        if undecodable is not None:
+            byte = ord(undecodable.group()) - 0xDC00
+            errors.append(
+                LineError(number, "", f"not valid UTF-8: byte 0x{byte:02x} at column {undecodable.start() + 1}")
+            )
+            continue
         try:
             obj = json.loads(raw)
         except json.JSONDecodeError as exc:
             errors.append(LineError(number, "", f"not valid JSON: {exc.msg} at column {exc.colno}"))
+            continue
+        except RecursionError:
+            errors.append(LineError(number, "", "not valid here: JSON nested too deeply"))
             continue
         record = _validate_line(obj, number, vocabulary, errors)
         if record is None:
@@ -260,11 +290,16 @@ def parse_lines(lines: Iterable[str], *, publish: bool) -> ParseResult:
     return ParseResult(records=records if not errors else [], errors=errors)
 
 
+#: What ``read_lines`` turns bytes that are not UTF-8 into (Python's "surrogateescape").
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
 def read_lines(stream: IO) -> Iterator[str]:
-    """Lines of a text or binary stream, decoded as UTF-8 (a BOM is tolerated)."""
+    """Lines of a text or binary stream, decoded as UTF-8 (a BOM is tolerated). Bytes that are not
+    UTF-8 are kept as escapes, so ``parse_lines`` reports them on their own line and checks the rest."""
     for number, line in enumerate(stream, start=1):
         if isinstance(line, bytes):
-            line = line.decode("utf-8")
+            line = line.decode("utf-8", errors="surrogateescape")
         if number == 1:
             line = line.lstrip("\ufeff")
         yield line

@@ -19,6 +19,7 @@ from accounts.models import Membership, User
 from kb.models import (
     AssistanceNeed,
     Country,
+    EntryAction,
     EntryEvent,
     EntryStatus,
     ExpertiseOffer,
@@ -131,6 +132,22 @@ def entry_can_view(*, user: User, entry: KnowledgeEntry) -> bool:
 def entry_events(*, entry: KnowledgeEntry) -> QuerySet[EntryEvent]:
     field = "offer" if isinstance(entry, ExpertiseOffer) else "need"
     return EntryEvent.objects.filter(**{field: entry}).select_related("actor")
+
+
+#: What anyone who may read an entry may know of its history: when it was published.
+PUBLIC_HISTORY_ACTIONS = (EntryAction.PUBLISHED,)
+
+
+def entry_history_for_user(*, user: User, entry: KnowledgeEntry) -> tuple[QuerySet[EntryEvent], bool]:
+    """The entry's history as ``user`` may read it, and whether it is the full record.
+
+    The full record (every write, who did it, moderators' reasons) is for the entry's focal
+    points and moderators; everyone else sees only the public facts (``PUBLIC_HISTORY_ACTIONS``),
+    without actors or reasons."""
+    events = entry_events(entry=entry)
+    if user_scope(user).is_moderator or entry_can_manage(user=user, entry=entry):
+        return events, True
+    return events.filter(action__in=PUBLIC_HISTORY_ACTIONS), False
 
 
 def organisation_list() -> QuerySet[Organisation]:

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kb.models import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_TITLE_LENGTH,
     CostArrangement,
     Country,
     Language,
@@ -71,8 +73,8 @@ class EntryForm(ServiceErrorsMixin, forms.Form):
     """Fields shared by offers and needs."""
 
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
-    title = forms.CharField(label=_("Title"), max_length=200)
-    description = forms.CharField(label=_("Description"), widget=forms.Textarea)
+    title = forms.CharField(label=_("Title"), max_length=MAX_TITLE_LENGTH)
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea, max_length=MAX_DESCRIPTION_LENGTH)
     language = forms.ChoiceField(label=_("Language of this text"))
     articles = forms.MultipleChoiceField(label=_("UNCAC articles"), required=False, widget=forms.CheckboxSelectMultiple)
     ta_types = forms.MultipleChoiceField(

@@ -17,20 +17,28 @@ class KindConverter:
         return value
 
 
+class ActivationConverter(KindConverter):
+    """The two verbs of /people/<pk>/…/: anything else is not a URL of the app (404)."""
+
+    regex = "activate|deactivate"
+
+
 register_converter(KindConverter, "kind")
+register_converter(ActivationConverter, "activation")
 
 app_name = "web"
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("account/", home.account, name="account"),
+    path("account/tokens/<str:key>/revoke/", home.account_token_revoke, name="token-revoke"),
     path("notifications/", home.notifications, name="notifications"),
     # accounts
     path("people/", accounts.people, name="people"),
     path("people/invite/", accounts.invite, name="invite"),
     path("people/requests/<int:pk>/<str:decision>/", accounts.decide_request, name="decide-request"),
     path("people/invitations/<int:pk>/<str:action>/", accounts.invitation_act, name="invitation-act"),
-    path("people/<int:pk>/<str:active>/", accounts.set_active, name="set-active"),
+    path("people/<int:pk>/<activation:active>/", accounts.set_active, name="set-active"),
     path("request-access/", accounts.request_access, name="request-access"),
     # the knowledge base
     path("browse/", browse.browse, name="browse"),

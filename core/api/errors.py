@@ -8,7 +8,11 @@ Mapped here, once:
 - ``DomainError`` -> its own status (409 unless it says otherwise) and ``code``, with its
   ``user_message`` as detail (``illegal_transition``, ``not_editable``, ``run_already_active``,
   ``run_not_active``; ``search_unavailable`` is a 503);
-- ``PermissionDenied`` from services keeps its explanatory message (403).
+- ``PermissionDenied`` from services keeps its explanatory message (403);
+- Django's ``SuspiciousOperation`` (too many query or form fields, a malformed body) -> 400
+  ``parse_error``, never a 500;
+- a database write lock held too long (SQLite's "database is locked") -> 503 ``database_busy``
+  with ``Retry-After``: the write did not happen and can be retried.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from drf_spectacular.utils import OpenApiResponse
 from drf_standardized_errors.handler import ExceptionHandler
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from core.errors import DomainError
@@ -34,6 +40,18 @@ class DomainAPIException(exceptions.APIException):
     def __init__(self, error: DomainError):
         super().__init__(detail=error.user_message, code=error.code)
         self.status_code = error.status_code
+
+
+class DatabaseBusy(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is busy with another write; nothing was changed. Try again in a few seconds."
+    default_code = "database_busy"
+    wait = 5
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """SQLite gave up waiting for another connection's write lock (busy timeout reached)."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
 
 
 def _validation_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
@@ -53,6 +71,10 @@ class DomainExceptionHandler(ExceptionHandler):
             return DomainAPIException(exc)
         if isinstance(exc, DjangoPermissionDenied) and exc.args:
             return exceptions.PermissionDenied(detail=str(exc))
+        if isinstance(exc, SuspiciousOperation):
+            return exceptions.ParseError(detail=f"The request is malformed: {exc}")
+        if is_lock_timeout(exc):
+            return DatabaseBusy()
         return super().convert_known_exceptions(exc)
 
     def report_exception(self, exc: exceptions.APIException, response: Response) -> None:
@@ -61,6 +83,9 @@ class DomainExceptionHandler(ExceptionHandler):
         if isinstance(self.exc, DomainError):
             if exc.status_code >= 500:
                 logger.warning("%s: %s", self.exc.code, self.exc)
+            return
+        if isinstance(exc, DatabaseBusy):
+            logger.warning("write refused, database busy: %s", self.exc)
             return
         super().report_exception(exc, response)
 

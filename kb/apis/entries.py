@@ -26,7 +26,7 @@ from kb.apis.serializers import (
     OfferUpdateSerializer,
     TransitionInputSerializer,
 )
-from kb.selectors import entry_events, need_list_for_user, offer_list_for_user
+from kb.selectors import entry_history_for_user, need_list_for_user, offer_list_for_user
 from kb.services.entries import entry_delete, entry_update, need_create, offer_create
 from kb.services.moderation import Action, entry_transition
 
@@ -109,13 +109,17 @@ class _EntryViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
-        summary="The entry's history: every write and moderation step.", responses=EntryEventSerializer(many=True)
+        summary=(
+            "The entry's history: every write and moderation step, with actors and reasons, for its "
+            "focal points and moderators; when it was published, for everyone else."
+        ),
+        responses=EntryEventSerializer(many=True),
     )
     @action(detail=True, methods=["get"])
     def history(self, request: Request, pk=None) -> Response:
-        events = entry_events(entry=self.get_object())
+        events, full = entry_history_for_user(user=request.user, entry=self.get_object())
         page = self.paginate_queryset(events)
-        return self.get_paginated_response(EntryEventSerializer(page, many=True).data)
+        return self.get_paginated_response(EntryEventSerializer(page, many=True, context={"full": full}).data)
 
     submit = _transition_action(Action.SUBMIT)
     withdraw = _transition_action(Action.WITHDRAW)

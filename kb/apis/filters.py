@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from kb.models import (
@@ -14,6 +15,21 @@ from kb.models import (
 )
 from kb.selectors import user_scope
 
+#: The largest id a database key holds (signed 64 bits): larger numbers are a 400, not a crash.
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An integer filter within the database's range (``NumberFilter`` parses decimals, and a
+    number beyond 64 bits reached the database and failed there)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
 
 class _EntryFilterSet(django_filters.FilterSet):
     country_field = ""  # path to the entry's State
@@ -23,8 +39,8 @@ class _EntryFilterSet(django_filters.FilterSet):
     region = django_filters.CharFilter(method="filter_region", help_text="M49 region name, e.g. Africa")
     subregion = django_filters.CharFilter(method="filter_subregion", help_text="M49 sub-region name")
     regional_group = django_filters.ChoiceFilter(method="filter_regional_group", choices=RegionalGroup.choices)
-    chapter = django_filters.NumberFilter(field_name="articles__chapter", distinct=True)
-    article = django_filters.NumberFilter(field_name="articles__number", distinct=True)
+    chapter = IdFilter(field_name="articles__chapter", distinct=True)
+    article = IdFilter(field_name="articles__number", distinct=True)
     ta_type = django_filters.CharFilter(field_name="ta_types__code", distinct=True)
     thematic_area = django_filters.CharFilter(field_name="thematic_areas__code", distinct=True)
     language = django_filters.CharFilter(field_name="language_id")
@@ -66,7 +82,7 @@ class _EntryFilterSet(django_filters.FilterSet):
 
 class OfferFilterSet(_EntryFilterSet):
     country_field = "organisation__country"
-    organisation = django_filters.NumberFilter(field_name="organisation_id")
+    organisation = IdFilter(field_name="organisation_id")
     modality = django_filters.CharFilter(field_name="modalities__code", distinct=True)
 
     class Meta:
@@ -76,7 +92,7 @@ class OfferFilterSet(_EntryFilterSet):
 
 class NeedFilterSet(_EntryFilterSet):
     country_field = "country"
-    organisation = django_filters.NumberFilter(field_name="organisation_id")
+    organisation = IdFilter(field_name="organisation_id")
     priority = django_filters.CharFilter()
     south_south = django_filters.CharFilter()
 

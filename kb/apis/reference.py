@@ -9,6 +9,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 
 from core.api.permissions import IsModerator
+from kb.apis.filters import IdFilter
 from kb.apis.serializers import (
     CountrySerializer,
     LanguageSerializer,
@@ -71,10 +72,18 @@ class UncacChapterViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = UncacChapter.objects.all()
 
 
+class UncacArticleFilterSet(django_filters.FilterSet):
+    chapter = IdFilter(field_name="chapter_id")
+
+    class Meta:
+        model = UncacArticle
+        fields: list[str] = []
+
+
 class UncacArticleViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = UncacArticleSerializer
     queryset = UncacArticle.objects.all()
-    filterset_fields = ["chapter"]
+    filterset_class = UncacArticleFilterSet
 
 
 class TATypeViewSet(viewsets.ReadOnlyModelViewSet):

@@ -170,10 +170,13 @@ class SearchView(APIView):
 
 class HealthView(APIView):
     """Liveness and the state of each dependency. 200 while the database answers; a search
-    outage is reported (degraded) but does not fail the check, since the rest works."""
+    outage is reported (degraded) but does not fail the check, since the rest works.
+
+    Entry counts per index (database, index, outbox) and error details are for moderators only:
+    anyone else, an anonymous monitor included, learns the status of each service and nothing
+    about the content or the infrastructure."""
 
     permission_classes = [AllowAny]
-    authentication_classes: list = []
     throttle_classes: list = []
 
     @extend_schema(
@@ -181,16 +184,20 @@ class HealthView(APIView):
     )
     def get(self, request: Request) -> Response:
         report: dict = {"status": "ok"}
+        show_counts = bool(request.user and request.user.is_authenticated and request.user.is_moderator)
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
             report["database"] = "ok"
         except Exception as exc:  # the database is down: nothing works
-            return Response({"status": "down", "database": str(exc)[:200]}, status=503)
+            return Response({"status": "down", "database": str(exc)[:200] if show_counts else "down"}, status=503)
         backend = get_backend()
         try:
             backend.health()
-            indices = {
+            report["search"] = {"backend": backend.name, "status": "ok"}
+            if not show_counts:
+                return Response(report)
+            report["search"]["indices"] = {
                 row.kind: {
                     "database": row.database,
                     "index": row.index,
@@ -199,8 +206,9 @@ class HealthView(APIView):
                 }
                 for row in search_index_status(backend=backend)
             }
-            report["search"] = {"backend": backend.name, "status": "ok", "indices": indices}
         except SearchUnavailable as exc:
             report["status"] = "degraded"
-            report["search"] = {"backend": backend.name, "status": "unavailable", "error": str(exc)[:200]}
+            report["search"] = {"backend": backend.name, "status": "unavailable"}
+            if show_counts:
+                report["search"]["error"] = str(exc)[:200]
         return Response(report)

@@ -13,6 +13,8 @@ from rest_framework import serializers
 
 from core.api.serializers import RejectUnknownFieldsMixin
 from kb.models import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_TITLE_LENGTH,
     AssistanceNeed,
     CostArrangement,
     Country,
@@ -128,8 +130,8 @@ def _codes(**kwargs) -> serializers.ListField:
 
 
 class EntryInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField()
+    title = serializers.CharField(max_length=MAX_TITLE_LENGTH)
+    description = serializers.CharField(max_length=MAX_DESCRIPTION_LENGTH)
     language = serializers.CharField(max_length=2, help_text="ISO 639-1 code of the text.")
     articles = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=71), required=False, help_text="UNCAC article numbers."
@@ -273,12 +275,24 @@ class NeedSerializer(EntryOutputSerializer):
 
 
 class EntryEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.email", default=None, read_only=True)
+    """One history event. Without ``full`` in the context (a reader who is neither a focal point
+    of the entry nor a moderator), actor and reason are never shown."""
+
+    actor = serializers.SerializerMethodField()
+    reason = serializers.SerializerMethodField()
 
     class Meta:
         model = EntryEvent
         fields = ["action", "from_status", "to_status", "actor", "reason", "created_at"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.EmailField(allow_null=True))
+    def get_actor(self, event: EntryEvent) -> str | None:
+        return event.actor.email if self.context.get("full") and event.actor else None
+
+    @extend_schema_field(serializers.CharField())
+    def get_reason(self, event: EntryEvent) -> str:
+        return event.reason if self.context.get("full") else ""
 
 
 # --- current user --------------------------------------------------------------------------------

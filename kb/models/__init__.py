@@ -1,6 +1,8 @@
 """Models of the knowledge base, split by concern (reference data, organisations, entries, search)."""
 
 from kb.models.entries import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_TITLE_LENGTH,
     AssistanceNeed,
     CostArrangement,
     EntryAction,
@@ -32,6 +34,8 @@ from kb.models.search_sync import SearchOutbox, SearchSyncState
 from kb.models.vectors import EntryVector
 
 __all__ = [
+    "MAX_DESCRIPTION_LENGTH",
+    "MAX_TITLE_LENGTH",
     "AssistanceNeed",
     "CostArrangement",
     "Country",

@@ -14,9 +14,17 @@ Invariants:
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from kb.validators import validate_storable_text
+
+#: The longest description accepted, in characters, on every path (API, web form, import): a
+#: country review's executive summary fits several times; texts are analysed, indexed and
+#: highlighted, so their length is bounded.
+MAX_DESCRIPTION_LENGTH = 20_000
+MAX_TITLE_LENGTH = 200
 
 
 class EntryStatus(models.TextChoices):
@@ -55,8 +63,12 @@ class KnowledgeEntry(models.Model):
         blank=True,
         help_text=_("Identifier used by bulk import/export; unique per kind."),
     )
-    title = models.CharField(_("title"), max_length=200)
-    description = models.TextField(_("description"))
+    title = models.CharField(_("title"), max_length=MAX_TITLE_LENGTH, validators=[validate_storable_text])
+    description = models.TextField(
+        _("description"),
+        max_length=MAX_DESCRIPTION_LENGTH,
+        validators=[MaxLengthValidator(MAX_DESCRIPTION_LENGTH), validate_storable_text],
+    )
     language = models.ForeignKey(
         "kb.Language",
         on_delete=models.PROTECT,

@@ -131,22 +131,48 @@ def _render(text: str, spans: list[tuple[int, int]], start: int, end: int) -> st
     return prefix + "".join(out) + suffix
 
 
-def highlight(text: str, language: str, terms: frozenset[str], fragment_size: int = 200) -> str:
-    """HTML for ``text`` (escaped) with matched terms in ``<mark>``, cut to the densest window."""
-    if not text:
-        return ""
-    spans = _marked_spans(text, language, terms) if terms else []
-    if len(text) <= fragment_size:
-        return _render(text, spans, 0, len(text))
+#: Highlighting reads at most this many characters of a text. Fragments come from this bounded
+#: window, so a hit costs the same whether its description is a paragraph or the longest allowed
+#: (``kb.models.MAX_DESCRIPTION_LENGTH``); a match further in is found by search, not marked.
+HIGHLIGHT_SCAN_CHARS = 5_000
+
+
+def _densest_window(spans: list[tuple[int, int]], fragment_size: int) -> int:
+    """Start of the window of ``fragment_size`` characters holding the most whole spans.
+
+    Windows start a quarter fragment before a span. Spans are sorted and disjoint, so the spans
+    inside a window are a contiguous run whose ends only move forward: two pointers, linear.
+    """
     best_start, best_count = 0, -1
+    first = last = 0  # spans[first:last] are the spans inside the current window
     for s, _e in spans:
         window_start = max(0, s - fragment_size // 4)
-        count = sum(1 for s2, e2 in spans if s2 >= window_start and e2 <= window_start + fragment_size)
-        if count > best_count:
-            best_start, best_count = window_start, count
-    # Cut on word boundaries.
+        window_end = window_start + fragment_size
+        while first < len(spans) and spans[first][0] < window_start:
+            first += 1
+        last = max(last, first)
+        while last < len(spans) and spans[last][1] <= window_end:
+            last += 1
+        if last - first > best_count:
+            best_start, best_count = window_start, last - first
+    return best_start
+
+
+def highlight(text: str, language: str, terms: frozenset[str], fragment_size: int = 200) -> str:
+    """HTML for ``text`` (escaped) with matched terms in ``<mark>``, cut to the densest window.
+
+    Linear in the length of the text and bounded: only the first ``HIGHLIGHT_SCAN_CHARS``
+    characters are analysed, whatever the text's length.
+    """
+    if not text:
+        return ""
+    spans = _marked_spans(text[:HIGHLIGHT_SCAN_CHARS], language, terms) if terms else []
+    if len(text) <= fragment_size:
+        return _render(text, spans, 0, len(text))
+    best_start = _densest_window(spans, fragment_size)
+    # Cut on word boundaries (looking back at most one fragment, so the cost stays bounded).
     if best_start > 0:
-        space = text.rfind(" ", 0, best_start)
+        space = text.rfind(" ", max(0, best_start - fragment_size), best_start)
         best_start = space + 1 if space != -1 else best_start
     end = min(len(text), best_start + fragment_size)
     if end < len(text):

@@ -51,9 +51,7 @@ from kb.models import (
 )
 from kb.selectors import entry_can_manage, user_scope
 from kb.services.effects import entry_changed_on_commit
-
-MAX_KEYWORDS = 30
-MAX_KEYWORD_LENGTH = 100
+from kb.validators import keywords_clean
 
 
 @dataclass(frozen=True)
@@ -133,24 +131,6 @@ def entry_snapshot(entry: KnowledgeEntry) -> dict[str, Any]:
     return data
 
 
-def _clean_keywords(value: Any) -> list[str]:
-    if not isinstance(value, list | tuple):
-        raise ValidationError({"keywords": _("Give keywords as a list of strings.")})
-    cleaned: list[str] = []
-    for item in value:
-        if not isinstance(item, str) or not item.strip():
-            raise ValidationError({"keywords": _("Every keyword must be a non-empty string.")})
-        if len(item) > MAX_KEYWORD_LENGTH:
-            raise ValidationError(
-                {"keywords": _("A keyword has at most %(n)d characters.") % {"n": MAX_KEYWORD_LENGTH}}
-            )
-        if item.strip() not in cleaned:
-            cleaned.append(item.strip())
-    if len(cleaned) > MAX_KEYWORDS:
-        raise ValidationError({"keywords": _("At most %(n)d keywords.") % {"n": MAX_KEYWORDS}})
-    return cleaned
-
-
 def _resolve_related(spec: EntrySpec, data: Mapping[str, Any]) -> dict[str, list[models.Model]]:
     resolved: dict[str, list[models.Model]] = {}
     errors: dict[str, str] = {}
@@ -192,7 +172,7 @@ def _assign_scalars(entry: KnowledgeEntry, spec: EntrySpec, data: Mapping[str, A
                 raise ValidationError({"language": _("Unknown language code: %(code)s.") % {"code": value}})
             entry.language_id = value
         elif name == "keywords":
-            entry.keywords = _clean_keywords(value)
+            entry.keywords = keywords_clean(value)
         elif name in ("timeframe_start", "timeframe_end") and isinstance(value, str):
             try:
                 setattr(entry, name, dt.date.fromisoformat(value) if value else None)

@@ -171,11 +171,7 @@ def entries_import_file(
 ) -> ImportReport:
     from kb.interchange import read_lines
 
-    try:
-        lines = list(read_lines(stream))
-    except UnicodeDecodeError as exc:
-        return ImportReport(dry_run=dry_run, errors=[LineError(0, "", f"the file is not UTF-8: {exc.reason}")])
-    return entries_import(lines=lines, publish=publish, dry_run=dry_run, actor=actor)
+    return entries_import(lines=list(read_lines(stream)), publish=publish, dry_run=dry_run, actor=actor)
 
 
 def entries_export_lines(*, statuses: Iterable[str] | None = None) -> Iterator[str]:

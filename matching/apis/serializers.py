@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.serializers import RejectUnknownFieldsMixin
+from kb.apis.filters import MAX_ID
 from matching.models import Engagement, EngagementRating, MatchCandidate, MatchRun, NeedOutcome, Notification
 from matching.reasons import render_reasons
 from matching.services.engagements import allowed_engagement_actions, offer_capacity_left
@@ -113,9 +114,13 @@ class EngagementSerializer(serializers.ModelSerializer):
         return offer_capacity_left(engagement.offer)
 
 
+def _id(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
 class InterestInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    need = serializers.IntegerField()
-    offer = serializers.IntegerField()
+    need = _id()
+    offer = _id()
 
 
 class EngagementActionInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
@@ -144,4 +149,4 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 
 class MarkReadInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="Omit to mark all read.")
+    ids = serializers.ListField(child=_id(), required=False, max_length=1000, help_text="Omit to mark all read.")

@@ -3,6 +3,7 @@ engagements and their actions, ratings, notifications."""
 
 from __future__ import annotations
 
+import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 
 from core.api.errors import CONFLICT_RESPONSE
 from core.api.permissions import IsModerator
+from kb.apis.filters import IdFilter
 from kb.selectors import need_list_for_user, offer_list_for_user
 from matching.apis.serializers import (
     CandidateSerializer,
@@ -28,7 +30,7 @@ from matching.apis.serializers import (
     RatingInputSerializer,
     RatingSerializer,
 )
-from matching.models import RunTrigger
+from matching.models import Engagement, EngagementState, RunTrigger
 from matching.selectors import engagement_list_for_user, need_candidates, need_outcome, run_list
 from matching.services.engagements import (
     EngagementAction,
@@ -99,9 +101,19 @@ class NeedCandidatesView(APIView):
         )
 
 
+class EngagementFilterSet(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=EngagementState.choices)
+    need = IdFilter(field_name="need_id")
+    offer = IdFilter(field_name="offer_id")
+
+    class Meta:
+        model = Engagement
+        fields: list[str] = []
+
+
 class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = EngagementSerializer
-    filterset_fields = ["state", "need", "offer"]
+    filterset_class = EngagementFilterSet
 
     def get_queryset(self):
         return engagement_list_for_user(user=self.request.user)

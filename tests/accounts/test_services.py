@@ -68,12 +68,19 @@ def test_weak_password_names_the_field_and_writes_nothing(moderator, civ, django
     assert Invitation.objects.get().accepted_at is None
 
 
-def test_accepting_adds_roles_to_an_existing_account_once(moderator, civ, kor, django_capture_on_commit_callbacks):
+def test_accepting_adds_roles_to_an_existing_account_once_and_never_sets_its_password(
+    moderator, civ, kor, django_capture_on_commit_callbacks
+):
     token = _invite(moderator, civ.organisation, django_capture_on_commit_callbacks, provider=False, recipient=True)
     # The account appeared after the invitation was sent (an admin created it meanwhile).
     existing = User.objects.create_user(email="new.person@example.org", password=STRONG)
     membership_grant(user=existing, organisation=kor.organisation, provider=True)
-    user = invitation_accept(token=token, password=STRONG + "!", full_name="New Person")
+    # Whoever holds the link cannot take the account over by choosing its password.
+    for actor in (None, civ.user):
+        with pytest.raises(ValidationError) as error:
+            invitation_accept(token=token, password="taken-over-" + STRONG, actor=actor)
+        assert "token" in error.value.message_dict
+    user = invitation_accept(token=token, actor=existing)
     assert user.pk == existing.pk
     roles = {
         m.organisation_id: (m.is_provider_focal_point, m.is_recipient_focal_point)
@@ -81,10 +88,42 @@ def test_accepting_adds_roles_to_an_existing_account_once(moderator, civ, kor, d
     }
     assert roles == {kor.organisation.pk: (True, False), civ.organisation.pk: (False, True)}
     with pytest.raises(ValidationError) as error:
-        invitation_accept(token=token, password=STRONG)
+        invitation_accept(token=token, actor=existing)
     assert "token" in error.value.message_dict
     user.refresh_from_db()
-    assert user.check_password(STRONG + "!")
+    assert user.check_password(STRONG)
+
+
+def test_deactivating_revokes_pending_invitations_and_acceptance_never_reactivates(
+    moderator, civ, django_capture_on_commit_callbacks
+):
+    from accounts.services import user_set_active
+
+    token = _invite(moderator, civ.organisation, django_capture_on_commit_callbacks, provider=True, recipient=False)
+    account = User.objects.create_user(email="new.person@example.org", password=STRONG)
+    user_set_active(actor=moderator.user, user=account, active=False)
+    invitation = Invitation.objects.get()
+    assert invitation.revoked_at is not None
+    assert invitation.revoked_by == moderator.user
+    with pytest.raises(ValidationError):
+        invitation_accept(token=token, password="new-" + STRONG, actor=account)
+    # Even an invitation left open (created before the revocation rule) never re-activates.
+    Invitation.objects.update(revoked_at=None, revoked_by=None)
+    with pytest.raises(ValidationError, match="deactivated"):
+        invitation_accept(token=token, password="new-" + STRONG, actor=account)
+    account.refresh_from_db()
+    assert account.is_active is False
+    assert account.check_password(STRONG)
+
+
+def test_a_moderator_cannot_deactivate_a_superuser(moderator):
+    from accounts.services import user_set_active
+
+    root = User.objects.create_superuser(email="root@example.org", password=STRONG)
+    with pytest.raises(PermissionDenied):
+        user_set_active(actor=moderator.user, user=root, active=False)
+    root.refresh_from_db()
+    assert root.is_active
 
 
 def test_expired_invitation_is_refused(moderator, civ, django_capture_on_commit_callbacks):

@@ -241,3 +241,42 @@ def test_import_and_export_commands(tmp_path):
     exported = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     assert {o["external_id"] for o in exported} == {"KOR-ACRC-01", "BFA-2024-03"}
     assert set(exported[0]) <= set(OFFER) | {"status"}
+
+
+# --- hostile files: one pass reports everything, with real line numbers, and nothing crashes ---
+
+
+def test_one_pass_reports_bad_utf8_nesting_characters_lengths_and_keywords_with_line_numbers():
+    from kb.models import MAX_DESCRIPTION_LENGTH
+    from kb.services.importing import entries_import_file
+
+    raw = b"\n".join(
+        [
+            json.dumps({**OFFER, "external_id": "O1", "keywords": ["x" * 101]}).encode(),
+            b'{"kind": "need", "title": "caf\xe9"}',  # Latin-1, not UTF-8
+            b"[" * 100_000 + b"]" * 100_000,
+            json.dumps({**NEED, "external_id": "N4", "title": "\ud800 lone"}).encode("utf-8", "surrogatepass"),
+            json.dumps({**NEED, "external_id": "N5", "description": "nul \x00 inside"}).encode(),
+            json.dumps({**NEED, "external_id": "N6", "description": "x" * (MAX_DESCRIPTION_LENGTH + 1)}).encode(),
+            json.dumps({**NEED, "external_id": "N7", "keywords": [f"k{i}" for i in range(31)]}).encode(),
+            json.dumps({**OFFER, "external_id": "O8", "\ud800": 1}).encode("utf-8", "surrogatepass"),
+            json.dumps({**NEED, "external_id": "N9", "language": "klingon"}).encode(),
+        ]
+    )
+    report = entries_import_file(stream=io.BytesIO(raw))
+    found = {(e.line, e.key) for e in report.errors}
+    assert {
+        (1, "keywords"),
+        (2, ""),
+        (3, ""),
+        (4, "title"),
+        (5, "description"),
+        (6, "description"),
+        (7, "keywords"),
+        (9, "language"),
+    } <= found, report.errors
+    assert any(e.line == 8 for e in report.errors)
+    assert "UTF-8" in next(e.reason for e in report.errors if e.line == 2)
+    assert all(str(e).encode("utf-8") for e in report.errors)  # every message can be printed
+    assert not AssistanceNeed.objects.exists()
+    assert not ExpertiseOffer.objects.exists()

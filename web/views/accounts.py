@@ -1,16 +1,24 @@
-"""Invitations, access requests and account (de)activation."""
+"""Invitations, access requests, account (de)activation, password reset, API tokens.
+
+The anonymous forms that send e-mail or write rows (password reset, access requests) accept a
+few requests per hour for each e-mail address and from each client IP (django-ratelimit,
+``FORM_RATE_PER_ADDRESS`` / ``FORM_RATE_PER_IP``); beyond that they answer 429.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_ratelimit.decorators import ratelimit
 
 from accounts.models import AccessRequest, AccessRequestStatus, Invitation, User
+from accounts.security import client_ip
 from accounts.selectors import invitation_list_open
 from accounts.services import (
     access_request_create,
@@ -24,6 +32,41 @@ from accounts.services import (
 )
 from web.forms import AcceptInvitationForm, AccessRequestForm, InviteForm, ReasonForm
 from web.views.common import moderator_required
+
+
+def _address_key(group: str, request) -> str:
+    return request.POST.get("email", "").strip().lower()
+
+
+def _ip_key(group: str, request) -> str:
+    return client_ip(request)
+
+
+def form_throttled(name: str):
+    """Throttle POSTs of an anonymous form per e-mail address and per client IP."""
+
+    def decorate(view):
+        view = ratelimit(
+            group=f"{name}:address",
+            key=_address_key,
+            rate=lambda group, request: settings.FORM_RATE_PER_ADDRESS,
+            method="POST",
+        )(view)
+        return ratelimit(
+            group=f"{name}:ip", key=_ip_key, rate=lambda group, request: settings.FORM_RATE_PER_IP, method="POST"
+        )(view)
+
+    return decorate
+
+
+def rate_limited(request, exception=None):
+    """What a throttled form answers (``RATELIMIT_VIEW``)."""
+    response = render(request, "web/accounts/rate_limited.html", status=429)
+    response["Retry-After"] = "3600"
+    return response
+
+
+password_reset = form_throttled("password-reset")(auth_views.PasswordResetView.as_view())
 
 
 @moderator_required
@@ -52,6 +95,8 @@ def accept_invitation(request, token: str):
     invitation = invitation_for_token(token)
     if invitation is None:
         return render(request, "web/accounts/invitation_invalid.html", status=410)
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        return _accept_invitation_existing(request, token, invitation)
     form = AcceptInvitationForm(request.POST or None, initial={"full_name": invitation.full_name})
     if request.method == "POST" and form.is_valid():
         try:
@@ -67,6 +112,23 @@ def accept_invitation(request, token: str):
     return render(request, "web/accounts/accept_invitation.html", {"form": form, "invitation": invitation})
 
 
+def _accept_invitation_existing(request, token: str, invitation):
+    """The address already has an account: the link adds the roles once that account is signed
+    in, and asks for no password (it never sets one)."""
+    signed_in_as_invitee = request.user.is_authenticated and request.user.email.lower() == invitation.email.lower()
+    if request.method == "POST" and signed_in_as_invitee:
+        try:
+            invitation_accept(token=token, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Your new roles are ready."))
+            return redirect("web:home")
+    context = {"invitation": invitation, "signed_in_as_invitee": signed_in_as_invitee, "next": request.path}
+    return render(request, "web/accounts/accept_invitation_existing.html", context)
+
+
+@form_throttled("access-request")
 def request_access(request):
     form = AccessRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -107,6 +169,8 @@ def people(request):
 @moderator_required
 @require_POST
 def invitation_act(request, pk: int, action: str):
+    if action not in ("resend", "revoke"):
+        raise BadRequest(f"unknown action: {action[:40]}")
     invitation = get_object_or_404(Invitation, pk=pk)
     try:
         if action == "resend":
@@ -115,8 +179,6 @@ def invitation_act(request, pk: int, action: str):
         elif action == "revoke":
             invitation_revoke(actor=request.user, invitation=invitation)
             messages.success(request, _("Invitation to %(email)s revoked.") % {"email": invitation.email})
-        else:
-            raise Http404
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("web:people")
@@ -125,6 +187,8 @@ def invitation_act(request, pk: int, action: str):
 @moderator_required
 @require_POST
 def decide_request(request, pk: int, decision: str):
+    if decision not in ("approve", "refuse"):
+        raise BadRequest(f"unknown decision: {decision[:40]}")
     access_request = get_object_or_404(AccessRequest, pk=pk)
     form = ReasonForm(request.POST)
     form.is_valid()
@@ -145,16 +209,14 @@ def decide_request(request, pk: int, decision: str):
 @moderator_required
 def set_active(request, pk: int, active: str):
     """Reactivate at once; deactivating asks first (GET shows what it means, POST does it)."""
-    user = get_object_or_404(User, pk=pk)
-    if active not in ("activate", "deactivate"):
-        raise Http404
+    user = get_object_or_404(User, pk=pk)  # ``active`` is one of the two verbs (web.urls)
     if request.method != "POST":
         if active != "deactivate":
             return redirect("web:people")
         return render(request, "web/accounts/confirm_deactivate.html", {"person": user})
     try:
         user_set_active(actor=request.user, user=user, active=active == "activate")
-    except ValidationError as exc:
+    except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         if active == "activate":

@@ -28,6 +28,30 @@ TABLES = {
 }
 
 
+#: A spreadsheet reads a cell starting with one of these as a formula (CSV/formula injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """``value`` safe to open in a spreadsheet: text that would start a formula gets a leading
+    apostrophe (shown as text, the content kept); numbers and dates are written as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+class _SafeWriter:
+    def __init__(self, out):
+        self._writer = csv.writer(out)
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([csv_cell(v) for v in row])
+
+    def writerows(self, rows) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
 class DashboardFilterForm(forms.Form):
     since = forms.DateField(
         label=gettext_lazy("Published from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -162,7 +186,7 @@ def dashboard_csv(request, name: str):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="ta-exchange-{name}.csv"'
     response.write("\ufeff")
-    writer = csv.writer(response)
+    writer = _SafeWriter(response)
     if name in TABLES:
         writer.writerow([_("Code"), _("Label"), _("Needs"), _("Offers"), _("Gap (needs − offers)")])
         for row in TABLES[name](f):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -112,7 +111,7 @@ def entry_delete_confirm(request, kind: str, pk: int):
 @require_POST
 def entry_action(request, kind: str, pk: int, action: str):
     if action not in {a.value for a in Action}:
-        raise Http404
+        raise BadRequest(f"unknown action: {action[:40]}")
     entry = _entry(request, kind, pk)
     form = ReasonForm(request.POST)
     form.is_valid()

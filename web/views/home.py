@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_POST
 
-from accounts.selectors import user_memberships
+from accounts.selectors import token_list_for_user, user_memberships
+from accounts.services import token_revoke
 from matching.services.notifications import notifications_for_user, notifications_mark_read
 from web.selectors import home_data
 
@@ -18,7 +22,16 @@ def home(request):
 
 @login_required
 def account(request):
-    return render(request, "web/account.html", {"memberships": user_memberships(user=request.user)})
+    context = {"memberships": user_memberships(user=request.user), "tokens": token_list_for_user(user=request.user)}
+    return render(request, "web/account.html", context)
+
+
+@login_required
+@require_POST
+def account_token_revoke(request, key: str):
+    if token_revoke(user=request.user, token_key=key):
+        messages.success(request, _("The token was revoked; programs using it can no longer sign in."))
+    return redirect("web:account")
 
 
 @login_required

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,6 +18,7 @@ from matching.models import EngagementState, RunTrigger
 from matching.selectors import active_full_run, engagement_list_for_user, need_candidates, need_outcome, run_list
 from matching.services.engagements import (
     EITHER,
+    EngagementAction,
     allowed_engagement_actions,
     engagement_express_interest,
     engagement_rate,
@@ -117,6 +118,8 @@ def engagement(request, pk: int):
 @login_required
 @require_POST
 def engagement_act(request, pk: int, action: str):
+    if action != "rate" and action not in {a.value for a in EngagementAction}:
+        raise BadRequest(f"unknown action: {action[:40]}")
     item = get_object_or_404(engagement_list_for_user(user=request.user), pk=pk)
     form = ReasonForm(request.POST)
     form.is_valid()

@@ -117,14 +117,17 @@ def test_search_answers_503_when_elasticsearch_is_unreachable_and_the_rest_works
         reset_backend(None)
 
 
-def test_health_reports_index_sync(search_backend, anonymous_client):
+def test_health_reports_index_sync_to_moderators_only(search_backend, anonymous_client, outsider, moderator):
     OfferFactory(status=EntryStatus.PUBLISHED)
-    body = anonymous_client.get(reverse("kb-api:health")).json()
+    body = moderator.client.get(reverse("kb-api:health")).json()
     assert body["status"] == "ok"
     assert body["search"]["indices"]["offer"] == {"database": 1, "index": 0, "pending": 1, "in_sync": False}
     search_outbox_drain(backend=search_backend)
-    body = anonymous_client.get(reverse("kb-api:health")).json()
+    body = moderator.client.get(reverse("kb-api:health")).json()
     assert body["search"]["indices"]["offer"]["in_sync"] is True
+    for client in (anonymous_client, outsider.client):
+        body = client.get(reverse("kb-api:health")).json()
+        assert body == {"status": "ok", "database": "ok", "search": {"backend": search_backend.name, "status": "ok"}}
 
 
 def test_embedded_search_finishes_pending_indexing_itself(settings, outsider):
