@@ -259,7 +259,13 @@ CLOSED_STATES = (
 
 
 class Engagement(models.Model):
-    """A (need, offer) pair moving from proposal to completed assistance."""
+    """A (need, offer) pair moving from proposal to completed assistance.
+
+    ``need_title`` and ``offer_title`` are what was published when the engagement began: each
+    side reads the other's entry as it was then, never a later draft (an entry taken down and
+    edited stays private to its State). While either entry is not published, no transition
+    applies (``matching.services.engagements``).
+    """
 
     need = models.ForeignKey(
         "kb.AssistanceNeed", on_delete=models.PROTECT, related_name="engagements", verbose_name=_("need")
@@ -280,6 +286,8 @@ class Engagement(models.Model):
     )
     score = models.FloatField(_("score when proposed"), null=True, blank=True)
     south_south = models.BooleanField(_("South-South"), default=False)
+    need_title = models.CharField(_("need's title when it began"), max_length=200, blank=True)
+    offer_title = models.CharField(_("offer's title when it began"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True, db_index=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from kb.models import AssistanceNeed
+from kb.models import AssistanceNeed, EntryStatus
 from kb.selectors import need_can_manage, user_scope
 from matching.models import Engagement, MatchCandidate, MatchRun, NeedOutcome, RunScope, RunStatus
 
@@ -20,7 +20,8 @@ def need_candidates(*, user: User, need: AssistanceNeed) -> QuerySet[MatchCandid
         return MatchCandidate.objects.none()
     return (
         MatchCandidate.objects.current()
-        .filter(need=need)
+        # A candidate offer taken down since the run is not shown (its title may be a draft now).
+        .filter(need=need, offer__status=EntryStatus.PUBLISHED)
         .select_related("offer__organisation__country", "offer__language")
         .order_by("rank")
     )

@@ -94,7 +94,7 @@ class DomainExceptionHandler(ExceptionHandler):
 
 
 #: Codes of the domain errors answered with 409 (a test holds this list against the code).
-CONFLICT_CODES = ("illegal_transition", "not_editable", "run_already_active", "run_not_active")
+CONFLICT_CODES = ("illegal_transition", "not_editable", "run_already_active", "run_not_active", "entry_not_published")
 
 
 class _ConflictError(serializers.Serializer):

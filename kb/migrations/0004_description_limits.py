@@ -6,30 +6,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('kb', '0003_entry_vectors'),
+        ("kb", "0003_entry_vectors"),
     ]
 
+    # Validators and a form-level max_length only: nothing changes in the database. State only, so
+    # SQLite does not rebuild the entry tables (their search triggers name them).
     operations = [
-        migrations.AlterField(
-            model_name='assistanceneed',
-            name='description',
-            field=models.TextField(max_length=20000, validators=[django.core.validators.MaxLengthValidator(20000), kb.validators.validate_storable_text], verbose_name='description'),
-        ),
-        migrations.AlterField(
-            model_name='assistanceneed',
-            name='title',
-            field=models.CharField(max_length=200, validators=[kb.validators.validate_storable_text], verbose_name='title'),
-        ),
-        migrations.AlterField(
-            model_name='expertiseoffer',
-            name='description',
-            field=models.TextField(max_length=20000, validators=[django.core.validators.MaxLengthValidator(20000), kb.validators.validate_storable_text], verbose_name='description'),
-        ),
-        migrations.AlterField(
-            model_name='expertiseoffer',
-            name='title',
-            field=models.CharField(max_length=200, validators=[kb.validators.validate_storable_text], verbose_name='title'),
+        migrations.SeparateDatabaseAndState(
+            database_operations=[],
+            state_operations=[
+                migrations.AlterField(
+                    model_name="assistanceneed",
+                    name="description",
+                    field=models.TextField(
+                        max_length=20000,
+                        validators=[
+                            django.core.validators.MaxLengthValidator(20000),
+                            kb.validators.validate_storable_text,
+                        ],
+                        verbose_name="description",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="assistanceneed",
+                    name="title",
+                    field=models.CharField(
+                        max_length=200, validators=[kb.validators.validate_storable_text], verbose_name="title"
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="expertiseoffer",
+                    name="description",
+                    field=models.TextField(
+                        max_length=20000,
+                        validators=[
+                            django.core.validators.MaxLengthValidator(20000),
+                            kb.validators.validate_storable_text,
+                        ],
+                        verbose_name="description",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="expertiseoffer",
+                    name="title",
+                    field=models.CharField(
+                        max_length=200, validators=[kb.validators.validate_storable_text], verbose_name="title"
+                    ),
+                ),
+            ],
         ),
     ]

@@ -85,9 +85,30 @@ class RatingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class EngagementNeedSerializer(NeedBriefSerializer):
+    """The engagement's need as published when the engagement began (``source="*"``)."""
+
+    id = serializers.IntegerField(source="need_id")
+    title = serializers.CharField(source="need_title")
+    country = serializers.CharField(source="need.country.iso3")
+
+    def get_url(self, engagement) -> str:
+        return super().get_url(engagement.need)
+
+
+class EngagementOfferSerializer(OfferBriefSerializer):
+    id = serializers.IntegerField(source="offer_id")
+    title = serializers.CharField(source="offer_title")
+    organisation = serializers.CharField(source="offer.organisation.name")
+    country = serializers.CharField(source="offer.organisation.country.iso3", default=None, allow_null=True)
+
+    def get_url(self, engagement) -> str:
+        return super().get_url(engagement.offer)
+
+
 class EngagementSerializer(serializers.ModelSerializer):
-    need = NeedBriefSerializer(read_only=True)
-    offer = OfferBriefSerializer(read_only=True)
+    need = EngagementNeedSerializer(source="*", read_only=True)
+    offer = EngagementOfferSerializer(source="*", read_only=True)
     reasons = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
     offer_capacity_left = serializers.SerializerMethodField()

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from core.errors import DomainError
 from core.state_machine import NOBODY, Role, StateMachine, Transition
 from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer
 from kb.selectors import need_can_manage, offer_can_manage, user_scope
@@ -99,6 +100,29 @@ ENGAGEMENTS = StateMachine(
 )
 
 
+PAUSED_MESSAGE = gettext_lazy(
+    "This engagement is paused: the need or the offer is no longer published. It can go on once both are "
+    "published again."
+)
+
+
+class EngagementPaused(DomainError):
+    """The need or the offer is not published (taken down, archived): the engagement waits."""
+
+    code = "entry_not_published"
+
+    def __init__(self):
+        super().__init__(str(PAUSED_MESSAGE))
+
+
+def engagement_is_paused(engagement: Engagement) -> bool:
+    return not _both_published(engagement)
+
+
+def _both_published(engagement: Engagement) -> bool:
+    return engagement.need.status == EntryStatus.PUBLISHED and engagement.offer.status == EntryStatus.PUBLISHED
+
+
 def sides_of(user: User, engagement: Engagement) -> Role:
     """The sides ``user`` acts for in ``engagement`` (moderators: both)."""
     side = NOBODY
@@ -112,6 +136,8 @@ def sides_of(user: User, engagement: Engagement) -> Role:
 
 
 def allowed_engagement_actions(user: User, engagement: Engagement) -> list[str]:
+    if not _both_published(engagement):
+        return []
     actions = ENGAGEMENTS.allowed_actions(EngagementState(engagement.state), sides_of(user, engagement))
     return [action.value for action in actions]
 
@@ -131,6 +157,8 @@ def engagement_transition(*, actor: User, engagement: Engagement, action: str, r
     with transaction.atomic(durable=True):
         locked = Engagement.objects.select_for_update().select_related("need", "offer").get(pk=engagement.pk)
         move = ENGAGEMENTS.transition(action, EngagementState(locked.state))
+        if not _both_published(locked):
+            raise EngagementPaused()
         if not (move.by & sides_of(actor, locked)):
             who = {Role.RECIPIENT: _("the recipient"), Role.PROVIDER: _("the provider")}.get(move.by, _("either side"))
             raise PermissionDenied(
@@ -181,6 +209,8 @@ def engagement_express_interest(*, actor: User, need: AssistanceNeed, offer: Exp
             candidate=candidate,
             score=candidate.score if candidate else None,
             south_south=candidate.south_south if candidate else False,
+            need_title=need.title,
+            offer_title=offer.title,
         )
         _record(engagement, A.INTEREST.value, "", actor)
         notify_engagement(engagement=engagement, action=A.INTEREST.value, actor=actor)
@@ -237,7 +267,11 @@ def proposals_sync(*, run: MatchRun, need_ids: Iterable[int], assigned: set[tupl
     if dropped:
         _withdraw(dropped, _("A newer matching run proposes other providers."))
     new = []
-    for pair in sorted(assigned - set(open_pairs) - refused):
+    pairs = sorted(assigned - set(open_pairs) - refused)
+    # What each side will read of the other for the whole engagement: the titles published now.
+    need_titles = dict(AssistanceNeed.objects.filter(pk__in={n for n, _o in pairs}).values_list("id", "title"))
+    offer_titles = dict(ExpertiseOffer.objects.filter(pk__in={o for _n, o in pairs}).values_list("id", "title"))
+    for pair in pairs:
         candidate_id, score, south_south = by_pair.get(pair, (None, None, False))
         new.append(
             Engagement(
@@ -247,6 +281,8 @@ def proposals_sync(*, run: MatchRun, need_ids: Iterable[int], assigned: set[tupl
                 candidate_id=candidate_id,
                 score=score,
                 south_south=south_south,
+                need_title=need_titles.get(pair[0], ""),
+                offer_title=offer_titles.get(pair[1], ""),
             )
         )
     created = Engagement.objects.bulk_create(new, batch_size=2000)

@@ -76,8 +76,8 @@ def notify_engagement(*, engagement: Engagement, action: str, actor: User | None
         users += provider_focal_points(engagement.offer)
     params = {
         "action": action,
-        "need": engagement.need.title,
-        "offer": engagement.offer.title,
+        "need": engagement.need_title,
+        "offer": engagement.offer_title,
         "reason": engagement.last_reason,
     }
     return _create(users, f"engagement_{action}", engagement, params, exclude=actor)
@@ -105,7 +105,7 @@ def notify_proposals(*, engagements: list[Engagement]) -> int:
     for engagement in engagements:
         need = engagement.need
         users = by_org.get(need.organisation_id, []) if need.organisation_id else by_state.get(need.country_id, [])
-        params = {"action": "propose", "need": need.title, "offer": engagement.offer.title}
+        params = {"action": "propose", "need": engagement.need_title, "offer": engagement.offer_title}
         rows += [
             Notification(user_id=user_id, kind="engagement_propose", engagement=engagement, params=params)
             for user_id in sorted(set(users))

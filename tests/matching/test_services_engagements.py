@@ -239,3 +239,46 @@ def test_matching_withdraws_only_proposals_nobody_answered(sides):
     event = EngagementEvent.objects.filter(engagement=untouched).order_by("-id").first()
     assert (event.action, event.from_state, event.to_state) == ("withdraw_proposal", E.PROPOSED, E.CANCELLED)
     assert not EngagementEvent.objects.filter(engagement=answered, action="withdraw_proposal").exists()
+
+
+def test_the_other_side_reads_the_titles_published_when_the_engagement_began(sides, moderator):
+    """An offer taken down and re-titled as a draft never shows its draft title to the other State."""
+    from django.test import Client
+    from django.urls import reverse
+    from rest_framework.test import APIClient
+
+    from kb.models import EntryStatus
+    from kb.services.entries import entry_update
+    from kb.services.moderation import entry_transition as entry_move
+    from matching.services.engagements import EngagementPaused
+
+    recipient, provider, need, offer = sides
+    engagement = engagement_express_interest(actor=recipient.user, need=need, offer=offer)
+    published_title = offer.title
+    assert engagement.offer_title == published_title
+    entry_move(actor=moderator.user, entry=offer, action="unpublish", reason="Outdated contact")
+    offer.refresh_from_db()
+    assert offer.status == EntryStatus.RETURNED
+    entry_update(actor=provider.user, entry=offer, data={"title": "DRAFT: secret plans for 2027"})
+    api = APIClient()
+    api.force_authenticate(recipient.user)
+    body = api.get(reverse("matching-api:engagement-detail", args=[engagement.pk])).json()
+    assert body["offer"]["title"] == published_title
+    assert body["allowed_actions"] == []
+    browser = Client()
+    browser.force_login(recipient.user)
+    page = browser.get(reverse("web:engagement", args=[engagement.pk])).content.decode()
+    assert "secret plans" not in page
+    assert published_title in page
+    assert "secret plans" not in browser.get(reverse("web:inbox")).content.decode()
+    # Nothing moves while the offer is not published, with a clear reason (409 on the API).
+    with pytest.raises(EngagementPaused, match="no longer published"):
+        engagement_transition(actor=provider.user, engagement=engagement, action="accept")
+    response = APIClient()
+    response.force_authenticate(provider.user)
+    answer = response.post(reverse("matching-api:engagement-accept", args=[engagement.pk]))
+    assert answer.status_code == 409
+    assert answer.json()["errors"][0]["code"] == "entry_not_published"
+    engagement.refresh_from_db()
+    assert engagement.state == E.INTERESTED
+    assert not Notification.objects.filter(params__offer__contains="secret").exists()

@@ -66,7 +66,11 @@ def test_an_invitation_to_an_existing_account_asks_no_password_and_needs_that_ac
 
     with django_capture_on_commit_callbacks(execute=True):
         _invitation, link = invitation_create(
-            actor=moderator.user, email="late@example.org", organisation=civ.organisation, provider=True, recipient=False
+            actor=moderator.user,
+            email="late@example.org",
+            organisation=civ.organisation,
+            provider=True,
+            recipient=False,
         )
     path = re.search(r"(/accounts/invitations/[^/]+/)", link).group(1)
     existing = UserFactory(email="late@example.org")
@@ -74,7 +78,9 @@ def test_an_invitation_to_an_existing_account_asks_no_password_and_needs_that_ac
     page = anonymous.get(path).content.decode()
     assert 'type="password"' not in page
     assert reverse("login") in page
-    response = anonymous.post(path, {"full_name": "X", "password": "Taken-over-42!", "password_again": "Taken-over-42!"})
+    response = anonymous.post(
+        path, {"full_name": "X", "password": "Taken-over-42!", "password_again": "Taken-over-42!"}
+    )
     assert response.status_code == 200
     existing.refresh_from_db()
     assert existing.check_password("pass-word-123")

@@ -18,9 +18,11 @@ from matching.models import EngagementState, RunTrigger
 from matching.selectors import active_full_run, engagement_list_for_user, need_candidates, need_outcome, run_list
 from matching.services.engagements import (
     EITHER,
+    PAUSED_MESSAGE,
     EngagementAction,
     allowed_engagement_actions,
     engagement_express_interest,
+    engagement_is_paused,
     engagement_rate,
     engagement_transition,
     offer_capacity_left,
@@ -111,6 +113,7 @@ def engagement(request, pk: int):
             "rated_sides": rated_sides,
             "events": item.events.select_related("actor")[:30],
             "capacity_left": offer_capacity_left(item.offer),
+            "paused": PAUSED_MESSAGE if engagement_is_paused(item) else "",
         },
     )
 
