@@ -145,9 +145,13 @@ def _decide(preferred: tuple[str, ...], other: tuple[str, ...]) -> None:
         need = AssistanceNeed.objects.get(external_id=f"H-N-{recipient}")
         chosen = ExpertiseOffer.objects.get(external_id=f"H-O-{preferred[index % 3]}")
         refused = ExpertiseOffer.objects.get(external_id=f"H-O-{other[index % 3]}")
-        done = Engagement.objects.create(need=need, offer=chosen, state=EngagementState.COMPLETED)
+        done = Engagement.objects.create(
+            need=need, offer=chosen, need_title=need.title, offer_title=chosen.title, state=EngagementState.COMPLETED
+        )
         EngagementRating.objects.create(engagement=done, side=RatingSide.RECIPIENT, score=5)
-        Engagement.objects.create(need=need, offer=refused, state=EngagementState.DISMISSED)
+        Engagement.objects.create(
+            need=need, offer=refused, need_title=need.title, offer_title=refused.title, state=EngagementState.DISMISSED
+        )
 
 
 def _fitted_south_south_weight(tmp_path, preferred, other) -> float:

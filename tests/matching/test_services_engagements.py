@@ -53,7 +53,9 @@ PATH = {
 
 
 def bring_to(state, recipient, provider, need, offer) -> Engagement:
-    engagement = Engagement.objects.create(need=need, offer=offer, state=E.PROPOSED)
+    engagement = Engagement.objects.create(
+        need=need, offer=offer, need_title=need.title, offer_title=offer.title, state=E.PROPOSED
+    )
     for who, action in PATH[state]:
         actor = recipient if who == "r" else provider
         engagement = engagement_transition(actor=actor.user, engagement=engagement, action=action, reason="because")
@@ -133,7 +135,9 @@ def test_accepted_engagements_use_up_capacity(sides):
     other_need = NeedFactory(
         organisation=recipient.organisation, country=recipient.organisation.country, published=True
     )
-    second = Engagement.objects.create(need=other_need, offer=offer, state=E.INTERESTED)
+    second = Engagement.objects.create(
+        need=other_need, offer=offer, need_title=other_need.title, offer_title=offer.title, state=E.INTERESTED
+    )
     with pytest.raises(ValidationError) as excinfo:
         engagement_transition(actor=provider.user, engagement=second, action="accept")
     assert "capacity" in excinfo.value.message_dict
@@ -196,7 +200,9 @@ def test_ratings_feed_the_feedback_component(sides):
 
 def test_the_other_side_is_notified_in_app_and_by_email(sides, django_capture_on_commit_callbacks):
     recipient, provider, need, offer = sides
-    engagement = Engagement.objects.create(need=need, offer=offer, state=E.PROPOSED)
+    engagement = Engagement.objects.create(
+        need=need, offer=offer, need_title=need.title, offer_title=offer.title, state=E.PROPOSED
+    )
     with django_capture_on_commit_callbacks(execute=True):
         engagement_transition(actor=recipient.user, engagement=engagement, action="interest")
     notification = Notification.objects.get(user=provider.user)

@@ -87,7 +87,9 @@ def proposal(civ, kor, moderator):
         kor,
         moderator,
     )
-    engagement = Engagement.objects.create(need=need, offer=offer, state="proposed")
+    engagement = Engagement.objects.create(
+        need=need, offer=offer, need_title=need.title, offer_title=offer.title, state="proposed"
+    )
     from matching.services.notifications import notify_proposals
 
     notify_proposals(engagements=[engagement])

@@ -362,7 +362,9 @@ def test_engagement_pages_are_for_the_two_sides(moderator, civ, kor):
 
     need = publish(make("need", civ), civ, moderator)
     offer = publish(make("offer", kor), kor, moderator)
-    engagement = Engagement.objects.create(need=need, offer=offer, state="proposed")
+    engagement = Engagement.objects.create(
+        need=need, offer=offer, need_title=need.title, offer_title=offer.title, state="proposed"
+    )
     assert browser(civ).get(reverse("web:engagement", args=[engagement.pk])).status_code == 200
     assert browser(kor).get(reverse("web:engagement", args=[engagement.pk])).status_code == 200
     from tests.conftest import _focal_point
