@@ -161,9 +161,12 @@ def test_a_published_entry_cannot_be_deleted_even_through_the_confirmation(civ, 
     assert ExpertiseOffer.objects.filter(pk=offer.pk).exists()
 
 
-def test_unknown_entry_action_is_a_404(civ, moderator):
+def test_unknown_entry_action_is_a_400(civ, moderator):
+    """An unknown verb is a bad request (issue 14), never a 500 and never a state change."""
     draft = offer_in("draft", civ, moderator)
-    assert browser(civ).post(reverse("web:entry-action", args=["offer", draft.pk, "explode"])).status_code == 404
+    assert browser(civ).post(reverse("web:entry-action", args=["offer", draft.pk, "explode"])).status_code == 400
+    draft.refresh_from_db()
+    assert draft.status == "draft"
 
 
 def test_the_engagement_state_and_a_country_are_not_the_same_word(civ):
