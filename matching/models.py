@@ -107,6 +107,12 @@ class MatchRun(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     lease_expires_at = models.DateTimeField(_("worker lease until"), null=True, blank=True)
+    # The worker holding the lease renews it while it works (a heartbeat); one whose lease was
+    # taken over stops writing. ``attempts`` counts claims: a run that keeps killing its worker
+    # fails after MATCHING_RUN_MAX_ATTEMPTS instead of looping.
+    lease_owner = models.CharField(_("worker holding the lease"), max_length=100, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    enqueued_at = models.DateTimeField(_("last handed to the broker"), null=True, blank=True)
     needs_total = models.PositiveIntegerField(_("needs to score"), default=0)
     needs_done = models.PositiveIntegerField(_("needs scored"), default=0)
     candidates_count = models.PositiveIntegerField(_("candidates kept"), default=0)

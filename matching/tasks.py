@@ -24,18 +24,35 @@ _RETRY = {
 }
 
 
-@shared_task(acks_late=True, ignore_result=True, queue="matching", **_RETRY)
-def run_matching_task(run_id: int) -> None:
-    from matching.services.runs import match_run_execute
+@shared_task(bind=True, acks_late=True, ignore_result=True, queue="matching", **_RETRY)
+def run_matching_task(self, run_id: int) -> None:
+    """Execute a full run. A copy of the message finding another worker's live lease (the broker
+    redelivered it after a pool process died) comes back once that lease may have expired,
+    instead of being acknowledged and lost."""
+    from matching.services.runs import RunLeaseHeld, match_run_execute
 
-    match_run_execute(run_id=run_id)
+    try:
+        match_run_execute(run_id=run_id)
+    except RunLeaseHeld as held:
+        if self.request.is_eager:
+            return
+        wait = max(1.0, (held.expires_at - timezone.now()).total_seconds() + 1)
+        logger.info("%s; retrying in %.0f s", held, wait)
+        raise self.retry(countdown=wait) from None
+
+
+@shared_task(acks_late=True, ignore_result=True, queue="matching")
+def runs_recover_task() -> dict:
+    from matching.services.runs import runs_recover
+
+    return runs_recover()
 
 
 @shared_task(acks_late=True, ignore_result=True, queue="matching")
 def nightly_full_run_task() -> None:
-    from matching.services.runs import MatchRunAlreadyActive, match_run_start, runs_stale_requeue
+    from matching.services.runs import MatchRunAlreadyActive, match_run_start, runs_recover
 
-    runs_stale_requeue()
+    runs_recover()
     try:
         match_run_start(trigger=RunTrigger.NIGHTLY)
     except MatchRunAlreadyActive:

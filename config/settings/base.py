@@ -292,6 +292,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kb.tasks.entry_vectors_reconcile_task",
         "schedule": env.int("VECTORS_RECONCILE_INTERVAL_SECONDS", default=300),
     },
+    # Runs whose worker died or whose message was lost are handed to the broker again.
+    "matching-runs-recover": {
+        "task": "matching.tasks.runs_recover_task",
+        "schedule": env.int("MATCHING_RECOVER_INTERVAL_SECONDS", default=60),
+    },
     "matching-nightly-full-run": {
         "task": "matching.tasks.nightly_full_run_task",
         "schedule": crontab(hour=env.int("MATCHING_NIGHTLY_HOUR", default=1), minute=0),
@@ -330,6 +335,15 @@ SOUTH_SOUTH_DEFINITION = env("SOUTH_SOUTH_DEFINITION", default="g77")
 MATCHING_INCREMENTAL = env.bool("MATCHING_INCREMENTAL", default=True)
 # Needs scored between two progress updates (and cancellation checks) of a full run.
 MATCHING_BATCH_SIZE = env.int("MATCHING_BATCH_SIZE", default=500)
+# Recovery is driven by the run record, not the broker message: the worker executing a run holds
+# a lease of MATCHING_RUN_LEASE_SECONDS, renewed by a heartbeat every third of it; every
+# MATCHING_RECOVER_INTERVAL_SECONDS beat hands back to the broker any run whose lease expired (its
+# worker died) or that was queued but never picked up (broker down) for MATCHING_RUN_QUEUED_SECONDS.
+# A run that was claimed MATCHING_RUN_MAX_ATTEMPTS times without finishing fails.
+MATCHING_RUN_LEASE_SECONDS = env.int("MATCHING_RUN_LEASE_SECONDS", default=60)
+MATCHING_RUN_QUEUED_SECONDS = env.int("MATCHING_RUN_QUEUED_SECONDS", default=120)
+MATCHING_RUN_MAX_ATTEMPTS = env.int("MATCHING_RUN_MAX_ATTEMPTS", default=5)
+MATCHING_RECOVER_INTERVAL_SECONDS = env.int("MATCHING_RECOVER_INTERVAL_SECONDS", default=60)
 # The text encoder behind semantic matching (kb/vectors/encoders.py): "e5" (multilingual-e5-small,
 # bundled), "use" (multilingual USE v3, bundled) or "none" (no vectors). MATCHING_ENCODER_MODEL may
 # name another model file for the e5 engine (a larger model). One thread per process by default.

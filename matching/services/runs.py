@@ -2,9 +2,14 @@
 
 Invariants:
 - One full run at a time (a partial unique index); a second request gets ``MatchRunAlreadyActive``.
-- Execution is safe to run twice: a worker first claims the run with a lease (an atomic UPDATE),
-  a re-delivered task finding the lease alive exits, one finding it expired takes over; candidates
-  are upserted on (run, need, offer).
+- Execution is safe to run twice: a worker first claims the run with a lease (an atomic UPDATE
+  naming it as the lease's owner) and renews it from a heartbeat thread while it works. A
+  re-delivered task finding the lease alive is told so (``RunLeaseHeld``: the task retries later);
+  one finding it expired takes over. A worker whose lease was taken over stops at its next check
+  and never writes results; the run's rows are replaced in one transaction.
+- Recovery is driven by the run record, not by the broker message: ``runs_recover`` (beat, every
+  minute) hands back to the broker any full run whose lease expired or that was never picked up,
+  and retries incremental re-scoring whose worker died.
 - Results become visible in one transaction at the end: the run's need outcomes become current
   (and with them its candidates), the previous ones of the same needs stop being current.
 """
@@ -12,7 +17,11 @@ Invariants:
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -26,7 +35,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from core.errors import DomainError
 from kb.models import AssistanceNeed, EntryKind, EntryStatus, ExpertiseOffer
-from kb.search import SearchBackend, get_backend
+from kb.search import SearchBackend, SearchUnavailable, get_backend
 from matching.engine import (
     MatchConfig,
     NeedResult,
@@ -60,7 +69,9 @@ from matching.plan import PlanResult
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.MATCHING_RUN_LEASE_SECONDS)
 
 
 class MatchRunAlreadyActive(DomainError):
@@ -79,24 +90,46 @@ class MatchRunNotActive(DomainError):
 
 def match_run_start(*, trigger: str, requested_by: User | None = None, enqueue: bool = True) -> MatchRun:
     """Queue a full run; a worker starts it after commit (``enqueue=False``: the caller runs it)."""
-    from matching.tasks import run_matching_task
 
     try:
         with transaction.atomic(durable=True):
             run = MatchRun.objects.create(scope=RunScope.FULL, trigger=trigger, requested_by=requested_by)
             if enqueue:
-                transaction.on_commit(lambda: _enqueue(run_matching_task, run.pk))
+                transaction.on_commit(lambda: _hand_to_broker(run.pk))
     except IntegrityError as exc:
         active = MatchRun.objects.filter(scope=RunScope.FULL, status__in=ACTIVE_RUN_STATUSES).first()
+        if active is not None and active.status == RunStatus.RUNNING and _recoverable(active):
+            _hand_to_broker(active.pk)  # its worker died: it resumes rather than blocking every run
         raise MatchRunAlreadyActive(active) from exc
     return run
 
 
-def _enqueue(task, *args) -> None:
+def _enqueue(task, *args) -> bool:
     try:
         task.delay(*args)
-    except Exception:  # broker down: the run stays queued; the next beat tick or a moderator retries
-        logger.warning("could not queue %s%s", task.name, args, exc_info=True)
+    except Exception as exc:  # broker down: runs_recover hands it over again once the broker is back
+        logger.warning("could not queue %s%s: %s", task.name, args, exc)
+        return False
+    return True
+
+
+def _hand_to_broker(run_id: int) -> bool:
+    """Queue the run's task and note when (a run never handed over is recovered at the next tick)."""
+    from matching.tasks import run_matching_task
+
+    MatchRun.objects.filter(pk=run_id).update(enqueued_at=timezone.now())
+    if _enqueue(run_matching_task, run_id):
+        return True
+    MatchRun.objects.filter(pk=run_id).update(enqueued_at=None)
+    return False
+
+
+def _recoverable(run: MatchRun) -> bool:
+    now = timezone.now()
+    if run.status == RunStatus.RUNNING:
+        return run.lease_expires_at is None or run.lease_expires_at < now
+    waited = timedelta(seconds=settings.MATCHING_RUN_QUEUED_SECONDS)
+    return run.status == RunStatus.QUEUED and (run.enqueued_at is None or run.enqueued_at < now - waited)
 
 
 def match_run_cancel(*, run: MatchRun) -> MatchRun:
@@ -110,35 +143,120 @@ def match_run_cancel(*, run: MatchRun) -> MatchRun:
     return run
 
 
-def _claim(run_id: int) -> bool:
+class RunLeaseHeld(Exception):
+    """Another worker holds a live lease on the run: try again once it may have expired."""
+
+    def __init__(self, run_id: int, expires_at):
+        self.run_id, self.expires_at = run_id, expires_at
+        super().__init__(f"matching run {run_id} is leased until {expires_at:%H:%M:%S}")
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _claim(run_id: int) -> str | None:
+    """Take the run's lease: returns the owner token, None if the run is no longer active.
+
+    Raises ``RunLeaseHeld`` if another worker's lease is still alive. A run claimed
+    MATCHING_RUN_MAX_ATTEMPTS times already (it keeps killing its workers) fails instead.
+    """
     now = timezone.now()
-    claimed = (
-        MatchRun.objects.filter(pk=run_id, status__in=ACTIVE_RUN_STATUSES)
-        .filter(lease_expires_at__isnull=True)
-        .update(status=RunStatus.RUNNING, started_at=now, lease_expires_at=now + LEASE)
-    )
-    if not claimed:  # a worker died holding it: take over once its lease has expired
-        claimed = MatchRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, lease_expires_at__lt=now).update(
-            lease_expires_at=now + LEASE
+    owner = _owner()
+    active = MatchRun.objects.filter(pk=run_id, status__in=ACTIVE_RUN_STATUSES)
+    with transaction.atomic():
+        run = active.select_for_update().first()
+        if run is None:
+            return None
+        if run.status == RunStatus.RUNNING and run.lease_expires_at and run.lease_expires_at >= now:
+            raise RunLeaseHeld(run_id, run.lease_expires_at)
+        if run.attempts >= settings.MATCHING_RUN_MAX_ATTEMPTS:
+            active.update(
+                status=RunStatus.FAILED,
+                finished_at=now,
+                lease_expires_at=None,
+                error=_("The run stopped %(n)s times without finishing (its worker was lost).") % {"n": run.attempts},
+            )
+            logger.error("matching run %s failed: %s attempts without finishing", run_id, run.attempts)
+            return None
+        if run.attempts:
+            logger.warning(
+                "matching run %s taken over (attempt %s): its worker's lease expired", run_id, run.attempts + 1
+            )
+        active.update(
+            status=RunStatus.RUNNING,
+            started_at=run.started_at or now,
+            lease_expires_at=now + _lease(),
+            lease_owner=owner,
+            attempts=run.attempts + 1,
         )
-    return bool(claimed)
+    return owner
 
 
-def _still_wanted(run_id: int, done: int) -> bool:
-    """Record progress, extend the lease; False if the run was cancelled meanwhile."""
+class _Heartbeat:
+    """Renew the run's lease every third of it from a thread of its own while the run works.
+
+    ``lost`` is set once the lease is no longer ours (taken over, or the run was cancelled); the
+    run checks it between batches and before writing. A failed renewal (database busy) is retried
+    at the next beat: the lease is three beats long.
+    """
+
+    def __init__(self, run_id: int, owner: str):
+        self.run_id, self.owner = run_id, owner
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"matching-lease-{run_id}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def renew(self) -> bool:
+        renewed = MatchRun.objects.filter(pk=self.run_id, status=RunStatus.RUNNING, lease_owner=self.owner).update(
+            lease_expires_at=timezone.now() + _lease()
+        )
+        if not renewed:
+            self.lost.set()
+        return bool(renewed)
+
+    def _beat(self) -> None:
+        interval = max(settings.MATCHING_RUN_LEASE_SECONDS / 3, 0.2)
+        try:
+            while not self._stop.wait(interval):
+                try:
+                    if not self.renew():
+                        return
+                except Exception as exc:  # the next beat tries again
+                    logger.warning("matching run %s: lease not renewed: %s", self.run_id, exc)
+        finally:
+            connection.close()  # this thread's own database connection
+
+
+def _still_wanted(run_id: int, owner: str, done: int) -> bool:
+    """Record progress, extend the lease; False if the run was cancelled or taken over meanwhile."""
     return bool(
-        MatchRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-            needs_done=done, lease_expires_at=timezone.now() + LEASE
+        MatchRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, lease_owner=owner).update(
+            needs_done=done, lease_expires_at=timezone.now() + _lease()
         )
     )
 
 
 @gc_paused()
 def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> MatchRun | None:
-    """Execute a queued full run (the Celery task's body). Returns None if another worker has it."""
-    if not _claim(run_id):
+    """Execute a queued full run (the Celery task's body). Returns None if the run is no longer
+    active; raises ``RunLeaseHeld`` if another worker is executing it."""
+    owner = _claim(run_id)
+    if owner is None:
         return None
-    backend = backend or get_backend()
+    with _Heartbeat(run_id, owner):
+        return _execute_full(run_id, owner, backend or get_backend())
+
+
+def _execute_full(run_id: int, owner: str, backend: SearchBackend) -> MatchRun | None:
     config = match_config()
     timer = Timer()
     try:
@@ -156,15 +274,23 @@ def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> M
             weights=config.as_dict(),
             search_backend=backend.name,
         )
-        results = _score_batches(run_id, need_ids, offers, idf, backend, config, timer)
-        if results is None:  # cancelled meanwhile
+        results = _score_batches(run_id, owner, need_ids, offers, idf, backend, config, timer)
+        if results is None:  # cancelled or taken over meanwhile
             return MatchRun.objects.get(pk=run_id)
         capacities = {offer_id: f.capacity_left for offer_id, f in offers.items()}
         with timer("plan"):
             plan_result = plan(results, capacities, config)
-        return _persist(run_id, results, offers, plan_result, config, capacities, full=True, timings=timer.seconds)
+        return _persist(
+            run_id, owner, results, offers, plan_result, config, capacities, full=True, timings=timer.seconds
+        )
+    except SearchUnavailable as exc:
+        # Transient: the run goes back to the queue (the task retries, runs_recover catches up).
+        MatchRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, lease_owner=owner).update(
+            status=RunStatus.QUEUED, lease_expires_at=None, lease_owner="", error=str(exc)[:4000]
+        )
+        raise
     except Exception as exc:
-        MatchRun.objects.filter(pk=run_id).update(
+        MatchRun.objects.filter(pk=run_id, lease_owner=owner).update(
             status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000], finished_at=timezone.now()
         )
         raise
@@ -172,6 +298,7 @@ def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> M
 
 def _score_batches(
     run_id: int,
+    owner: str,
     need_ids: list[int],
     offers: dict[int, Features],
     idf: Idf,
@@ -215,7 +342,7 @@ def _score_batches(
                 pending = searcher.submit(search, following)
             with timer("scoring"):
                 results.update(score_needs(list(needs.values()), offers, candidates, config))
-            if not _still_wanted(run_id, min(start + batch, len(need_ids))):
+            if not _still_wanted(run_id, owner, min(start + batch, len(need_ids))):
                 logger.info("matching run %s stopped at %s/%s needs", run_id, start, len(need_ids))
                 if following is not None:
                     pending.cancel()
@@ -226,6 +353,7 @@ def _score_batches(
 
 def _persist(
     run_id: int,
+    owner: str,
     results: dict[int, NeedResult],
     offers: dict,
     plan_result: PlanResult,
@@ -276,8 +404,8 @@ def _persist(
     written_from = time.perf_counter()
     with transaction.atomic():
         run = MatchRun.objects.select_for_update().get(pk=run_id)
-        if run.status == RunStatus.CANCELLED:
-            return run
+        if run.status != RunStatus.RUNNING or run.lease_owner != owner:
+            return run  # cancelled, or another worker took over: it writes the results
         stale = NeedOutcome.objects.filter(is_current=True).exclude(run_id=run_id)
         (stale if full else stale.filter(need_id__in=need_ids)).update(is_current=False)
         # Replacing the run's rows in one transaction keeps a re-executed run idempotent.
@@ -303,6 +431,8 @@ def _persist(
             "save_write": round(time.perf_counter() - written_from, 4),
         }
         run.lease_expires_at = None
+        run.lease_owner = ""
+        run.error = ""
         run.save()
     return run
 
@@ -350,48 +480,61 @@ def match_rescore_needs(
         _retire_needs(gone)
     if not published:
         return None
+    owner = _owner()
     run = MatchRun.objects.create(
         scope=RunScope.INCREMENTAL,
         trigger=trigger,
         status=RunStatus.RUNNING,
         need_ids=sorted(published),
         started_at=timezone.now(),
+        lease_owner=owner,
+        lease_expires_at=timezone.now() + _lease(),
+        attempts=1,
         needs_total=len(published),
         definition=config.definition,
         weights=config.as_dict(),
         search_backend=backend.name,
     )
     try:
-        with timer("needs"):
-            idf = corpus_stats_latest()
-            needs = load_features(EntryKind.NEED, sorted(published))
-            apply_corpus(needs, idf)
-        with timer("candidates"):
-            candidates = fetch_candidates(backend, list(needs.values()), config.candidates_per_need)
-        with timer("offers"):
-            offer_ids = sorted({o for found in candidates.values() for o in found})
-            offers = load_features(EntryKind.OFFER, offer_ids)
-            apply_corpus(offers, idf)
-        with timer("scoring"):
-            results = score_needs(list(needs.values()), offers, candidates, config)
-        # Capacity the current plan already gives to other needs is not free for these ones.
-        taken = dict(
-            MatchCandidate.objects.current()
-            .filter(offer_id__in=offer_ids, assigned=True)
-            .exclude(need_id__in=list(published))
-            .values("offer_id")
-            .annotate(n=Count("id"))
-            .values_list("offer_id", "n")
-        )
-        capacities = {o: max(0, f.capacity_left - taken.get(o, 0)) for o, f in offers.items()}
-        with timer("plan"):
-            plan_result = plan(results, capacities, config)
-        return _persist(run.pk, results, offers, plan_result, config, capacities, full=False, timings=timer.seconds)
+        with _Heartbeat(run.pk, owner):
+            return _rescore(run, owner, published, backend, config, timer)
+    except SearchUnavailable:
+        # Nothing was written yet: the task retries; a failed attempt leaves no row behind.
+        MatchRun.objects.filter(pk=run.pk).delete()
+        raise
     except Exception as exc:
         MatchRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000], finished_at=timezone.now()
         )
         raise
+
+
+def _rescore(run: MatchRun, owner: str, published: set[int], backend, config: MatchConfig, timer: Timer) -> MatchRun:
+    with timer("needs"):
+        idf = corpus_stats_latest()
+        needs = load_features(EntryKind.NEED, sorted(published))
+        apply_corpus(needs, idf)
+    with timer("candidates"):
+        candidates = fetch_candidates(backend, list(needs.values()), config.candidates_per_need)
+    with timer("offers"):
+        offer_ids = sorted({o for found in candidates.values() for o in found})
+        offers = load_features(EntryKind.OFFER, offer_ids)
+        apply_corpus(offers, idf)
+    with timer("scoring"):
+        results = score_needs(list(needs.values()), offers, candidates, config)
+    # Capacity the current plan already gives to other needs is not free for these ones.
+    taken = dict(
+        MatchCandidate.objects.current()
+        .filter(offer_id__in=offer_ids, assigned=True)
+        .exclude(need_id__in=list(published))
+        .values("offer_id")
+        .annotate(n=Count("id"))
+        .values_list("offer_id", "n")
+    )
+    capacities = {o: max(0, f.capacity_left - taken.get(o, 0)) for o, f in offers.items()}
+    with timer("plan"):
+        plan_result = plan(results, capacities, config)
+    return _persist(run.pk, owner, results, offers, plan_result, config, capacities, full=False, timings=timer.seconds)
 
 
 def _retire_needs(need_ids: list[int]) -> None:
@@ -440,15 +583,36 @@ def needs_affected_by_offers(
     return sorted(affected)[:limit]
 
 
-def runs_stale_requeue() -> int:
-    """Queued full runs whose task was lost (broker outage) are queued again (beat calls this)."""
-    from matching.tasks import run_matching_task
+def runs_recover() -> dict[str, int]:
+    """Hand back what a dead worker or a broker outage left behind (beat calls this every minute).
 
-    stale = MatchRun.objects.filter(
-        scope=RunScope.FULL, status=RunStatus.QUEUED, created_at__lt=timezone.now() - timedelta(minutes=5)
+    - a full run queued but never picked up (the broker was down when it was requested, or its
+      message was lost), or running with an expired lease (its worker died): its task is queued
+      again and the next worker takes the run over;
+    - incremental re-scoring whose worker died: the run is marked failed and the same needs are
+      queued for re-scoring again, unless a later run already re-scored them.
+    """
+    from matching.tasks import rematch_needs_task
+
+    counts = {"full": 0, "incremental": 0}
+    for run in MatchRun.objects.filter(scope=RunScope.FULL, status__in=ACTIVE_RUN_STATUSES):
+        if _recoverable(run) and _hand_to_broker(run.pk):
+            logger.warning("matching run %s (%s) handed to the broker again", run.pk, run.status)
+            counts["full"] += 1
+    lost = MatchRun.objects.filter(
+        scope=RunScope.INCREMENTAL, status=RunStatus.RUNNING, lease_expires_at__lt=timezone.now()
     )
-    count = 0
-    for run in stale:
-        _enqueue(run_matching_task, run.pk)
-        count += 1
-    return count
+    for run in lost:
+        marked = MatchRun.objects.filter(
+            pk=run.pk, status=RunStatus.RUNNING, lease_expires_at__lt=timezone.now()
+        ).update(
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
+            error=_("The worker was lost; the needs were queued for re-scoring again."),
+        )
+        redone = MatchRun.objects.filter(
+            scope=RunScope.INCREMENTAL, need_ids=run.need_ids, created_at__gt=run.created_at
+        ).exclude(status=RunStatus.FAILED)
+        if marked and not redone.exists() and _enqueue(rematch_needs_task, run.need_ids):
+            counts["incremental"] += 1
+    return counts

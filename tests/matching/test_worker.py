@@ -61,50 +61,86 @@ def _drop_cached_connections() -> None:
     app.amqp._producer_pool = None
 
 
+LEASE_SECONDS = 3  # short leases so that recovery tests take seconds, not minutes
+
+
+class Workers:
+    """Celery worker processes consuming both queues from Redis, started and killed by tests."""
+
+    def __init__(self, settings, tmp_path, url: str):
+        self.settings, self.tmp_path, self.url = settings, tmp_path, url
+        self.processes: list[subprocess.Popen] = []
+        self.logs = []
+
+    def start(self, pool: str = "solo") -> subprocess.Popen:
+        db = connection.settings_dict
+        settings = self.settings
+        env = {
+            **{k: v for k, v in os.environ.items() if k not in ("ELASTICSEARCH_URL",)},
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "CELERY_BROKER_URL": self.url,
+            "REDIS_URL": self.url,
+            "TA_TEST_CELERY_EAGER": "false",
+            "SEARCH_INDEX_PREFIX": settings.SEARCH_INDEX_PREFIX,
+            "SEARCH_EMBEDDED_PATH": str(settings.SEARCH_EMBEDDED_PATH),
+            "MATCHING_BATCH_SIZE": "1",
+            "MATCHING_RUN_LEASE_SECONDS": str(LEASE_SECONDS),
+            # Re-scoring follows the entries' vectors, which the worker computes: it decides there.
+            "MATCHING_INCREMENTAL": str(settings.MATCHING_INCREMENTAL).lower(),
+        }
+        number = len(self.processes)
+        log_path = self.tmp_path / f"worker-{number}.log"
+        log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
+        self.logs.append(log)
+        pool_args = ["--pool=solo"] if pool == "solo" else ["--pool=prefork", "--concurrency=1"]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", *pool_args, "-Q", "celery,matching",
+             "--without-gossip", "--without-mingle", "-l", "info", "-n", f"test-{os.getpid()}-{number}@localhost"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.processes.append(process)
+        deadline = time.monotonic() + 60
+        while not app.control.ping(timeout=0.5):
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "the worker did not start"
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in self.logs:
+            log.close()
+
+
 @pytest.fixture
-def worker(settings, tmp_path):
-    """A Celery worker process (solo pool) consuming both queues from Redis."""
+def workers(settings, tmp_path):
     url = _broker_url()
     redis.Redis.from_url(url).flushdb()
     settings.SEARCH_BACKEND = "embedded"
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.MATCHING_RUN_LEASE_SECONDS = LEASE_SECONDS
     from kb.search import reset_backend
 
     reset_backend(None)
-    db = connection.settings_dict
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("ELASTICSEARCH_URL",)},
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "CELERY_BROKER_URL": url,
-        "REDIS_URL": url,
-        "TA_TEST_CELERY_EAGER": "false",
-        "SEARCH_INDEX_PREFIX": settings.SEARCH_INDEX_PREFIX,
-        "SEARCH_EMBEDDED_PATH": str(settings.SEARCH_EMBEDDED_PATH),
-        "MATCHING_BATCH_SIZE": "1",
-        # Re-scoring follows the entries' vectors, which the worker computes: it decides there.
-        "MATCHING_INCREMENTAL": str(settings.MATCHING_INCREMENTAL).lower(),
-    }
-    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed at teardown
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", "celery,matching",
-         "--without-gossip", "--without-mingle", "-l", "info", "-n", f"test-{os.getpid()}@localhost"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    pool = Workers(settings, tmp_path, url)
     try:
         with real_broker(url):
-            deadline = time.monotonic() + 60
-            while not app.control.ping(timeout=0.5):
-                assert process.poll() is None, (tmp_path / "worker.log").read_text()
-                assert time.monotonic() < deadline, "the worker did not start"
-            yield process
+            yield pool
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        pool.stop_all()
+
+
+@pytest.fixture
+def worker(workers):
+    """One Celery worker process (solo pool)."""
+    return workers.start()
 
 
 @pytest.fixture
@@ -224,3 +260,91 @@ def test_entry_changes_queue_incremental_rematching_on_the_worker(knowledge_base
     )
     assert MatchCandidate.objects.current().filter(need=need).exists()
     assert need.status == EntryStatus.PUBLISHED
+
+
+# --- Recovery: the run record drives it, not the broker message --------------------------------
+
+
+@pytest.fixture
+def larger_knowledge_base(settings):
+    from bench.synthetic import generate
+
+    settings.SEARCH_BACKEND = "embedded"
+    generate(offers=200, needs=400, seed=3)
+    search_outbox_drain()
+
+
+def _rows(run) -> list[tuple]:
+    return sorted(
+        MatchCandidate.objects.filter(run=run).values_list("need_id", "offer_id", "rank", "score", "assigned")
+    )
+
+
+def _clean_run_rows() -> list[tuple]:
+    """The rows a run without incident produces on the same data (executed here, after the test)."""
+    from matching.services.runs import match_run_execute
+
+    run = match_run_start(trigger=RunTrigger.COMMAND, enqueue=False)
+    match_run_execute(run_id=run.pk)
+    return _rows(run)
+
+
+def _scoring(run) -> bool:
+    current = MatchRun.objects.get(pk=run.pk)
+    return current.status == RunStatus.RUNNING and current.needs_done >= current.needs_total * 0.2 > 0
+
+
+def _completed(run):
+    current = MatchRun.objects.get(pk=run.pk)
+    return current.status == RunStatus.COMPLETED and current
+
+
+def test_a_run_whose_pool_process_is_killed_completes_by_itself(larger_knowledge_base, workers):
+    import psutil
+
+    parent = psutil.Process(workers.start(pool="prefork").pid)
+    run = match_run_start(trigger=RunTrigger.API)
+    wait_for(lambda: _scoring(run), what="the run to be a fifth done")
+    children = parent.children()
+    assert children, "the prefork pool has a child process"
+    for child in children:
+        child.kill()
+    # The broker redelivers at once; the copy finds the dead process's lease alive and comes back
+    # when it has expired, then takes the run over.
+    done = wait_for(lambda: _completed(run), timeout=120, what="the run to complete after the kill")
+    assert done.attempts == 2
+    assert _rows(done) == _clean_run_rows()
+
+
+def test_a_run_whose_whole_worker_is_killed_completes_after_a_restart(larger_knowledge_base, workers):
+    from matching.services.runs import runs_recover
+
+    first = workers.start()
+    run = match_run_start(trigger=RunTrigger.API)
+    wait_for(lambda: _scoring(run), what="the run to be a fifth done")
+    first.kill()
+    first.wait()
+    workers.start()
+    # Its message stays unacknowledged until the broker's visibility timeout (hours): the beat's
+    # recovery hands the run over as soon as its lease has expired.
+    assert runs_recover()["full"] == 0, "the lease is still alive: nothing to recover yet"
+    wait_for(lambda: runs_recover()["full"] == 1, timeout=LEASE_SECONDS * 4, what="the lease to expire")
+    done = wait_for(lambda: _completed(run), timeout=120, what="the run to complete after the restart")
+    assert done.attempts == 2
+    assert _rows(done) == _clean_run_rows()
+
+
+def test_a_run_requested_while_the_broker_is_down_runs_when_it_returns(knowledge_base, workers):
+    from matching.services.runs import runs_recover
+    from matching.tasks import runs_recover_task
+
+    workers.start()
+    with real_broker("redis://127.0.0.1:9/0"):  # nothing listens there: publishing is refused
+        run = match_run_start(trigger=RunTrigger.API)
+    run.refresh_from_db()
+    assert run.status == RunStatus.QUEUED
+    assert run.enqueued_at is None
+    runs_recover_task.delay()  # what beat sends every minute, on the real worker
+    done = wait_for(lambda: _completed(run), what="the run to complete once the broker is back")
+    assert done.attempts == 1
+    assert runs_recover() == {"full": 0, "incremental": 0}
