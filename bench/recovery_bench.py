@@ -115,7 +115,8 @@ def main() -> None:
                         "--without-gossip", "--without-mingle", "-n", f"bench-{uuid.uuid4().hex[:6]}@localhost")  # fmt: skip
         deadline = time.monotonic() + 60
         while not psutil.Process(process.pid).children():
-            assert time.monotonic() < deadline and process.poll() is None, "the worker did not start"
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the worker did not start")
             time.sleep(0.2)
         return process
 
