@@ -14,12 +14,10 @@ logger = logging.getLogger(__name__)
 def entries_changed(kind: str, ids: list[int]) -> None:
     from django.conf import settings
 
+    from core.broker import publish
     from matching.tasks import rematch_for_offers_task, rematch_needs_task
 
     if not settings.MATCHING_INCREMENTAL:
         return
     task = rematch_needs_task if kind == "need" else rematch_for_offers_task
-    try:
-        task.delay(list(ids))
-    except Exception:  # broker down or an eager run failing: the nightly full run catches up
-        logger.warning("could not queue re-matching of %s %s", kind, list(ids)[:20], exc_info=True)
+    publish(task, list(ids), what=f"re-scoring for {len(ids)} {kind}s")

@@ -45,6 +45,16 @@ def _isolated_search(tmp_path, settings):
     reset_backend(None)
 
 
+@pytest.fixture(autouse=True)
+def _broker_breaker_closed():
+    """A test that made publishing fail must not leave the next tests skipping their hand-overs."""
+    from core.broker import breaker_reset
+
+    breaker_reset()
+    yield
+    breaker_reset()
+
+
 def make_search_backend(name: str):
     backend = build_backend(name, prefix=f"ta-test-{uuid.uuid4().hex[:10]}")
     backend.ensure_indices()

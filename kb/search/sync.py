@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from core.broker import publish
 from kb.models import EntryKind, SearchOutbox, SearchSyncState
 from kb.search import get_backend
 from kb.search.backends.base import SearchBackend, SearchRequestRejected, SearchUnavailable
@@ -230,10 +231,8 @@ def enqueue_search_sync(kind: str, entry_ids: Iterable[int]) -> None:
     ids = sorted(set(entry_ids))
     if not ids:
         return
-    try:
-        search_index_entries_task.delay(kind, ids)
-    except Exception:  # broker down, or eager run failing: reconcile will catch up
-        logger.warning("could not queue search indexing of %s %s; reconcile will", kind, ids[:20], exc_info=True)
+    # Broker down: the outbox keeps the work and the reconcile drains it.
+    publish(search_index_entries_task, kind, ids, what=f"search indexing of {len(ids)} {kind}s")
 
 
 def search_sync_on_commit(kind: str, entry_ids: Iterable[int]) -> None:

@@ -203,15 +203,14 @@ def entry_vectors_update(*, kind: str, entry_ids: Iterable[int]) -> ComputeRepor
 def enqueue_entry_vectors(kind: str, entry_ids: Iterable[int]) -> bool:
     """Queue ``entry_vectors_task`` in chunks; False if the broker refused (the caller then goes
     on without vectors; the reconcile computes them later)."""
+    from core.broker import publish
     from kb.tasks import entry_vectors_task
 
     ids = sorted(set(entry_ids))
-    try:
-        for start in range(0, len(ids), CHUNK):
-            entry_vectors_task.delay(kind, ids[start : start + CHUNK])
-    except Exception:  # broker down, or an eager run failing: the reconcile catches up
-        logger.warning("could not queue vectors of %s %s; the reconcile will", kind, ids[:20], exc_info=True)
-        return False
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        if not publish(entry_vectors_task, kind, chunk, what=f"vectors of {len(chunk)} {kind}s"):
+            return False  # broker down: the reconcile computes what is missing
     return True
 
 

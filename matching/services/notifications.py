@@ -57,14 +57,10 @@ def _create(
 
 
 def _queue_emails(ids: list[int]) -> None:
+    from core.broker import publish
     from matching.tasks import send_notification_emails_task
 
-    try:
-        send_notification_emails_task.delay(ids)
-    except Exception:  # broker down: the notifications are in the app; e-mails can be re-sent
-        import logging
-
-        logging.getLogger(__name__).warning("could not queue notification e-mails %s", ids[:20], exc_info=True)
+    publish(send_notification_emails_task, ids, what=f"{len(ids)} notification e-mails")
 
 
 def notify_engagement(*, engagement: Engagement, action: str, actor: User | None) -> list[Notification]:

@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core.broker import publish
 from core.errors import DomainError
 from kb.models import AssistanceNeed, EntryKind, EntryStatus, ExpertiseOffer
 from kb.search import SearchBackend, SearchUnavailable, get_backend
@@ -105,12 +106,8 @@ def match_run_start(*, trigger: str, requested_by: User | None = None, enqueue: 
 
 
 def _enqueue(task, *args) -> bool:
-    try:
-        task.delay(*args)
-    except Exception as exc:  # broker down: runs_recover hands it over again once the broker is back
-        logger.warning("could not queue %s%s: %s", task.name, args, exc)
-        return False
-    return True
+    """False if the broker is down: runs_recover hands the work over again once it is back."""
+    return publish(task, *args, what=f"{task.name}{args}")
 
 
 def _hand_to_broker(run_id: int) -> bool:
