@@ -30,4 +30,5 @@ RUN useradd --system --uid 10001 --home /app ta && mkdir -p /app/var && chown -R
 USER ta
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]
+# Threaded workers: a call waiting on a slow dependency holds one thread, not a whole process.
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "8", "--timeout", "30", "--access-logfile", "-"]

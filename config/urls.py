@@ -1,10 +1,11 @@
-"""Root URLs: the admin, the REST API (/api/v1/), its schema and docs, and the health check."""
+"""Root URLs: the admin, the REST API (/api/v1/), its schema and docs, and the health checks."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.apis import MeView, TokenView
+from config import health
 from web.views.accounts import accept_invitation, password_reset
 from web.views.home import favicon
 
@@ -18,6 +19,8 @@ api_v1 = [
 urlpatterns = [
     path("", include("web.urls")),
     path("favicon.ico", favicon, name="favicon"),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
     # Before Django's own: the same view, throttled per address and per IP (web.views.accounts).
     path("accounts/password_reset/", password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),

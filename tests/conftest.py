@@ -47,12 +47,15 @@ def _isolated_search(tmp_path, settings):
 
 @pytest.fixture(autouse=True)
 def _broker_breaker_closed():
-    """A test that made publishing fail must not leave the next tests skipping their hand-overs."""
+    """A test that made publishing or searching fail must not leave the next tests failing fast."""
     from core.broker import breaker_reset
+    from kb.search.backends.elasticsearch import search_breaker
 
     breaker_reset()
+    search_breaker.reset()
     yield
     breaker_reset()
+    search_breaker.reset()
 
 
 def make_search_backend(name: str):

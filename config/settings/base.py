@@ -326,6 +326,13 @@ SEARCH_NUMBER_OF_SHARDS = env.int("SEARCH_NUMBER_OF_SHARDS", default=1)
 # Make each write visible to search before returning (tests); production relies on the 1 s refresh.
 SEARCH_REFRESH_ON_WRITE = env.bool("SEARCH_REFRESH_ON_WRITE", default=False)
 
+# A search from a page or the API that finds Elasticsearch down or hung this many times in a row
+# opens the circuit: further searches answer 503 at once for SEARCH_BREAKER_SECONDS, then one tries.
+SEARCH_BREAKER_FAILURES = env.int("SEARCH_BREAKER_FAILURES", default=3)
+SEARCH_BREAKER_SECONDS = env.int("SEARCH_BREAKER_SECONDS", default=30)
+# /health/ready probes the broker and search concurrently and answers within this many seconds.
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
+
 # --- Domain ----------------------------------------------------------------------------------
 # Which list makes a State "global South": "g77" (Group of 77, the default) or "m49" (the M49
 # "developing regions" designation). Every South-South match names the definition used.

@@ -24,6 +24,7 @@ from elasticsearch import Elasticsearch, helpers
 from elasticsearch import exceptions as es_exceptions
 from elasticsearch.dsl import Boolean, Date, Document, Integer, Keyword, Long, MetaField, Text
 
+from core.breaker import CircuitBreaker
 from kb.search.backends.base import SearchBackend, SearchRequestRejected, SearchUnavailable
 from kb.search.documents import FACET_FIELDS, Deletions, SearchDocument
 from kb.search.query import (
@@ -42,6 +43,12 @@ from kb.search.query import (
 from kb.vectors.encoders import get_encoder
 
 logger = logging.getLogger(__name__)
+
+#: Searches from the request path: after SEARCH_BREAKER_FAILURES outages in a row, they fail at
+#: once for SEARCH_BREAKER_SECONDS instead of each holding a web thread for the whole timeout.
+search_breaker = CircuitBreaker(
+    "search", failures=settings.SEARCH_BREAKER_FAILURES, reset_seconds=lambda: settings.SEARCH_BREAKER_SECONDS
+)
 
 DELETE_VERSION = 2**62
 VECTOR_FIELD = "text_vector"
@@ -365,6 +372,8 @@ class ElasticsearchBackend(SearchBackend):
             "aggs": {facet: {"terms": {"field": FACET_FIELDS[facet], "size": 250}} for facet in request.facets},
         }
         started = time.perf_counter()
+        if not search_breaker.allow():
+            raise SearchUnavailable("search failed repeatedly; not trying again for a while (circuit open)")
         try:
             response = self._fast().search(
                 index=[self.read_alias(kind) for kind in request.kinds],
@@ -372,7 +381,11 @@ class ElasticsearchBackend(SearchBackend):
                 **body,
             )
         except _ERRORS as exc:
-            raise _search_error(exc) from exc
+            error = _search_error(exc)
+            if isinstance(error, SearchUnavailable):
+                search_breaker.failure(exc)
+            raise error from exc
+        search_breaker.success()
         hits = [
             SearchHit(
                 kind=hit["_source"]["kind"],

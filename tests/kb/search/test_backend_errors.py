@@ -3,6 +3,10 @@ never retried as if search were down, it fails loudly). Against the real Elastic
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+
 import pytest
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elasticsearch import exceptions as es_exceptions
@@ -126,3 +130,55 @@ def test_users_read_that_search_is_down_in_their_language():
         assert error.user_message.startswith("La recherche est temporairement indisponible.")
     assert "10.0.0.7" in str(error)
     assert "10.0.0.7" not in error.user_message
+
+
+class _HungNode:
+    """A listening socket that accepts connections and never answers (a hung node), counting them."""
+
+    def __init__(self):
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.connections: list = []
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _address = self.server.accept()
+            except OSError:
+                return
+            self.connections.append(connection)
+
+    def close(self):
+        self.server.close()
+        for connection in self.connections:
+            connection.close()
+
+
+@pytest.mark.elasticsearch
+def test_searches_against_a_hung_node_open_the_circuit_then_it_closes(es_backend, settings):
+    from kb.search.backends.elasticsearch import search_breaker
+
+    settings.SEARCH_REQUEST_TIMEOUT = 0.3
+    settings.SEARCH_BREAKER_SECONDS = 1
+    node = _HungNode()
+    try:
+        hung = ElasticsearchBackend(es_backend.prefix, url=node.url)
+        request = SearchRequest(kinds=("offer",), visible_to_owners=None)
+        for _attempt in range(settings.SEARCH_BREAKER_FAILURES):
+            with pytest.raises(SearchUnavailable):
+                hung.search(request)
+        tried = len(node.connections)
+        assert tried >= 1
+        with pytest.raises(SearchUnavailable, match="circuit open"):
+            hung.search(request)
+        assert len(node.connections) == tried, "an open circuit does not even connect"
+        assert search_breaker.is_open
+    finally:
+        node.close()
+    time.sleep(1.1)
+    es_backend.search(request)  # half-open: one search tries, succeeds, and closes the circuit
+    assert not search_breaker.is_open
+    es_backend.search(request)
