@@ -6,12 +6,10 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from kb.search import SearchUnavailable
-from matching.models import Notification, RunTrigger
+from matching.models import RunTrigger
 
 logger = logging.getLogger(__name__)
 
@@ -75,17 +73,13 @@ def rematch_for_offers_task(offer_ids: list[int]) -> None:
 
 @shared_task(acks_late=True, ignore_result=True)
 def send_notification_emails_task(notification_ids: list[int]) -> int:
-    from matching.services.notifications import render_notification
+    from matching.services.notifications import notification_emails_send
 
-    sent = 0
-    pending = Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True).select_related("user")
-    for notification in pending:
-        user = notification.user
-        if not user.email or not user.is_active:
-            continue
-        with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
-            title, text = render_notification(notification)
-        send_mail(title, text, settings.DEFAULT_FROM_EMAIL, [user.email], fail_silently=False)
-        Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
-        sent += 1
-    return sent
+    return notification_emails_send(notification_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def notification_emails_drain_task() -> dict:
+    from matching.services.notifications import notification_emails_drain
+
+    return notification_emails_drain()

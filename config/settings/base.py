@@ -299,6 +299,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "matching.tasks.runs_recover_task",
         "schedule": env.int("MATCHING_RECOVER_INTERVAL_SECONDS", default=60),
     },
+    # Notification e-mails the after-commit task could not send (broker or mail server down).
+    "notification-emails-drain": {
+        "task": "matching.tasks.notification_emails_drain_task",
+        "schedule": env.int("NOTIFICATION_EMAIL_DRAIN_SECONDS", default=60),
+    },
     "matching-nightly-full-run": {
         "task": "matching.tasks.nightly_full_run_task",
         "schedule": crontab(hour=env.int("MATCHING_NIGHTLY_HOUR", default=1), minute=0),
@@ -353,6 +358,8 @@ MATCHING_RUN_LEASE_SECONDS = env.int("MATCHING_RUN_LEASE_SECONDS", default=60)
 MATCHING_RUN_QUEUED_SECONDS = env.int("MATCHING_RUN_QUEUED_SECONDS", default=120)
 MATCHING_RUN_MAX_ATTEMPTS = env.int("MATCHING_RUN_MAX_ATTEMPTS", default=5)
 MATCHING_RECOVER_INTERVAL_SECONDS = env.int("MATCHING_RECOVER_INTERVAL_SECONDS", default=60)
+# Unsent notification e-mails are retried by beat for this long, then stay in the app only.
+NOTIFICATION_EMAIL_RETRY_HOURS = env.int("NOTIFICATION_EMAIL_RETRY_HOURS", default=24)
 # The text encoder behind semantic matching (kb/vectors/encoders.py): "e5" (multilingual-e5-small,
 # bundled), "use" (multilingual USE v3, bundled) or "none" (no vectors). MATCHING_ENCODER_MODEL may
 # name another model file for the e5 engine (a larger model). One thread per process by default.

@@ -1,18 +1,29 @@
 """Notifications to the focal points concerned: in the app (``Notification``) and by e-mail.
 
 E-mails are sent after commit by a Celery task, each in the recipient's preferred language, with
-the console backend by default and real SMTP when ``EMAIL_URL`` says so.
+the console backend by default and real SMTP when ``EMAIL_URL`` says so. A notification whose
+e-mail is not sent yet (``emailed_at`` empty) is its own outbox row: when the broker or the mail
+server was down, ``notification_emails_drain`` (beat, every minute) sends it later, for up to
+``NOTIFICATION_EMAIL_RETRY_HOURS``. Each e-mail is sent under a lock on its row and marked in the
+same transaction, so the immediate task and the drain never send one twice.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from datetime import timedelta
 
-from django.db import transaction
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
 from django.db.models import Q
+from django.utils import timezone, translation
 
 from accounts.models import Membership, User
 from matching.models import Engagement, Notification
+
+logger = logging.getLogger(__name__)
 
 #: What each engagement action tells whom: "recipient" = the need's focal points, "provider" = the
 #: offer's, "both".
@@ -150,3 +161,48 @@ def render_notification(notification: Notification) -> tuple[str, str]:
     if p.get("reason"):
         text += "\n\n" + _("Reason given: %(reason)s") % {"reason": p["reason"]}
     return title, text
+
+
+def notification_emails_send(ids: Iterable[int]) -> int:
+    """E-mail these notifications if not done yet; returns how many were sent. A failure of the
+    mail server raises (the rest stay pending for the drain)."""
+    sent = 0
+    for pk in sorted(set(ids)):
+        with transaction.atomic():
+            pending = Notification.objects.filter(
+                pk=pk, emailed_at__isnull=True, user__is_active=True, user__email__gt=""
+            )
+            if connection.features.has_select_for_update_skip_locked:
+                pending = pending.select_for_update(skip_locked=True, of=("self",))
+            notification = pending.select_related("user").first()
+            if notification is None:  # sent already, being sent by another worker, or no address
+                continue
+            user = notification.user
+            with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
+                title, text = render_notification(notification)
+            send_mail(title, text, settings.DEFAULT_FROM_EMAIL, [user.email], fail_silently=False)
+            Notification.objects.filter(pk=pk).update(emailed_at=timezone.now())
+            sent += 1
+    return sent
+
+
+def notification_emails_drain(*, grace_seconds: int = 60) -> dict[str, int]:
+    """Send e-mails the after-commit task did not (broker or mail server down): notifications
+    older than ``grace_seconds`` (the task's turn first) and younger than the retry budget."""
+    now = timezone.now()
+    budget = now - timedelta(hours=settings.NOTIFICATION_EMAIL_RETRY_HOURS)
+    pending = Notification.objects.filter(
+        emailed_at__isnull=True,
+        user__is_active=True,
+        user__email__gt="",
+        created_at__lt=now - timedelta(seconds=grace_seconds),
+        created_at__gte=budget,  # older ones stay in the app only
+    )
+    ids = list(pending.order_by("created_at").values_list("pk", flat=True)[:500])
+    try:
+        sent = notification_emails_send(ids)
+    except Exception as exc:  # the mail server is down: one line, the rest wait for the next tick
+        logger.warning("notification e-mails not sent (%s: %s); %s wait for the next try",
+                       type(exc).__name__, exc, len(ids))  # fmt: skip
+        return {"sent": 0, "pending": len(ids)}
+    return {"sent": sent, "pending": len(ids) - sent}
