@@ -8,9 +8,10 @@ class MatchingConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.services import register_moderator_permissions
-        from kb.services.effects import register_entry_change_hook
-        from matching.hooks import entries_changed
+        from kb.services.effects import register_entry_change_hook, register_entry_change_recorder
+        from matching.hooks import entries_changed, entries_recorded
 
+        register_entry_change_recorder(entries_recorded)
         register_entry_change_hook(entries_changed)
         register_moderator_permissions(
             "matching",

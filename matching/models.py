@@ -424,3 +424,26 @@ class CorpusStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.documents} offers at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class RescoreRequest(models.Model):
+    """An entry changed and the needs it affects are to be re-scored: the outbox of incremental
+    matching. Written in the entry's own transaction; removed by the re-scoring task once done (or
+    by a full run that started after it); re-sent by beat when the chain after the commit failed
+    (broker down, search down past the task's retries)."""
+
+    entry_kind = models.CharField(_("kind"), max_length=5)
+    entry_id = models.BigIntegerField(_("entry id"))
+    requested_at = models.DateTimeField(_("requested"))
+    attempted_at = models.DateTimeField(_("last re-sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("re-scoring request")
+        verbose_name_plural = _("re-scoring requests")
+        constraints = [
+            models.UniqueConstraint(fields=["entry_kind", "entry_id"], name="matching_rescore_request_entry"),
+        ]
+        indexes = [models.Index(fields=["requested_at"], name="matching_rescore_requested")]
+
+    def __str__(self) -> str:
+        return f"{self.entry_kind} {self.entry_id}"

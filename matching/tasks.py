@@ -59,16 +59,27 @@ def nightly_full_run_task() -> None:
 
 @shared_task(acks_late=True, ignore_result=True, queue="matching", **_RETRY)
 def rematch_needs_task(need_ids: list[int]) -> None:
-    from matching.services.runs import match_rescore_needs
+    from matching.services.runs import match_rescore_needs, rescore_requests_done
 
+    started = timezone.now()
     match_rescore_needs(need_ids=need_ids)
+    rescore_requests_done("need", need_ids, before=started)
 
 
 @shared_task(acks_late=True, ignore_result=True, queue="matching", **_RETRY)
 def rematch_for_offers_task(offer_ids: list[int]) -> None:
-    from matching.services.runs import match_rescore_needs, needs_affected_by_offers
+    from matching.services.runs import match_rescore_needs, needs_affected_by_offers, rescore_requests_done
 
+    started = timezone.now()
     match_rescore_needs(need_ids=needs_affected_by_offers(offer_ids=offer_ids))
+    rescore_requests_done("offer", offer_ids, before=started)
+
+
+@shared_task(acks_late=True, ignore_result=True, queue="matching")
+def rescore_requests_drain_task() -> dict:
+    from matching.services.runs import rescore_requests_drain
+
+    return rescore_requests_drain()
 
 
 @shared_task(acks_late=True, ignore_result=True)

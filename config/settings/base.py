@@ -299,6 +299,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "matching.tasks.runs_recover_task",
         "schedule": env.int("MATCHING_RECOVER_INTERVAL_SECONDS", default=60),
     },
+    # Re-scoring that the chain after an entry's commit did not finish (broker or search down).
+    "matching-rescore-drain": {
+        "task": "matching.tasks.rescore_requests_drain_task",
+        "schedule": env.int("MATCHING_RESCORE_DRAIN_SECONDS", default=60),
+    },
     # Notification e-mails the after-commit task could not send (broker or mail server down).
     "notification-emails-drain": {
         "task": "matching.tasks.notification_emails_drain_task",
@@ -358,6 +363,11 @@ MATCHING_RUN_LEASE_SECONDS = env.int("MATCHING_RUN_LEASE_SECONDS", default=60)
 MATCHING_RUN_QUEUED_SECONDS = env.int("MATCHING_RUN_QUEUED_SECONDS", default=120)
 MATCHING_RUN_MAX_ATTEMPTS = env.int("MATCHING_RUN_MAX_ATTEMPTS", default=5)
 MATCHING_RECOVER_INTERVAL_SECONDS = env.int("MATCHING_RECOVER_INTERVAL_SECONDS", default=60)
+# Re-scoring requests (the incremental outbox): re-sent after a grace period, at most every
+# RETRY seconds, dropped after BUDGET hours (the nightly full run has covered them by then).
+MATCHING_RESCORE_GRACE_SECONDS = env.int("MATCHING_RESCORE_GRACE_SECONDS", default=120)
+MATCHING_RESCORE_RETRY_SECONDS = env.int("MATCHING_RESCORE_RETRY_SECONDS", default=300)
+MATCHING_RESCORE_BUDGET_HOURS = env.int("MATCHING_RESCORE_BUDGET_HOURS", default=24)
 # Unsent notification e-mails are retried by beat for this long, then stay in the app only.
 NOTIFICATION_EMAIL_RETRY_HOURS = env.int("NOTIFICATION_EMAIL_RETRY_HOURS", default=24)
 # The text encoder behind semantic matching (kb/vectors/encoders.py): "e5" (multilingual-e5-small,

@@ -1,7 +1,9 @@
 """Side effects of entry changes, scheduled after the transaction commits.
 
 Kept in one place so every write path (API, admin, import, moderation) triggers the same things:
-search indexing, the entries' vectors and, once those are current, re-scoring. Inside ``effects_batched()`` the
+search indexing, the entries' vectors and, once those are current, re-scoring. Recorders (another
+app's durable record of work to do, such as matching's re-scoring requests) run at once, inside the
+writing transaction, so the work is kept even when everything after the commit fails. Inside ``effects_batched()`` the
 ids are collected and scheduled once per kind, so a bulk import queues a handful of tasks, not one
 per entry.
 """
@@ -29,6 +31,19 @@ def _dispatch(kind: str, ids: list[int]) -> None:
 
 
 _hooks: list = []
+_recorders: list = []
+
+
+def register_entry_change_recorder(recorder) -> None:
+    """Let another app record, inside the writing transaction, that entries changed; called with
+    (kind, ids)."""
+    if recorder not in _recorders:
+        _recorders.append(recorder)
+
+
+def _record(kind: str, ids: list[int]) -> None:
+    for recorder in _recorders:
+        recorder(kind, ids)
 
 
 def register_entry_change_hook(hook) -> None:
@@ -49,6 +64,7 @@ def entry_changed_on_commit(kind: str, entry_ids: Iterable[int]) -> None:
     if batch is not None:
         batch[kind].update(ids)
         return
+    _record(kind, ids)
     transaction.on_commit(lambda: _dispatch(kind, ids))
 
 
@@ -65,4 +81,5 @@ def effects_batched() -> Iterator[None]:
     finally:
         _state.batch = None
     for kind, ids in collected.items():
+        _record(kind, ids)
         transaction.on_commit(lambda kind=kind, ids=ids: _dispatch(kind, ids))

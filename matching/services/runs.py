@@ -413,6 +413,10 @@ def _persist(
         proposals_sync(run=run, need_ids=need_ids, assigned=assigned, full=full)
         run.status = RunStatus.COMPLETED
         run.finished_at = timezone.now()
+        if full and run.started_at:  # everything changed before it started has been scored
+            from matching.models import RescoreRequest
+
+            RescoreRequest.objects.filter(requested_at__lte=run.started_at).delete()
         if not full:
             run.needs_total = len(results)
         run.needs_done = run.needs_total
@@ -612,4 +616,49 @@ def runs_recover() -> dict[str, int]:
         ).exclude(status=RunStatus.FAILED)
         if marked and not redone.exists() and _enqueue(rematch_needs_task, run.need_ids):
             counts["incremental"] += 1
+    return counts
+
+
+def rescore_requests_done(kind: str, ids: list[int], *, before) -> int:
+    """The re-scoring of these entries, requested before ``before``, is done."""
+    from matching.models import RescoreRequest
+
+    done, _by_model = RescoreRequest.objects.filter(
+        entry_kind=kind, entry_id__in=list(ids), requested_at__lte=before
+    ).delete()
+    return done
+
+
+def rescore_requests_drain() -> dict[str, int]:
+    """Re-send re-scoring the chain after the commit did not finish (beat, every minute).
+
+    A request waits ``MATCHING_RESCORE_GRACE_SECONDS`` (the vectors and the task's own turn come
+    first) and is re-sent at most every ``MATCHING_RESCORE_RETRY_SECONDS``; one older than
+    ``MATCHING_RESCORE_BUDGET_HOURS`` is dropped (the nightly full run has covered it since).
+    """
+    from matching.models import RescoreRequest
+    from matching.tasks import rematch_for_offers_task, rematch_needs_task
+
+    now = timezone.now()
+    expired, _by_model = RescoreRequest.objects.filter(
+        requested_at__lt=now - timedelta(hours=settings.MATCHING_RESCORE_BUDGET_HOURS)
+    ).delete()
+    if expired:
+        logger.warning("%s re-scoring requests older than %s h dropped (full runs cover them)",
+                       expired, settings.MATCHING_RESCORE_BUDGET_HOURS)  # fmt: skip
+    due = (
+        RescoreRequest.objects.filter(requested_at__lt=now - timedelta(seconds=settings.MATCHING_RESCORE_GRACE_SECONDS))
+        .exclude(attempted_at__gte=now - timedelta(seconds=settings.MATCHING_RESCORE_RETRY_SECONDS))
+        .order_by("requested_at")
+    )
+    counts = {"need": 0, "offer": 0, "expired": expired}
+    for kind, task in (("need", rematch_needs_task), ("offer", rematch_for_offers_task)):
+        ids = list(due.filter(entry_kind=kind).values_list("entry_id", flat=True)[:2000])
+        for start in range(0, len(ids), 200):
+            chunk = ids[start : start + 200]
+            RescoreRequest.objects.filter(entry_kind=kind, entry_id__in=chunk).update(attempted_at=timezone.now())
+            if not _enqueue(task, chunk):
+                RescoreRequest.objects.filter(entry_kind=kind, entry_id__in=chunk).update(attempted_at=None)
+                return counts  # the broker is down: the next tick tries again
+            counts[kind] += len(chunk)
     return counts
