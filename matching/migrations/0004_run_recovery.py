@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('matching', '0002_semantic_matching'),
+        ('matching', '0003_engagement_snapshot'),
     ]
 
     operations = [
