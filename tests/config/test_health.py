@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from django.urls import reverse
 
-from config.celery import app
+from tests.outages import hung_url, real_broker
 
 pytestmark = pytest.mark.django_db
 
@@ -34,18 +32,9 @@ def test_ready_reports_each_dependency_and_no_entry_counts(client, search_backen
 
 
 def test_ready_answers_within_its_deadline_when_the_broker_hangs(client, settings):
-    hung = socket.socket()
-    hung.bind(("127.0.0.1", 0))
-    hung.listen(8)  # accepts connections, never answers
     settings.HEALTH_CHECK_TIMEOUT = 0.5
-    previous = (app.conf.CELERY_BROKER_URL, app.conf.CELERY_TASK_ALWAYS_EAGER)
-    app.conf.CELERY_BROKER_URL = f"redis://127.0.0.1:{hung.getsockname()[1]}/0"
-    app.conf.CELERY_TASK_ALWAYS_EAGER = False
-    try:
+    with hung_url() as url, real_broker(url):
         response = client.get(reverse("health-ready"))
-    finally:
-        app.conf.CELERY_BROKER_URL, app.conf.CELERY_TASK_ALWAYS_EAGER = previous
-        hung.close()
     body = response.json()
     assert response.status_code == 200
     assert body["status"] == "degraded"

@@ -1,13 +1,9 @@
-"""The request path with Redis refused or hung: writes succeed, nothing waits past the timeouts.
-
-Real sockets, no mocks: "refused" is a port nobody listens on; "hung" is a listening socket that
-accepts connections and never answers, which is what a paused Redis looks like to a client.
-"""
+"""The request path with Redis refused or hung: writes succeed, nothing waits past the timeouts
+(real sockets, no mocks: tests/outages.py)."""
 
 from __future__ import annotations
 
 import contextlib
-import socket
 import time
 
 import pytest
@@ -15,9 +11,9 @@ from django.core.cache import caches
 from django.test import override_settings
 from django.urls import reverse
 
-from config.celery import app
 from core import broker
 from kb.models import ExpertiseOffer
+from tests.outages import hung_url, real_broker, refused_redis_url
 
 pytestmark = pytest.mark.django_db
 
@@ -32,24 +28,6 @@ OFFER = {
 DEADLINE_SECONDS = 10
 
 
-def _refused_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0"  # closed again: connecting is refused
-
-
-@contextlib.contextmanager
-def _hung_url():
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)  # the kernel completes handshakes; nobody reads or answers
-    try:
-        yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
-    finally:
-        server.close()
-
-
 @contextlib.contextmanager
 def _redis_at(url: str, settings):
     """The cache (write throttle) and the broker both pointed at ``url``, tasks really published."""
@@ -58,19 +36,9 @@ def _redis_at(url: str, settings):
         "LOCATION": url,
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
-    # The app reads Django settings with the CELERY_ namespace: the namespaced keys are the ones.
-    previous = (app.conf.CELERY_BROKER_URL, app.conf.CELERY_TASK_ALWAYS_EAGER)
-    with override_settings(CACHES={"default": cache}):
+    with override_settings(CACHES={"default": cache}), real_broker(url):
         caches["default"].close()
-        app.conf.CELERY_BROKER_URL, app.conf.CELERY_TASK_ALWAYS_EAGER = url, False
-        app._pool = None
-        app.amqp._producer_pool = None
-        try:
-            yield
-        finally:
-            app.conf.CELERY_BROKER_URL, app.conf.CELERY_TASK_ALWAYS_EAGER = previous
-            app._pool = None
-            app.amqp._producer_pool = None
+        yield
     caches["default"].close()
 
 
@@ -89,7 +57,7 @@ def post_offer(civ, django_capture_on_commit_callbacks):
 
 
 def test_a_write_succeeds_with_redis_refused(post_offer, settings):
-    with _redis_at(_refused_url(), settings):
+    with _redis_at(refused_redis_url(), settings):
         response, seconds = post_offer()
     assert response.status_code == 201, response.content
     assert ExpertiseOffer.objects.filter(pk=response.json()["id"]).exists()
@@ -98,7 +66,7 @@ def test_a_write_succeeds_with_redis_refused(post_offer, settings):
 
 
 def test_a_write_returns_within_the_timeouts_with_redis_hung(post_offer, settings):
-    with _hung_url() as url, _redis_at(url, settings):
+    with hung_url() as url, _redis_at(url, settings):
         response, seconds = post_offer()
         assert response.status_code == 201, response.content
         assert seconds < DEADLINE_SECONDS, f"the write took {seconds:.1f} s"
@@ -112,7 +80,7 @@ def test_the_breaker_skips_publishing_then_closes(settings):
     from kb.tasks import search_index_entries_task
 
     settings.BROKER_BREAKER_SECONDS = 1
-    with _redis_at(_refused_url(), settings):
+    with _redis_at(refused_redis_url(), settings):
         assert not broker.publish(search_index_entries_task, "offer", [1])
         assert not broker.broker_available()
         opened_at = time.monotonic()
@@ -126,7 +94,7 @@ def test_the_write_throttle_fails_open_but_still_throttles_when_the_cache_works(
     from core.api.throttling import WriteRateThrottle
 
     monkeypatch.setattr(WriteRateThrottle, "THROTTLE_RATES", {"writes": "1/min"})
-    with _redis_at(_refused_url(), settings):
+    with _redis_at(refused_redis_url(), settings):
         assert post_offer()[0].status_code == 201
         assert post_offer()[0].status_code == 201  # no count can be kept: let writes through
     caches["default"].clear()

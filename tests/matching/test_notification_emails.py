@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 
 import pytest
@@ -10,20 +9,14 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
-from config.celery import app
 from matching.models import Engagement, Notification
 from matching.models import EngagementState as E
 from matching.services.engagements import engagement_transition
 from matching.services.notifications import notification_emails_drain, notification_emails_send
 from tests.matching.test_services_engagements import sides  # noqa: F401 - a fixture
+from tests.outages import real_broker, refused_port, refused_redis_url
 
 pytestmark = pytest.mark.django_db
-
-
-def _refused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _age(notification: Notification, seconds: int) -> None:
@@ -31,17 +24,11 @@ def _age(notification: Notification, seconds: int) -> None:
 
 
 def _interest_with_the_broker_down(recipient, need, offer, capture):
-    engagement = Engagement.objects.create(need=need, offer=offer, state=E.PROPOSED)
-    previous = (app.conf.CELERY_BROKER_URL, app.conf.CELERY_TASK_ALWAYS_EAGER)
-    app.conf.CELERY_BROKER_URL = f"redis://127.0.0.1:{_refused_port()}/0"
-    app.conf.CELERY_TASK_ALWAYS_EAGER = False
-    app._pool = app.amqp._producer_pool = None
-    try:
-        with capture(execute=True):
-            engagement_transition(actor=recipient.user, engagement=engagement, action="interest")
-    finally:
-        app.conf.CELERY_BROKER_URL, app.conf.CELERY_TASK_ALWAYS_EAGER = previous
-        app._pool = app.amqp._producer_pool = None
+    engagement = Engagement.objects.create(
+        need=need, offer=offer, need_title=need.title, offer_title=offer.title, state=E.PROPOSED
+    )
+    with real_broker(refused_redis_url()), capture(execute=True):
+        engagement_transition(actor=recipient.user, engagement=engagement, action="interest")
 
 
 def test_an_email_the_broker_could_not_queue_is_sent_by_the_drain_once(sides, django_capture_on_commit_callbacks):  # noqa: F811
@@ -67,7 +54,7 @@ def test_a_mail_server_outage_delays_the_email_and_never_loses_it(sides, setting
     )
     _age(notification, 120)
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _refused_port(), 1
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", refused_port(), 1
     assert notification_emails_drain() == {"sent": 0, "pending": 1}
     notification.refresh_from_db()
     assert notification.emailed_at is None

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from config.celery import app
 from kb.search import SearchUnavailable
 from matching.models import MatchCandidate, RescoreRequest
 from matching.services.runs import match_run_execute, match_run_start, rescore_requests_drain
 from matching.tasks import rematch_needs_task
+from tests.outages import real_broker, refused_redis_url
 
 pytestmark = pytest.mark.django_db
 
@@ -45,20 +44,6 @@ def _age_requests(seconds: int) -> None:
     RescoreRequest.objects.update(requested_at=timezone.now() - timedelta(seconds=seconds))
 
 
-def _broker_refused():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app.conf.CELERY_BROKER_URL = f"redis://127.0.0.1:{port}/0"
-    app.conf.CELERY_TASK_ALWAYS_EAGER = False
-    app._pool = app.amqp._producer_pool = None
-
-
-def _broker_back(previous):
-    app.conf.CELERY_BROKER_URL, app.conf.CELERY_TASK_ALWAYS_EAGER = previous
-    app._pool = app.amqp._producer_pool = None
-
-
 def test_the_request_is_written_in_the_changes_own_transaction(small_kb, incremental, civ):
     from kb.services.entries import need_create
 
@@ -77,12 +62,8 @@ def test_re_scoring_lost_to_a_broker_outage_happens_once_it_is_back(
 ):
     from core.broker import breaker_reset
 
-    previous = (app.conf.CELERY_BROKER_URL, app.conf.CELERY_TASK_ALWAYS_EAGER)
-    _broker_refused()
-    try:
+    with real_broker(refused_redis_url()):
         need = _publish_need(civ, moderator, django_capture_on_commit_callbacks)
-    finally:
-        _broker_back(previous)
     assert not MatchCandidate.objects.current().filter(need=need).exists()
     assert RescoreRequest.objects.filter(entry_kind="need", entry_id=need.pk).exists()
     breaker_reset()

@@ -6,7 +6,6 @@ committed rows. Search is the embedded backend in a folder both processes share.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from matching.models import Engagement, MatchCandidate, MatchRun, RunStatus, Run
 from matching.services.runs import match_run_cancel, match_run_start
 from matching.tasks import run_matching_task
 from tests.matching.conftest import SMALL_KB, SMALL_NEEDS, load
+from tests.outages import real_broker
 
 pytestmark = [pytest.mark.worker, pytest.mark.redis, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -35,30 +35,6 @@ def _broker_url() -> str:
     prefix, _, db = base.rpartition("/")
     # A database of its own, flushed per test: the one after the suite's (see bin/services).
     return f"{prefix}/{int(db or 0) + 1}"
-
-
-@contextlib.contextmanager
-def real_broker(url: str):
-    """Point this process's Celery app at ``url`` and stop running tasks eagerly.
-
-    The app reads Django settings with the CELERY_ namespace, so the namespaced keys are the
-    ones to change.
-    """
-    previous = (app.conf.CELERY_BROKER_URL, app.conf.CELERY_TASK_ALWAYS_EAGER)
-    app.conf.CELERY_BROKER_URL = url
-    app.conf.CELERY_TASK_ALWAYS_EAGER = False
-    _drop_cached_connections()
-    try:
-        yield
-    finally:
-        app.conf.CELERY_BROKER_URL, app.conf.CELERY_TASK_ALWAYS_EAGER = previous
-        _drop_cached_connections()
-
-
-def _drop_cached_connections() -> None:
-    # Connection and producer pools are created on first use and keep the old broker URL.
-    app._pool = None
-    app.amqp._producer_pool = None
 
 
 LEASE_SECONDS = 3  # short leases so that recovery tests take seconds, not minutes

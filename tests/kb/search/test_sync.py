@@ -186,24 +186,15 @@ def test_elasticsearch_down_saves_succeed_and_reconcile_catches_up(
 def test_redis_down_saves_succeed_and_reconcile_catches_up(
     search_backend, settings, civ, django_capture_on_commit_callbacks
 ):
-    from config.celery import app
+    from tests.outages import real_broker, refused_redis_url
 
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    app.conf.task_always_eager = False
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:9/0"  # a broker that is down
-    try:
-        with app.connection_for_write() as _:
-            pass
+    with real_broker(refused_redis_url()):  # a broker that is down
         started = time.monotonic()
         with django_capture_on_commit_callbacks(execute=True):
             offer = offer_create(actor=civ.user, organisation=civ.organisation, data=OFFER)
         assert time.monotonic() - started < 15  # publishing gives up quickly
         assert ExpertiseOffer.objects.filter(pk=offer.pk).exists()
         assert SearchOutbox.objects.filter(entry_id=offer.pk).exists()
-    finally:
-        app.conf.broker_url = original
-        app.conf.task_always_eager = True
     search_reconcile(backend=search_backend)
     assert offer.pk in found(search_backend, "whistle")
 
