@@ -33,7 +33,7 @@ def live(request):
 
 def _broker() -> str:
     from config.celery import app
-    from core.broker import broker_available
+    from core.tasks import broker_available
 
     if app.conf.task_always_eager:
         return "in-process"

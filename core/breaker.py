@@ -1,7 +1,7 @@
 """A circuit breaker: after repeated failures of a dependency, fail at once for a while.
 
 Used where a slow or hung dependency would otherwise hold a request for its whole timeout: search
-from the request path (``kb.search``) and handing tasks to the broker (``core.broker``). Process
+from the request path (``kb.search``) and handing tasks to the broker (``core.tasks``). Process
 local and thread-safe; each process learns the outage from its own calls.
 
     closed ──failures reach the threshold──> open ──reset seconds pass──> half-open (one call tries)

@@ -1,15 +1,24 @@
-"""Celery entry points of the knowledge base. Each takes ids, loads rows and calls a service;
-each is safe to run twice (indexing converges on the database state)."""
+"""Celery entry points of the knowledge base, and what queues them.
+
+Each task takes ids, loads rows and calls a service; each is safe to run twice (indexing
+converges on the database state). Services do not import this module: they send the signals of
+``kb.signals``, and the receivers at the bottom queue the tasks (``core.tasks.enqueue``: a broker
+that is down is logged and the reconciles catch up; a bug is not swallowed).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from celery import shared_task
+from django.dispatch import receiver
 
+from core.tasks import enqueue
 from kb.search import SearchUnavailable
 from kb.search.sync import search_reconcile, search_sync_entries
-from kb.vectors.sync import entry_vectors_reconcile, entry_vectors_update
+from kb.signals import entries_committed, entry_features_ready, entry_vectors_changed
+from kb.vectors.sync import CHUNK, entry_vectors_reconcile, entry_vectors_update
 
 logger = logging.getLogger(__name__)
 
@@ -51,3 +60,33 @@ def entry_vectors_task(kind: str, entry_ids: list[int]) -> int:
 def entry_vectors_reconcile_task() -> dict:
     """Missing and stale vectors (an outage of the encoder, a new model), a bounded number per call."""
     return entry_vectors_reconcile(limit_per_kind=2000)
+
+
+# --- queueing ----------------------------------------------------------------------------------
+
+
+def enqueue_search_sync(kind: str, entry_ids: Iterable[int]) -> bool:
+    """Queue indexing of these entries; False if the broker is down (the outbox keeps the work)."""
+    ids = sorted(set(entry_ids))
+    return not ids or enqueue(search_index_entries_task, kind, ids)
+
+
+def enqueue_entry_vectors(kind: str, entry_ids: Iterable[int]) -> bool:
+    """Queue ``entry_vectors_task`` in chunks; False if the broker is down (the vectors
+    reconcile computes them later)."""
+    ids = sorted(set(entry_ids))
+    return all(enqueue(entry_vectors_task, kind, ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK))
+
+
+@receiver(entries_committed, dispatch_uid="kb.index_and_encode")
+def index_and_encode(sender: str, ids: list[int], **kwargs: object) -> None:
+    enqueue_search_sync(sender, ids)
+    # Other apps react once the vectors are current (the vectors task says so); if it cannot be
+    # queued, they react now, without the new vectors.
+    if not enqueue_entry_vectors(sender, ids):
+        entry_features_ready.send(sender=sender, ids=ids)
+
+
+@receiver(entry_vectors_changed, dispatch_uid="kb.reindex_vectors")
+def reindex_vectors(sender: str, ids: list[int], **kwargs: object) -> None:
+    enqueue_search_sync(sender, ids)

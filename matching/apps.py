@@ -8,11 +8,11 @@ class MatchingConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.services import register_moderator_permissions
-        from kb.services.effects import register_entry_change_hook, register_entry_change_recorder
-        from matching.hooks import entries_changed, entries_recorded
+        from kb.signals import entries_changing, entry_features_ready
+        from matching.receivers import record_rescore_requests, rescore_changed_entries
 
-        register_entry_change_recorder(entries_recorded)
-        register_entry_change_hook(entries_changed)
+        entries_changing.connect(record_rescore_requests, dispatch_uid="matching.rescore-requests")
+        entry_features_ready.connect(rescore_changed_entries, dispatch_uid="matching.rescore")
         register_moderator_permissions(
             "matching",
             [

@@ -48,7 +48,7 @@ def _isolated_search(tmp_path, settings):
 @pytest.fixture(autouse=True)
 def _broker_breaker_closed():
     """A test that made publishing or searching fail must not leave the next tests failing fast."""
-    from core.broker import breaker_reset
+    from core.tasks import breaker_reset
     from kb.search.backends.elasticsearch import search_breaker
 
     breaker_reset()

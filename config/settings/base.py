@@ -272,7 +272,7 @@ CELERY_TASK_IGNORE_RESULT = True
 # The longest task (a full matching run at 10k x 10k) takes well under an hour; the visibility
 # timeout must exceed it or Redis redelivers a task that is still running.
 # Socket timeouts: publishing from a request must fail within about a second when Redis is down
-# or hung (accepts, never answers) — core/broker.py then skips further publishes for a while and
+# or hung (accepts, never answers) — core/tasks.py then skips further publishes for a while and
 # the periodic jobs catch up.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 4 * 3600,

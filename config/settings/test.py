@@ -16,7 +16,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Eager unless a test starts a real worker (which runs with TA_TEST_CELERY_EAGER=false).
 CELERY_TASK_ALWAYS_EAGER = env.bool("TA_TEST_CELERY_EAGER", default=True)
-CELERY_TASK_EAGER_PROPAGATES = False
+# A task that fails in a test fails the test (core.tasks catches only broker errors).
+CELERY_TASK_EAGER_PROPAGATES = True
 SEARCH_INDEX_PREFIX = env("SEARCH_INDEX_PREFIX", default=f"ta-test-{secrets.token_hex(4)}")
 SEARCH_REFRESH_ON_WRITE = True
 # Tests of incremental matching switch it on; elsewhere an entry change should not cascade.

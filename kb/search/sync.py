@@ -14,21 +14,16 @@ Every function here is idempotent: running it twice leaves the same index.
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from django.db import transaction
 from django.utils import timezone
 
-from core.broker import publish
 from kb.models import EntryKind, SearchOutbox, SearchSyncState
 from kb.search import get_backend
 from kb.search.backends.base import SearchBackend, SearchRequestRejected, SearchUnavailable
 from kb.search.documents import build_documents, indexable_queryset
-
-logger = logging.getLogger(__name__)
 
 KINDS = (EntryKind.OFFER.value, EntryKind.NEED.value)
 BATCH_SIZE = 500
@@ -222,19 +217,3 @@ def search_index_status(*, backend: SearchBackend | None = None) -> list[IndexSt
             )
         )
     return result
-
-
-def enqueue_search_sync(kind: str, entry_ids: Iterable[int]) -> None:
-    """Queue indexing of these entries; never raises (the outbox keeps the work if this fails)."""
-    from kb.tasks import search_index_entries_task
-
-    ids = sorted(set(entry_ids))
-    if not ids:
-        return
-    # Broker down: the outbox keeps the work and the reconcile drains it.
-    publish(search_index_entries_task, kind, ids, what=f"search indexing of {len(ids)} {kind}s")
-
-
-def search_sync_on_commit(kind: str, entry_ids: Iterable[int]) -> None:
-    ids = sorted(set(entry_ids))
-    transaction.on_commit(lambda: enqueue_search_sync(kind, ids))

@@ -1,11 +1,12 @@
 """Side effects of entry changes, scheduled after the transaction commits.
 
 Kept in one place so every write path (API, admin, import, moderation) triggers the same things:
-search indexing, the entries' vectors and, once those are current, re-scoring. Recorders (another
-app's durable record of work to do, such as matching's re-scoring requests) run at once, inside the
-writing transaction, so the work is kept even when everything after the commit fails. Inside ``effects_batched()`` the
-ids are collected and scheduled once per kind, so a bulk import queues a handful of tasks, not one
-per entry.
+after commit, ``kb.signals.entries_committed`` is sent, whose receivers (``kb/tasks.py``) queue
+search indexing and the entries' vectors; once those are current, ``entry_features_ready`` lets
+matching re-score. Before that, inside the writing transaction, ``entries_changing`` is sent: its
+receivers record durable work (matching's re-scoring requests), kept even if everything after the
+commit fails. Inside ``effects_batched()`` the ids are collected and sent once per kind, so a
+bulk import queues a handful of tasks, not one per entry.
 """
 
 from __future__ import annotations
@@ -17,45 +18,13 @@ from collections.abc import Iterable, Iterator
 
 from django.db import transaction
 
+from kb.signals import entries_changing, entries_committed
+
 _state = threading.local()
 
 
 def _dispatch(kind: str, ids: list[int]) -> None:
-    from kb.search.sync import enqueue_search_sync
-    from kb.vectors.sync import enqueue_entry_vectors
-
-    enqueue_search_sync(kind, ids)
-    # The hooks run once the entries' vectors are current (matching re-scores with them).
-    if not enqueue_entry_vectors(kind, ids):
-        entry_features_ready(kind, ids)
-
-
-_hooks: list = []
-_recorders: list = []
-
-
-def register_entry_change_recorder(recorder) -> None:
-    """Let another app record, inside the writing transaction, that entries changed; called with
-    (kind, ids)."""
-    if recorder not in _recorders:
-        _recorders.append(recorder)
-
-
-def _record(kind: str, ids: list[int]) -> None:
-    for recorder in _recorders:
-        recorder(kind, ids)
-
-
-def register_entry_change_hook(hook) -> None:
-    """Let another app (matching) react to committed entry changes once their vectors are current;
-    called with (kind, ids)."""
-    if hook not in _hooks:
-        _hooks.append(hook)
-
-
-def entry_features_ready(kind: str, ids: list[int]) -> None:
-    for hook in _hooks:
-        hook(kind, ids)
+    entries_committed.send(sender=kind, ids=ids)
 
 
 def entry_changed_on_commit(kind: str, entry_ids: Iterable[int]) -> None:
@@ -64,7 +33,7 @@ def entry_changed_on_commit(kind: str, entry_ids: Iterable[int]) -> None:
     if batch is not None:
         batch[kind].update(ids)
         return
-    _record(kind, ids)
+    entries_changing.send(sender=kind, ids=ids)
     transaction.on_commit(lambda: _dispatch(kind, ids))
 
 
@@ -81,5 +50,5 @@ def effects_batched() -> Iterator[None]:
     finally:
         _state.batch = None
     for kind, ids in collected.items():
-        _record(kind, ids)
+        entries_changing.send(sender=kind, ids=ids)
         transaction.on_commit(lambda kind=kind, ids=ids: _dispatch(kind, ids))

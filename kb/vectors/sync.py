@@ -25,6 +25,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 
 from kb.models import AssistanceNeed, EntryKind, EntryVector, ExpertiseOffer
 from kb.models.vectors import sentence_matrix
+from kb.signals import entry_features_ready, entry_vectors_changed
 from kb.vectors.encoders import EncoderUnavailable, TextEncoder, get_encoder
 
 logger = logging.getLogger(__name__)
@@ -183,9 +184,6 @@ def entry_vectors_update(*, kind: str, entry_ids: Iterable[int]) -> ComputeRepor
     An encoder that cannot load degrades semantic matching only: the change still reaches
     matching, which scores without the missing vectors, and the reconcile retries later.
     """
-    from kb.search.sync import enqueue_search_sync
-    from kb.services.effects import entry_features_ready
-
     ids = sorted(set(entry_ids))
     try:
         report = entry_vectors_compute(kind=kind, entry_ids=ids)
@@ -195,23 +193,9 @@ def entry_vectors_update(*, kind: str, entry_ids: Iterable[int]) -> ComputeRepor
         )
         report = ComputeReport()
     if report.computed:
-        enqueue_search_sync(kind, report.computed)
-    entry_features_ready(kind, ids)
+        entry_vectors_changed.send(sender=kind, ids=report.computed)
+    entry_features_ready.send(sender=kind, ids=ids)
     return report
-
-
-def enqueue_entry_vectors(kind: str, entry_ids: Iterable[int]) -> bool:
-    """Queue ``entry_vectors_task`` in chunks; False if the broker refused (the caller then goes
-    on without vectors; the reconcile computes them later)."""
-    from core.broker import publish
-    from kb.tasks import entry_vectors_task
-
-    ids = sorted(set(entry_ids))
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        if not publish(entry_vectors_task, kind, chunk, what=f"vectors of {len(chunk)} {kind}s"):
-            return False  # broker down: the reconcile computes what is missing
-    return True
 
 
 def stale_entry_ids(kind: str, encoder: TextEncoder | None = None, limit: int | None = None) -> list[int]:
@@ -252,9 +236,7 @@ def entry_vectors_reconcile(*, limit_per_kind: int | None = None) -> dict[str, i
             report = entry_vectors_compute(kind=kind, entry_ids=stale[start : start + CHUNK], encoder=encoder)
             computed += len(report.computed) + report.touched
             if report.computed:
-                from kb.search.sync import enqueue_search_sync
-
-                enqueue_search_sync(kind, report.computed)
+                entry_vectors_changed.send(sender=kind, ids=report.computed)
         result[kind] = computed
     return result
 

@@ -68,10 +68,10 @@ def _create(
 
 
 def _queue_emails(ids: list[int]) -> None:
-    from core.broker import publish
+    from core.tasks import enqueue
     from matching.tasks import send_notification_emails_task
 
-    publish(send_notification_emails_task, ids, what=f"{len(ids)} notification e-mails")
+    enqueue(send_notification_emails_task, ids)  # broker down: the drain sends them later
 
 
 def notify_engagement(*, engagement: Engagement, action: str, actor: User | None) -> list[Notification]:

@@ -33,8 +33,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from core.broker import publish
 from core.errors import DomainError
+from core.tasks import enqueue
 from kb.models import AssistanceNeed, EntryKind, EntryStatus, ExpertiseOffer
 from kb.search import SearchBackend, SearchUnavailable, get_backend
 from matching.engine import (
@@ -107,7 +107,7 @@ def match_run_start(*, trigger: str, requested_by: User | None = None, enqueue: 
 
 def _enqueue(task, *args) -> bool:
     """False if the broker is down: runs_recover hands the work over again once it is back."""
-    return publish(task, *args, what=f"{task.name}{args}")
+    return enqueue(task, *args)
 
 
 def _hand_to_broker(run_id: int) -> bool:

@@ -60,7 +60,7 @@ def test_served_requests_are_removed(small_kb, incremental, civ, moderator, djan
 def test_re_scoring_lost_to_a_broker_outage_happens_once_it_is_back(
     small_kb, incremental, civ, moderator, django_capture_on_commit_callbacks
 ):
-    from core.broker import breaker_reset
+    from core.tasks import breaker_reset
 
     with real_broker(refused_redis_url()):
         need = _publish_need(civ, moderator, django_capture_on_commit_callbacks)

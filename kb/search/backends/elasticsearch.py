@@ -124,10 +124,12 @@ class EntryDocument(Document):
         dynamic = MetaField("strict")
 
 
-def _source(document: SearchDocument) -> dict:
+def _source(document: SearchDocument, vector_dims: int | None) -> dict:
     data = document.as_dict()
-    if len(data.get("text_vector") or ()) != get_encoder().dim:
-        data.pop("text_vector", None)  # another encoder's vector (until reconciled): leave it out
+    if len(data.get("text_vector") or ()) != vector_dims:
+        # Another encoder's vector (until reconciled), or an index made for another encoder
+        # (until rebuilt): leave it out; the entry's text is indexed, kNN misses it meanwhile.
+        data.pop("text_vector", None)
     data["has_published"] = document.published_at is not None
     return data
 
@@ -225,6 +227,22 @@ class ElasticsearchBackend(SearchBackend):
         except _ERRORS as exc:
             raise _search_error(exc) from exc
 
+    def _vector_dims(self, index: str) -> int | None:
+        """The dimensions of ``index``'s vector field as mapped now (None: no such field). Read on
+        each write with vectors: after a change of encoder the current index keeps the old
+        dimensions until ``rebuild_search_index``, and a vector of the new ones would be refused."""
+        encoder = get_encoder()
+        if not encoder.enabled:
+            return None
+        try:
+            mappings = self.client.indices.get_mapping(index=index)
+        except _ERRORS as exc:
+            raise _search_error(exc) from exc
+        for body in mappings.body.values():
+            field = body["mappings"].get("properties", {}).get(VECTOR_FIELD)
+            return field.get("dims") if field else None
+        return None
+
     def make_current(self, kind: str, index: str) -> str | None:
         previous = self.current_index(kind)
         actions: list[dict] = []
@@ -264,6 +282,7 @@ class ElasticsearchBackend(SearchBackend):
         index: str | None = None,
     ) -> None:
         target = index or self.write_alias(kind)
+        vector_dims = self._vector_dims(target) if any(doc.text_vector for doc in documents) else None
         actions: list[dict] = [
             {
                 "_op_type": "index",
@@ -271,7 +290,7 @@ class ElasticsearchBackend(SearchBackend):
                 "_id": str(doc.entry_id),
                 "version": doc.version,
                 "version_type": "external_gte",
-                "_source": _source(doc),
+                "_source": _source(doc, vector_dims),
             }
             for doc in documents
         ]
