@@ -21,7 +21,7 @@ from kb.search.query import TermQuery, VectorQuery
 from kb.vectors.sync import entry_sentences
 from matching.features import Features, query_terms
 from matching.models import MatchingSettings, UncoveredReason
-from matching.plan import PlanNeed, PlanResult, solve
+from matching.plan import Commitments, PlanNeed, PlanResult, solve
 from matching.scoring import (
     COMPONENTS,
     ScoredPair,
@@ -145,8 +145,15 @@ class NeedResult:
 
 
 def score_needs(
-    needs: list[Features], offers: dict[int, Features], candidates: dict[int, list[int]], config: MatchConfig
+    needs: list[Features],
+    offers: dict[int, Features],
+    candidates: dict[int, list[int]],
+    config: MatchConfig,
+    keep: frozenset[tuple[int, int]] = frozenset(),
 ) -> dict[int, NeedResult]:
+    """Score each need's candidates; the best ``PLAN_PAIRS_PER_NEED`` are kept, and the ``keep``
+    pairs (open proposals, scored again to see whether they still reach the cut-off) whatever
+    their rank."""
     results: dict[int, NeedResult] = {}
     for need in needs:
         result = NeedResult(need=need)
@@ -172,7 +179,9 @@ def score_needs(
                 not is_south_south(need, o, config.definition) for o in found if o.country_id != need.country_id
             )
         result.pairs.sort(key=lambda p: (-p.score, p.offer_id))
-        del result.pairs[PLAN_PAIRS_PER_NEED:]
+        result.pairs[PLAN_PAIRS_PER_NEED:] = [
+            p for p in result.pairs[PLAN_PAIRS_PER_NEED:] if (need.id, p.offer_id) in keep
+        ]
         results[need.id] = result
     return results
 
@@ -216,10 +225,15 @@ def closest_sentence(need: Features, sentences: list[str], vectors: np.ndarray) 
     return sentences[int(np.argmax(vectors @ need.embedding))]
 
 
-def plan(results: dict[int, NeedResult], capacities: dict[int, int], config: MatchConfig) -> PlanResult:
+def plan(
+    results: dict[int, NeedResult],
+    capacities: dict[int, int],
+    config: MatchConfig,
+    commitments: Commitments | None = None,
+) -> PlanResult:
     needs = {nid: PlanNeed(wanted=r.need.providers_wanted, priority=r.need.priority) for nid, r in results.items()}
     pairs = [(p.need_id, p.offer_id, p.score) for r in results.values() for p in r.pairs if p.score >= config.min_score]
-    return solve(needs, capacities, pairs)
+    return solve(needs, capacities, pairs, commitments)
 
 
 def outcome_reason(result: NeedResult, assigned: int, config: MatchConfig, capacities: dict[int, int]) -> str:

@@ -246,6 +246,7 @@ class EngagementState(models.TextChoices):
     IN_PROGRESS = "in_progress", _("In progress")
     COMPLETED = "completed", _("Completed")
     CANCELLED = "cancelled", _("Cancelled")
+    SUPERSEDED = "superseded", _("Superseded")
 
 
 #: States in which an engagement uses up one unit of the offer's yearly capacity.
@@ -261,7 +262,28 @@ CLOSED_STATES = (
     EngagementState.DECLINED,
     EngagementState.COMPLETED,
     EngagementState.CANCELLED,
+    EngagementState.SUPERSEDED,
 )
+#: Open engagements a matching run keeps as they are (their pair is fixed in the plan).
+OPEN_STATES = (
+    EngagementState.PROPOSED,
+    EngagementState.INTERESTED,
+    EngagementState.ACCEPTED,
+    EngagementState.AGREED,
+    EngagementState.IN_PROGRESS,
+)
+#: Open engagements matching may still supersede (the provider has not committed yet); they hold
+#: one unit of the offer's capacity in the plan until answered.
+SUPERSEDABLE_STATES = (EngagementState.PROPOSED, EngagementState.INTERESTED)
+
+
+class SupersededReason(models.TextChoices):
+    """Why matching superseded an open proposal (nothing else withdraws one)."""
+
+    NEED_GONE = "need_gone", _("The need is no longer published.")
+    OFFER_GONE = "offer_gone", _("The offer is no longer published.")
+    BELOW_CUTOFF = "below_cutoff", _("After the latest changes this pair no longer reaches the minimum score.")
+    CAPACITY_GONE = "capacity_gone", _("The offer has no capacity left for this proposal.")
 
 
 class Engagement(models.Model):
@@ -299,6 +321,18 @@ class Engagement(models.Model):
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True, db_index=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     last_reason = models.TextField(_("last reason given"), blank=True)
+    replaced_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replaces",
+        verbose_name=_("replaced by"),
+        help_text=_("The proposal the same matching run made for the need instead of this superseded one."),
+    )
+    superseded_reason = models.CharField(
+        _("why superseded"), max_length=16, choices=SupersededReason.choices, blank=True
+    )
 
     class Meta:
         verbose_name = _("engagement")
@@ -307,7 +341,7 @@ class Engagement(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["need", "offer"],
-                condition=~models.Q(state__in=["dismissed", "declined", "completed", "cancelled"]),
+                condition=~models.Q(state__in=["dismissed", "declined", "completed", "cancelled", "superseded"]),
                 name="matching_one_open_engagement_per_pair",
                 violation_error_message=_("There is already an open engagement for this need and offer."),
             ),

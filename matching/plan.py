@@ -9,6 +9,11 @@ The bypass lets a need stay unserved at no cost, so the optimum maximises the to
 weighted) score of the assigned pairs, never assigning a pair just to push flow. Only eligible
 pairs reach the plan (same-State and "require South-South" are filtered before), pairs under the
 minimum score are left out, and an offer never takes more than its remaining capacity.
+
+Open proposals are *commitments* (``Commitments``): a run never moves them. Their pairs are
+assigned before the solver runs, each takes one of its need's wanted providers, the capacity they
+hold is already out of ``capacities`` (the caller nets it), and the solver only *adds* pairs for
+what is left. Pairs a side refused are never assigned again.
 """
 
 from __future__ import annotations
@@ -29,6 +34,14 @@ class PlanNeed:
     priority: str = "medium"
 
 
+@dataclass(frozen=True)
+class Commitments:
+    """What a run must keep: ``fixed`` pairs (open engagements) and ``refused`` pairs."""
+
+    fixed: frozenset[tuple[int, int]] = frozenset()
+    refused: frozenset[tuple[int, int]] = frozenset()
+
+
 @dataclass
 class PlanResult:
     assigned: set[tuple[int, int]] = field(default_factory=set)
@@ -40,12 +53,25 @@ def solve(
     needs: dict[int, PlanNeed],
     capacities: dict[int, int],
     pairs: list[tuple[int, int, float]],
+    commitments: Commitments | None = None,
 ) -> PlanResult:
-    """Assign (need, offer) ``pairs`` (with scores) within ``capacities`` and wanted counts."""
+    """Assign (need, offer) ``pairs`` (with scores) within ``capacities`` and wanted counts, on
+    top of the ``commitments`` (their fixed pairs of these needs are part of the result)."""
     started = time.perf_counter()
-    usable = [(n, o, s) for n, o, s in pairs if n in needs and capacities.get(o, 0) > 0 and needs[n].wanted > 0]
+    commitments = commitments or Commitments()
+    fixed = {pair for pair in commitments.fixed if pair[0] in needs}
+    held: dict[int, int] = {}
+    for need_id, _offer_id in fixed:
+        held[need_id] = held.get(need_id, 0) + 1
+    needs = {n: PlanNeed(max(0, p.wanted - held.get(n, 0)), p.priority) for n, p in needs.items()}
+    taken = fixed | commitments.refused
+    usable = [
+        (n, o, s)
+        for n, o, s in pairs
+        if n in needs and capacities.get(o, 0) > 0 and needs[n].wanted > 0 and (n, o) not in taken
+    ]
     if not usable:
-        return PlanResult(seconds=time.perf_counter() - started)
+        return PlanResult(assigned=fixed, seconds=time.perf_counter() - started)
     need_index = {n: i + 2 for i, n in enumerate(sorted({n for n, _o, _s in usable}))}
     offer_base = len(need_index) + 2
     offer_index = {o: offer_base + i for i, o in enumerate(sorted({o for _n, o, _s in usable}))}
@@ -71,5 +97,5 @@ def solve(
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"the matching plan could not be solved (status {status})")
-    assigned = {pair for arc, pair in pair_arcs.items() if flow.flow(arc) > 0}
+    assigned = fixed | {pair for arc, pair in pair_arcs.items() if flow.flow(arc) > 0}
     return PlanResult(assigned=assigned, objective=-flow.optimal_cost() / _SCALE, seconds=time.perf_counter() - started)

@@ -118,7 +118,7 @@ class EngagementSerializer(serializers.ModelSerializer):
         model = Engagement
         fields = [
             "id", "state", "need", "offer", "score", "south_south", "reasons", "allowed_actions",
-            "offer_capacity_left", "last_reason", "ratings", "created_at", "updated_at", "accepted_at", "completed_at",
+            "offer_capacity_left", "last_reason", "superseded_reason", "replaced_by", "ratings", "created_at", "updated_at", "accepted_at", "completed_at",
         ]  # fmt: skip
         read_only_fields = fields
 

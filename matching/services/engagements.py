@@ -7,17 +7,17 @@
 Who: the recipient's focal points (of the need) express interest, dismiss, and confirm the
 agreement; the provider's focal points (of the offer) accept or decline; either side starts,
 completes or cancels. Moderators can do what either side can; matching itself (the ``SYSTEM``
-role) withdraws proposals a newer plan dropped. ``TRANSITIONS`` is the whole truth, applied with
+role) supersedes a proposal nobody has committed to when its entry leaves publication, the pair
+falls below the cut-off or the offer's capacity is gone (``matching.services.proposals``). ``TRANSITIONS`` is the whole truth, applied with
 the mechanics of ``core.state_machine``.
 Accepting needs capacity left this year (capacity minus engagements accepted this year).
-The plan's proposals are created by ``proposals_sync``; a recipient can also express interest in
+The plan's proposals are created by ``matching.services.proposals.proposals_sync``; a recipient can also express interest in
 any listed candidate, which opens an engagement directly in ``interested``.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -38,7 +38,6 @@ from matching.models import (
     EngagementRating,
     EngagementState,
     MatchCandidate,
-    MatchRun,
     RatingSide,
 )
 from matching.services.notifications import notify_engagement
@@ -58,9 +57,9 @@ class EngagementAction(enum.StrEnum):
 
 
 class EngagementSystemAction(enum.StrEnum):
-    """What matching does: a newer plan, or a need leaving publication, withdraws a proposal."""
+    """What matching does: a proposal nobody committed to is superseded (the reason is recorded)."""
 
-    WITHDRAW_PROPOSAL = "withdraw_proposal"
+    SUPERSEDE = "supersede"
 
 
 ACTION_LABELS = {
@@ -88,7 +87,8 @@ TRANSITIONS: dict[tuple[EngagementAction | EngagementSystemAction, EngagementSta
     (A.CANCEL, E.ACCEPTED): T(E.CANCELLED, EITHER, reason_required=True),
     (A.CANCEL, E.AGREED): T(E.CANCELLED, EITHER, reason_required=True),
     (A.CANCEL, E.IN_PROGRESS): T(E.CANCELLED, EITHER, reason_required=True),
-    (EngagementSystemAction.WITHDRAW_PROPOSAL, E.PROPOSED): T(E.CANCELLED, Role.SYSTEM),
+    (EngagementSystemAction.SUPERSEDE, E.PROPOSED): T(E.SUPERSEDED, Role.SYSTEM),
+    (EngagementSystemAction.SUPERSEDE, E.INTERESTED): T(E.SUPERSEDED, Role.SYSTEM),
 }
 
 ENGAGEMENTS = StateMachine(
@@ -236,88 +236,3 @@ def engagement_rate(*, actor: User, engagement: Engagement, score: int, comment:
             engagement=engagement, side=side, score=score, comment=comment.strip(), rated_by=actor
         )
     return rating
-
-
-# --- proposals from the plan ----------------------------------------------------------------------
-
-
-def proposals_sync(*, run: MatchRun, need_ids: Iterable[int], assigned: set[tuple[int, int]], full: bool) -> int:
-    """Open a proposal for each newly assigned pair; withdraw untouched proposals the plan dropped.
-
-    Pairs the recipient dismissed or the provider declined before are not proposed again.
-    Runs inside the caller's transaction.
-    """
-    need_ids = list(need_ids)
-    by_pair = {
-        (need_id, offer_id): (candidate_id, score, south_south)
-        for need_id, offer_id, candidate_id, score, south_south in MatchCandidate.objects.filter(
-            run=run, assigned=True
-        ).values_list("need_id", "offer_id", "id", "score", "south_south")
-    }
-    existing = Engagement.objects.all() if full else Engagement.objects.filter(need_id__in=need_ids)
-    open_pairs: dict[tuple[int, int], Engagement] = {}
-    refused: set[tuple[int, int]] = set()
-    for engagement in existing.only("id", "need_id", "offer_id", "state"):
-        pair = (engagement.need_id, engagement.offer_id)
-        if engagement.state in (EngagementState.DISMISSED, EngagementState.DECLINED):
-            refused.add(pair)
-        elif engagement.state not in CLOSED_STATES:
-            open_pairs[pair] = engagement
-    dropped = [e.pk for pair, e in open_pairs.items() if e.state == EngagementState.PROPOSED and pair not in assigned]
-    if dropped:
-        _withdraw(dropped, _("A newer matching run proposes other providers."))
-    new = []
-    pairs = sorted(assigned - set(open_pairs) - refused)
-    # What each side will read of the other for the whole engagement: the titles published now.
-    need_titles = dict(AssistanceNeed.objects.filter(pk__in={n for n, _o in pairs}).values_list("id", "title"))
-    offer_titles = dict(ExpertiseOffer.objects.filter(pk__in={o for _n, o in pairs}).values_list("id", "title"))
-    for pair in pairs:
-        candidate_id, score, south_south = by_pair.get(pair, (None, None, False))
-        new.append(
-            Engagement(
-                need_id=pair[0],
-                offer_id=pair[1],
-                state=EngagementState.PROPOSED,
-                candidate_id=candidate_id,
-                score=score,
-                south_south=south_south,
-                need_title=need_titles.get(pair[0], ""),
-                offer_title=offer_titles.get(pair[1], ""),
-            )
-        )
-    created = Engagement.objects.bulk_create(new, batch_size=2000)
-    EngagementEvent.objects.bulk_create(
-        [EngagementEvent(engagement=e, action="propose", from_state="", to_state=e.state) for e in created],
-        batch_size=2000,
-    )
-    if created:
-        from matching.services.notifications import notify_proposals
-
-        notify_proposals(engagements=created)
-    return len(created)
-
-
-def _withdraw(engagement_ids: list[int], reason: str) -> None:
-    """The system transition for many proposals at once (a plan drops thousands)."""
-    action, state = EngagementSystemAction.WITHDRAW_PROPOSAL, EngagementState.PROPOSED
-    move = ENGAGEMENTS.transition(action, state)
-    # Only proposals still untouched: a recipient may have answered one meanwhile.
-    still_proposed = Engagement.objects.select_for_update().filter(pk__in=engagement_ids, state=state)
-    engagement_ids = list(still_proposed.values_list("id", flat=True))
-    Engagement.objects.filter(pk__in=engagement_ids).update(
-        state=move.to, last_reason=reason, updated_at=timezone.now()
-    )
-    EngagementEvent.objects.bulk_create(
-        [
-            EngagementEvent(engagement_id=pk, action=action.value, from_state=state, to_state=move.to, reason=reason)
-            for pk in engagement_ids
-        ]
-    )
-
-
-def proposals_withdraw_for_needs(*, need_ids: list[int]) -> None:
-    ids = list(
-        Engagement.objects.filter(need_id__in=need_ids, state=EngagementState.PROPOSED).values_list("id", flat=True)
-    )
-    if ids:
-        _withdraw(ids, _("The need is no longer published."))

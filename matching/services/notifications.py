@@ -124,6 +124,31 @@ def notify_proposals(*, engagements: list[Engagement]) -> int:
     return len(created)
 
 
+def notify_superseded(*, engagements: list[Engagement]) -> int:
+    """Proposals matching superseded: both sides are told why, and the recipient what replaced it."""
+    rows = []
+    for engagement in Engagement.objects.filter(pk__in=[e.pk for e in engagements]).select_related(
+        "need", "offer", "replaced_by"
+    ):
+        params = {
+            "action": "supersede",
+            "need": engagement.need_title,
+            "offer": engagement.offer_title,
+            "reason_code": engagement.superseded_reason,
+            "replacement": engagement.replaced_by.offer_title if engagement.replaced_by else "",
+        }
+        users = recipient_focal_points(engagement.need) + provider_focal_points(engagement.offer)
+        rows += [
+            Notification(user=user, kind="engagement_supersede", engagement=engagement, params=params)
+            for user in {u.pk: u for u in users}.values()
+        ]
+    created = Notification.objects.bulk_create(rows, batch_size=2000)
+    ids = [n.pk for n in created]
+    if ids:
+        transaction.on_commit(lambda: _queue_emails(ids))
+    return len(created)
+
+
 def notifications_for_user(*, user: User):
     return Notification.objects.filter(user=user).select_related("engagement")
 
@@ -155,11 +180,20 @@ def render_notification(notification: Notification) -> tuple[str, str]:
         "engagement_start": _("Engagement started: “%(offer)s” for “%(need)s”"),
         "engagement_complete": _("Engagement completed: “%(offer)s” for “%(need)s” — please rate it"),
         "engagement_cancel": _("Engagement cancelled: “%(offer)s” for “%(need)s”"),
+        "engagement_supersede": _("Proposal superseded: “%(offer)s” for “%(need)s”"),
     }
     title = titles.get(notification.kind, notification.kind) % {"need": p.get("need", ""), "offer": p.get("offer", "")}
     text = title
     if p.get("reason"):
         text += "\n\n" + _("Reason given: %(reason)s") % {"reason": p["reason"]}
+    if p.get("reason_code"):
+        from matching.models import SupersededReason
+
+        text += "\n\n" + str(SupersededReason(p["reason_code"]).label)
+        if p.get("replacement"):
+            text += "\n" + _("It was replaced by a proposal of “%(offer)s”.") % {"offer": p["replacement"]}
+        else:
+            text += "\n" + _("Matching found no other provider for the need this time.")
     return title, text
 
 

@@ -28,7 +28,6 @@ from datetime import timedelta
 import orjson
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -67,6 +66,13 @@ from matching.models import (
     RunTrigger,
 )
 from matching.plan import PlanResult
+from matching.services.proposals import (
+    open_pairs_by_need,
+    proposals_review,
+    proposals_supersede_for_needs,
+    proposals_sync,
+    with_open_pairs,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -271,14 +277,26 @@ def _execute_full(run_id: int, owner: str, backend: SearchBackend) -> MatchRun |
             weights=config.as_dict(),
             search_backend=backend.name,
         )
-        results = _score_batches(run_id, owner, need_ids, offers, idf, backend, config, timer)
+        open_pairs = open_pairs_by_need(None)
+        results = _score_batches(run_id, owner, need_ids, offers, idf, backend, config, timer, open_pairs)
         if results is None:  # cancelled or taken over meanwhile
             return MatchRun.objects.get(pk=run_id)
-        capacities = {offer_id: f.capacity_left for offer_id, f in offers.items()}
         with timer("plan"):
-            plan_result = plan(results, capacities, config)
+            capacities = {offer_id: f.capacity_left for offer_id, f in offers.items()}
+            review = proposals_review(results=results, capacities=capacities, min_score=config.min_score)
+            capacities = review.net(capacities)
+            plan_result = plan(results, capacities, config, review.commitments)
         return _persist(
-            run_id, owner, results, offers, plan_result, config, capacities, full=True, timings=timer.seconds
+            run_id,
+            owner,
+            results,
+            offers,
+            plan_result,
+            config,
+            capacities,
+            review.supersede,
+            full=True,
+            timings=timer.seconds,
         )
     except SearchUnavailable as exc:
         # Transient: the run goes back to the queue (the task retries, runs_recover catches up).
@@ -302,6 +320,7 @@ def _score_batches(
     backend: SearchBackend,
     config: MatchConfig,
     timer: Timer,
+    open_pairs: dict[int, list[int]],
 ) -> dict[int, NeedResult] | None:
     """Score the needs batch by batch; None if the run was cancelled meanwhile.
 
@@ -320,7 +339,10 @@ def _score_batches(
         return needs
 
     def search(needs: dict[int, Features]):
-        return fetch_candidates(backend, list(needs.values()), config.candidates_per_need)
+        found = fetch_candidates(backend, list(needs.values()), config.candidates_per_need)
+        return with_open_pairs(found, {n: open_pairs[n] for n in needs if n in open_pairs})
+
+    keep = frozenset((n, o) for n, offer_ids in open_pairs.items() for o in offer_ids)
 
     results: dict[int, NeedResult] = {}
     if not starts:
@@ -338,7 +360,7 @@ def _score_batches(
             if following is not None:
                 pending = searcher.submit(search, following)
             with timer("scoring"):
-                results.update(score_needs(list(needs.values()), offers, candidates, config))
+                results.update(score_needs(list(needs.values()), offers, candidates, config, keep))
             if not _still_wanted(run_id, owner, min(start + batch, len(need_ids))):
                 logger.info("matching run %s stopped at %s/%s needs", run_id, start, len(need_ids))
                 if following is not None:
@@ -356,12 +378,11 @@ def _persist(
     plan_result: PlanResult,
     config: MatchConfig,
     capacities: dict[int, int],
+    supersede: dict[int, str],
     *,
     full: bool,
     timings: dict,
 ) -> MatchRun:
-    from matching.services.engagements import proposals_sync
-
     started = time.perf_counter()
     assigned = plan_result.assigned
     candidates: list[tuple] = []  # rows in CANDIDATE_COLUMNS order
@@ -377,6 +398,9 @@ def _persist(
     }
     explain_kept(results, offers, {(n, p.offer_id) for n, kept in kept_by_need.items() for _rank, p in kept}, config)
     reasons_seconds = time.perf_counter() - started
+    assigned_per_need: dict[int, int] = {}
+    for need_id, _offer_id in assigned:
+        assigned_per_need[need_id] = assigned_per_need.get(need_id, 0) + 1
     for need_id, result in results.items():
         for rank, pair in kept_by_need[need_id]:
             is_assigned = (need_id, pair.offer_id) in assigned
@@ -385,7 +409,7 @@ def _persist(
                 (run_id, need_id, pair.offer_id, rank, pair.score, pair.components, pair.reasons)
                 + (pair.south_south, is_assigned)
             )
-        got = sum(1 for pair in result.pairs if (need_id, pair.offer_id) in assigned)
+        got = assigned_per_need.get(need_id, 0)
         covered += got > 0
         outcomes.append(
             NeedOutcome(
@@ -410,7 +434,7 @@ def _persist(
         NeedOutcome.objects.filter(run_id=run_id).delete()
         _insert_candidates(candidates)
         NeedOutcome.objects.bulk_create(outcomes, batch_size=5000)
-        proposals_sync(run=run, need_ids=need_ids, assigned=assigned, full=full)
+        proposals_sync(run=run, assigned=assigned, supersede=supersede)
         run.status = RunStatus.COMPLETED
         run.finished_at = timezone.now()
         if full and run.started_at:  # everything changed before it started has been scored
@@ -515,36 +539,43 @@ def _rescore(run: MatchRun, owner: str, published: set[int], backend, config: Ma
         idf = corpus_stats_latest()
         needs = load_features(EntryKind.NEED, sorted(published))
         apply_corpus(needs, idf)
+    open_pairs = open_pairs_by_need(sorted(published))
     with timer("candidates"):
         candidates = fetch_candidates(backend, list(needs.values()), config.candidates_per_need)
+        candidates = with_open_pairs(candidates, open_pairs)
     with timer("offers"):
         offer_ids = sorted({o for found in candidates.values() for o in found})
         offers = load_features(EntryKind.OFFER, offer_ids)
         apply_corpus(offers, idf)
     with timer("scoring"):
-        results = score_needs(list(needs.values()), offers, candidates, config)
-    # Capacity the current plan already gives to other needs is not free for these ones.
-    taken = dict(
-        MatchCandidate.objects.current()
-        .filter(offer_id__in=offer_ids, assigned=True)
-        .exclude(need_id__in=list(published))
-        .values("offer_id")
-        .annotate(n=Count("id"))
-        .values_list("offer_id", "n")
-    )
-    capacities = {o: max(0, f.capacity_left - taken.get(o, 0)) for o, f in offers.items()}
+        keep = frozenset((n, o) for n, offer_ids in open_pairs.items() for o in offer_ids)
+        results = score_needs(list(needs.values()), offers, candidates, config, keep)
+    # Capacity held by open proposals of any need is not free for these ones.
     with timer("plan"):
-        plan_result = plan(results, capacities, config)
-    return _persist(run.pk, owner, results, offers, plan_result, config, capacities, full=False, timings=timer.seconds)
+        capacities = {o: f.capacity_left for o, f in offers.items()}
+        review = proposals_review(results=results, capacities=capacities, min_score=config.min_score)
+        capacities = review.net(capacities)
+        plan_result = plan(results, capacities, config, review.commitments)
+    return _persist(
+        run.pk,
+        owner,
+        results,
+        offers,
+        plan_result,
+        config,
+        capacities,
+        review.supersede,
+        full=False,
+        timings=timer.seconds,
+    )
 
 
 def _retire_needs(need_ids: list[int]) -> None:
-    """Needs no longer published: their candidates stop being current, open proposals end."""
-    from matching.services.engagements import proposals_withdraw_for_needs
-
+    """Needs no longer published: their candidates stop being current, uncommitted proposals are
+    superseded."""
     with transaction.atomic():
         NeedOutcome.objects.filter(need_id__in=need_ids, is_current=True).update(is_current=False)
-        proposals_withdraw_for_needs(need_ids=need_ids)
+        proposals_supersede_for_needs(need_ids=need_ids)
 
 
 def needs_affected_by_offers(

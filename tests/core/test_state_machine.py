@@ -91,12 +91,14 @@ def test_the_import_may_set_every_file_status_from_every_state():
             assert MODERATION.transition(action, state).by == Role.SYSTEM
 
 
-def test_matching_withdraws_only_untouched_proposals():
+def test_matching_supersedes_only_proposals_nobody_committed_to():
     from matching.models import EngagementState
 
-    action = EngagementSystemAction.WITHDRAW_PROPOSAL
-    assert ENGAGEMENTS.allowed_from(action) == [EngagementState.PROPOSED]
-    assert ENGAGEMENTS.transition(action, EngagementState.PROPOSED).to == EngagementState.CANCELLED
+    action = EngagementSystemAction.SUPERSEDE
+    assert ENGAGEMENTS.allowed_from(action) == [EngagementState.PROPOSED, EngagementState.INTERESTED]
+    for state in (EngagementState.PROPOSED, EngagementState.INTERESTED):
+        assert ENGAGEMENTS.transition(action, state).to == EngagementState.SUPERSEDED
+        assert ENGAGEMENTS.transition(action, state).by == Role.SYSTEM
 
 
 def test_the_illegal_transition_message_is_written_in_the_active_language():

@@ -49,6 +49,7 @@ PATH = {
     E.IN_PROGRESS: [("r", "interest"), ("p", "accept"), ("r", "agree"), ("p", "start")],
     E.COMPLETED: [("r", "interest"), ("p", "accept"), ("r", "agree"), ("p", "start"), ("r", "complete")],
     E.CANCELLED: [("r", "interest"), ("p", "accept"), ("r", "cancel")],
+    E.SUPERSEDED: [("r", "interest"), ("system", "supersede")],
 }
 
 
@@ -57,6 +58,12 @@ def bring_to(state, recipient, provider, need, offer) -> Engagement:
         need=need, offer=offer, need_title=need.title, offer_title=offer.title, state=E.PROPOSED
     )
     for who, action in PATH[state]:
+        if who == "system":  # matching's own transition
+            from matching.services.proposals import _supersede
+
+            _supersede({engagement.pk: "below_cutoff"})
+            engagement.refresh_from_db()
+            continue
         actor = recipient if who == "r" else provider
         engagement = engagement_transition(actor=actor.user, engagement=engagement, action=action, reason="because")
     assert engagement.state == state
@@ -227,24 +234,25 @@ def test_emails_are_written_in_the_recipients_language(sides, django_capture_on_
     assert "Pas de formateurs" in mail.outbox[0].body
 
 
-def test_matching_withdraws_only_proposals_nobody_answered(sides):
-    """The system transition of a plan that dropped pairs: a proposal the recipient answered
-    meanwhile keeps its state; an untouched one is cancelled, and both are on record."""
-    from matching.services.engagements import _withdraw
+def test_matching_supersedes_only_proposals_nobody_committed_to(sides):
+    """The system transition: a proposal the provider accepted meanwhile keeps its state; an
+    untouched one is superseded with its reason, and both are on record."""
+    from matching.services.proposals import _supersede
 
     recipient, provider, need, offer = sides
     untouched = bring_to(E.PROPOSED, recipient, provider, need, offer)
     other_offer = OfferFactory(organisation=offer.organisation, published=True)
-    answered = bring_to(E.INTERESTED, recipient, provider, need, other_offer)
+    answered = bring_to(E.ACCEPTED, recipient, provider, need, other_offer)
 
-    _withdraw([untouched.pk, answered.pk], "A newer matching run proposes other providers.")
+    _supersede({untouched.pk: "below_cutoff", answered.pk: "below_cutoff"})
 
     untouched.refresh_from_db()
     answered.refresh_from_db()
-    assert (untouched.state, answered.state) == (E.CANCELLED, E.INTERESTED)
+    assert (untouched.state, answered.state) == (E.SUPERSEDED, E.ACCEPTED)
+    assert untouched.superseded_reason == "below_cutoff"
     event = EngagementEvent.objects.filter(engagement=untouched).order_by("-id").first()
-    assert (event.action, event.from_state, event.to_state) == ("withdraw_proposal", E.PROPOSED, E.CANCELLED)
-    assert not EngagementEvent.objects.filter(engagement=answered, action="withdraw_proposal").exists()
+    assert (event.action, event.from_state, event.to_state) == ("supersede", E.PROPOSED, E.SUPERSEDED)
+    assert not EngagementEvent.objects.filter(engagement=answered, action="supersede").exists()
 
 
 def test_the_other_side_reads_the_titles_published_when_the_engagement_began(sides, moderator):

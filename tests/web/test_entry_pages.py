@@ -220,3 +220,33 @@ def test_dates_have_the_month_in_words_in_every_language(language, expected, civ
     page = browser(civ, language).get(reverse("web:my-entries")).content.decode()
     assert expected in page
     assert not re.search(r"\b\d{1,2}[/.]\d{1,2}[/.]\d{4}\b", page)
+
+
+def test_a_superseded_proposal_says_why_and_only_the_recipient_sees_its_replacement(civ, kor):
+    from matching.models import Engagement
+    from matching.services.proposals import _supersede
+    from tests.conftest import _focal_point
+    from tests.factories import NeedFactory, OfferFactory
+
+    rwa = _focal_point("RWA")
+    need = NeedFactory(organisation=civ.organisation, country=civ.organisation.country, published=True)
+    old = Engagement.objects.create(need=need, offer=OfferFactory(organisation=kor.organisation, published=True))
+    new_offer = OfferFactory(organisation=rwa.organisation, published=True, title="Rwandan replacement offer")
+    new = Engagement.objects.create(need=need, offer=new_offer)
+    _supersede({old.pk: "capacity_gone"})
+    Engagement.objects.filter(pk=old.pk).update(replaced_by=new)
+    url = reverse("web:engagement", args=[old.pk])
+
+    page = browser(civ, "fr").get(url).content.decode()
+    assert "plus de capacité pour cette proposition." in page
+    assert reverse("web:engagement", args=[new.pk]) in page
+    assert "Rwandan replacement offer" in page
+    history = page[page.index('class="history"') :]
+    assert "capacity_gone" not in history  # the reason in words
+
+    provider_page = browser(kor).get(url).content.decode()
+    assert "The offer has no capacity left for this proposal." in provider_page
+    assert "Rwandan replacement offer" not in provider_page  # another provider's pair is not theirs
+    assert "Matching proposed another provider for the need." in provider_page
+
+    assert browser(rwa).get(url).status_code == 404  # another State's engagement

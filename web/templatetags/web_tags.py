@@ -89,3 +89,14 @@ def engagement_state(value: str) -> str:
         return str(EngagementState(value).label)
     except ValueError:
         return value or ""
+
+
+@register.filter
+def superseded_reason(value: str) -> str:
+    """Why matching superseded a proposal (a code in its history) in the reader's language."""
+    from matching.models import SupersededReason
+
+    try:
+        return str(SupersededReason(value).label)
+    except ValueError:
+        return value or ""

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.state_machine import Role
 from core.web import USER_ERRORS, show_error
 from kb.models import EntryStatus
 from kb.selectors import need_list_for_user, offer_list_for_user, user_scope
@@ -114,6 +115,8 @@ def engagement(request, pk: int):
             "events": item.events.select_related("actor")[:30],
             "capacity_left": offer_capacity_left(item.offer),
             "paused": PAUSED_MESSAGE if engagement_is_paused(item) else "",
+            # What replaced a superseded proposal is the recipient's to see (another provider's pair).
+            "replacement": item.replaced_by if item.replaced_by_id and sides & Role.RECIPIENT else None,
         },
     )
 
