@@ -230,9 +230,10 @@ def test_a_superseded_proposal_says_why_and_only_the_recipient_sees_its_replacem
 
     rwa = _focal_point("RWA")
     need = NeedFactory(organisation=civ.organisation, country=civ.organisation.country, published=True)
-    old = Engagement.objects.create(need=need, offer=OfferFactory(organisation=kor.organisation, published=True))
+    old_offer = OfferFactory(organisation=kor.organisation, published=True)
+    old = Engagement.objects.create(need=need, offer=old_offer, need_title=need.title, offer_title=old_offer.title)
     new_offer = OfferFactory(organisation=rwa.organisation, published=True, title="Rwandan replacement offer")
-    new = Engagement.objects.create(need=need, offer=new_offer)
+    new = Engagement.objects.create(need=need, offer=new_offer, need_title=need.title, offer_title=new_offer.title)
     _supersede({old.pk: "capacity_gone"})
     Engagement.objects.filter(pk=old.pk).update(replaced_by=new)
     url = reverse("web:engagement", args=[old.pk])
