@@ -180,8 +180,8 @@ def components_of(
     components: dict[str, float | None] = {}
     if need.language == offer.language:
         need_vector, offer_vector = need.vector, offer.vector
-        cosine = sum([need_vector[t] * offer_vector[t] for t in need_vector.keys() & offer_vector.keys()])
-        components["text"] = min(1.0, cosine / TEXT_SATURATION)
+        text_cosine = sum([need_vector[t] * offer_vector[t] for t in need_vector.keys() & offer_vector.keys()])
+        components["text"] = min(1.0, text_cosine / TEXT_SATURATION)
     else:
         # Word overlap says nothing between texts in two languages; concepts and tags carry the
         # comparison, so the pair is not penalised for being cross-language.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from matching.features import Features
@@ -225,3 +226,15 @@ def test_text_reason_quotes_the_strongest_shared_words_ties_in_term_order():
     pair = score_pair(n, o, WEIGHTS, "g77", 0)
     text = next(r for r in pair.reasons if r["code"] == "text")
     assert text["params"]["words"] == ["alpha", "beta", "mid", "zeta"]
+
+
+def test_semantic_component_is_the_vectors_cosine_not_the_text_one():
+    # Same language, identical words, unrelated meaning vectors: the text component is full and
+    # the semantic one is the vectors' (zero), never the words' cosine counted a second time.
+    words = {"declar": 0.8, "patrimoin": 0.6}
+    n = need(language="fr", vector=dict(words), embedding=np.array([1.0, 0.0], np.float32))
+    o = features(language="fr", vector=dict(words), embedding=np.array([0.0, 1.0], np.float32))
+    pair = score_pair(n, o, WEIGHTS, "g77", 0, semantic_range=(0.0, 0.3))
+    assert pair.components["text"] == 1.0
+    assert pair.components["semantic"] == 0.0
+    assert "semantic" not in {r["code"] for r in pair.reasons}
