@@ -19,18 +19,11 @@ from kb.models import EntryKind
 from kb.search import SearchBackend
 from kb.search.query import TermQuery, VectorQuery
 from kb.vectors.sync import entry_sentences
+from matching.bulk import OfferTable, eligible, pair_components, pair_scores
 from matching.features import Features, query_terms
 from matching.models import MatchingSettings, UncoveredReason
 from matching.plan import Commitments, PlanNeed, PlanResult, solve
-from matching.scoring import (
-    COMPONENTS,
-    ScoredPair,
-    explain,
-    is_candidate,
-    is_south_south,
-    score_pair,
-    semantic_cosines,
-)
+from matching.scoring import COMPONENTS, ScoredPair, explain, semantic_cosines
 
 
 @dataclass(frozen=True)
@@ -150,38 +143,73 @@ def score_needs(
     candidates: dict[int, list[int]],
     config: MatchConfig,
     keep: frozenset[tuple[int, int]] = frozenset(),
+    table: OfferTable | None = None,
 ) -> dict[int, NeedResult]:
     """Score each need's candidates; the best ``PLAN_PAIRS_PER_NEED`` are kept, and the ``keep``
     pairs (open proposals, scored again to see whether they still reach the cut-off) whatever
-    their rank."""
+    their rank.
+
+    All of the batch's pairs are scored at once (``matching.bulk``: the arithmetic of
+    ``matching.scoring``); ``table``: the offers as arrays, built once per full run (it must
+    describe ``offers``), else built here.
+    """
+    table = table if table is not None else OfferTable(offers, config.definition)
+    side = table.needs(needs)
+    need_rows: list[int] = []
+    offer_rows: list[int] = []
+    for row, need in enumerate(needs):
+        found = [table.row[o] for o in candidates.get(need.id, []) if o in table.row]
+        need_rows += [row] * len(found)
+        offer_rows += found
+    n = np.array(need_rows, dtype=np.int64)
+    o = np.array(offer_rows, dtype=np.int64)
+    country_n, country_o = side.country[n], table.offers.country[o]
+    other_state = country_n != country_o
+    had_candidates = np.bincount(n[other_state | (country_n == -1)], minlength=len(needs)) > 0
+    ok, south_south = eligible(table, side, n, o)
+    not_south_south = np.bincount(n[other_state & ~south_south], minlength=len(needs)) > 0
+    n, o, south_south = n[ok], o[ok], south_south[ok]
+
+    starts = np.searchsorted(n, np.arange(len(needs) + 1))
+    semantic = np.full(len(n), np.nan)
+    for row, need in enumerate(needs):
+        first, last = starts[row], starts[row + 1]
+        if need.embedding is not None and last > first:
+            cosines = semantic_cosines(need, [table.offers.features[j] for j in o[first:last].tolist()])
+            semantic[first:last] = [np.nan if c is None else c for c in cosines]
+    components = pair_components(table, side, n, o, semantic, config.semantic_range, south_south)
+    prefers = np.array([need.south_south == "prefer" for need in needs], dtype=bool)
+    bonus = np.where(south_south & prefers[n], config.prefer_bonus, 0.0)
+    scores = pair_scores(components, config.weights, config.context_share, bonus)
+
+    offer_ids = table.ids[o]
+    order = np.lexsort((offer_ids, -np.array(scores), n))
+    columns = [components[name] for name in COMPONENTS]
     results: dict[int, NeedResult] = {}
-    for need in needs:
-        result = NeedResult(need=need)
-        found = [offers[o] for o in candidates.get(need.id, []) if o in offers]
-        result.had_candidates = any(o.country_id != need.country_id or not need.country_id for o in found)
-        eligible = [offer for offer in found if is_candidate(need, offer, config.definition)]
-        for offer, cosine in zip(eligible, semantic_cosines(need, eligible), strict=True):
+    for row, need in enumerate(needs):
+        result = NeedResult(need=need, had_candidates=bool(had_candidates[row]))
+        ranked = order[starts[row] : starts[row + 1]]
+        chosen = [
+            i for rank, i in enumerate(ranked.tolist())
+            if rank < PLAN_PAIRS_PER_NEED or (need.id, int(offer_ids[i])) in keep
+        ]  # fmt: skip
+        values = np.column_stack([column[chosen] for column in columns]).tolist() if chosen else []
+        for i, pair_values in zip(chosen, values, strict=True):
             result.pairs.append(
-                score_pair(
-                    need,
-                    offer,
-                    config.weights,
-                    config.definition,
-                    config.prefer_bonus,
-                    config.context_share,
-                    with_reasons=False,
-                    semantic_range=config.semantic_range,
-                    cosine=cosine,
+                ScoredPair(
+                    need_id=need.id,
+                    offer_id=int(offer_ids[i]),
+                    score=scores[i],
+                    components={
+                        name: None if value != value else round(value, 4)
+                        for name, value in zip(COMPONENTS, pair_values, strict=True)
+                    },
+                    reasons=[],
+                    south_south=bool(south_south[i]),
                 )
             )
         if need.south_south == "require" and result.had_candidates and not result.pairs:
-            result.had_only_non_south_south = any(
-                not is_south_south(need, o, config.definition) for o in found if o.country_id != need.country_id
-            )
-        result.pairs.sort(key=lambda p: (-p.score, p.offer_id))
-        result.pairs[PLAN_PAIRS_PER_NEED:] = [
-            p for p in result.pairs[PLAN_PAIRS_PER_NEED:] if (need.id, p.offer_id) in keep
-        ]
+            result.had_only_non_south_south = bool(not_south_south[row])
         results[need.id] = result
     return results
 

@@ -36,6 +36,7 @@ from core.errors import DomainError
 from core.tasks import enqueue
 from kb.models import AssistanceNeed, EntryKind, EntryStatus, ExpertiseOffer
 from kb.search import SearchBackend, SearchUnavailable, get_backend
+from matching.bulk import OfferTable
 from matching.engine import (
     MatchConfig,
     NeedResult,
@@ -347,6 +348,8 @@ def _score_batches(
     results: dict[int, NeedResult] = {}
     if not starts:
         return results
+    with timer("offers"):
+        table = OfferTable(offers, config.definition)
     with (
         backend.similar_snapshot("offer"),
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching-search") as searcher,
@@ -360,7 +363,7 @@ def _score_batches(
             if following is not None:
                 pending = searcher.submit(search, following)
             with timer("scoring"):
-                results.update(score_needs(list(needs.values()), offers, candidates, config, keep))
+                results.update(score_needs(list(needs.values()), offers, candidates, config, keep, table))
             if not _still_wanted(run_id, owner, min(start + batch, len(need_ids))):
                 logger.info("matching run %s stopped at %s/%s needs", run_id, start, len(need_ids))
                 if following is not None:
