@@ -36,6 +36,35 @@ class VectorMatrix:
         best = best[np.lexsort((self.ids[best], -similarity[best]))]
         return [(int(self.ids[i]), float(similarity[i])) for i in best if np.isfinite(similarity[i])]
 
+    def nearest_many(
+        self, vectors: np.ndarray, size: int, exclude_countries: list[str], block: int = 256
+    ) -> list[list[tuple[int, float]]]:
+        """``nearest`` for many query vectors (rows of ``vectors``) with one matrix product per
+        ``block`` of queries instead of one matrix-vector product each: a full run asks for
+        thousands. Best first, ties by id; entries of each query's excluded country never."""
+        if not len(vectors):
+            return []
+        if not len(self.ids) or vectors.shape[1] != self.vectors.shape[1]:
+            return [[] for _ in range(len(vectors))]
+        codes = {country: code for code, country in enumerate(sorted(set(self.countries.tolist())))}
+        row_codes = np.array([codes[c] for c in self.countries.tolist()], dtype=np.int64)
+        size = min(size, len(self.ids))
+        results: list[list[tuple[int, float]]] = []
+        for start in range(0, len(vectors), block):
+            queries = vectors[start : start + block].astype(np.float32)
+            similarity = queries @ self.vectors.T
+            excluded = np.array(
+                [codes.get(c, -1) if c else -1 for c in exclude_countries[start : start + block]], dtype=np.int64
+            )
+            similarity[(row_codes[None, :] == excluded[:, None]) & (excluded[:, None] >= 0)] = -np.inf
+            best = np.argpartition(-similarity, size - 1, axis=1)[:, :size]
+            scores = np.take_along_axis(similarity, best, axis=1)
+            order = np.lexsort((self.ids[best], -scores), axis=1)
+            best, scores = np.take_along_axis(best, order, axis=1), np.take_along_axis(scores, order, axis=1)
+            for ids, row_scores in zip(self.ids[best].tolist(), scores.tolist(), strict=True):
+                results.append([(i, s) for i, s in zip(ids, row_scores, strict=True) if s != -np.inf])
+        return results
+
 
 _cache: dict[str, tuple[tuple, VectorMatrix]] = {}
 _lock = threading.Lock()

@@ -36,6 +36,7 @@ from core.errors import DomainError
 from core.tasks import enqueue
 from kb.models import AssistanceNeed, EntryKind, EntryStatus, ExpertiseOffer
 from kb.search import SearchBackend, SearchUnavailable, get_backend
+from kb.vectors.matrix import published_matrix
 from matching.bulk import OfferTable
 from matching.engine import (
     MatchConfig,
@@ -340,7 +341,7 @@ def _score_batches(
         return needs
 
     def search(needs: dict[int, Features]):
-        found = fetch_candidates(backend, list(needs.values()), config.candidates_per_need)
+        found = fetch_candidates(backend, list(needs.values()), config.candidates_per_need, vectors)
         return with_open_pairs(found, {n: open_pairs[n] for n in needs if n in open_pairs})
 
     keep = frozenset((n, o) for n, offer_ids in open_pairs.items() for o in offer_ids)
@@ -350,10 +351,9 @@ def _score_batches(
         return results
     with timer("offers"):
         table = OfferTable(offers, config.definition)
-    with (
-        backend.similar_snapshot("offer"),
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching-search") as searcher,
-    ):
+        # Read here: the search thread must not touch the database.
+        vectors = published_matrix(EntryKind.OFFER)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching-search") as searcher:
         needs = features_of(starts[0])
         pending = searcher.submit(search, needs)
         for position, start in enumerate(starts):

@@ -109,13 +109,6 @@ class SearchBackend(ABC):
     ) -> dict[int, list[tuple[int, float]]]:
         """For each query, the best ``size`` entries of ``kind`` as (entry id, score), best first."""
 
-    @contextlib.contextmanager
-    def similar_snapshot(self, kind: str) -> Iterator[None]:
-        """Within this block ``similar`` on ``kind`` answers from one snapshot of the vectors, taken
-        on entry in the calling thread (a full run searches from a background thread, which must
-        not read the database). Backends with a vector index need nothing."""
-        yield
-
     @abstractmethod
     def similar(self, kind: str, queries: list[VectorQuery], size: int) -> dict[int, list[tuple[int, float]]]:
         """For each query vector, the ``size`` published entries of ``kind`` whose text vectors are

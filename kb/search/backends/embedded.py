@@ -102,7 +102,6 @@ class EmbeddedBackend(SearchBackend):
     def __init__(self, prefix: str, root: Path | None = None):
         super().__init__(prefix)
         self.root = Path(root or settings.SEARCH_EMBEDDED_PATH) / prefix
-        self._snapshots: dict = {}
 
     # --- layout --------------------------------------------------------------------------------
     def _kind_dir(self, kind: str) -> Path:
@@ -400,22 +399,19 @@ class EmbeddedBackend(SearchBackend):
             results[q.key] = [(entry_ids[(a.segment_ord, a.doc)], score) for score, a in hits]
         return results
 
-    @contextlib.contextmanager
-    def similar_snapshot(self, kind: str) -> Iterator[None]:
-        from kb.vectors.matrix import published_matrix
-
-        self._snapshots[kind] = published_matrix(kind)
-        try:
-            yield
-        finally:
-            self._snapshots.pop(kind, None)
-
     def similar(self, kind: str, queries: list[VectorQuery], size: int) -> dict[int, list[tuple[int, float]]]:
         """Exact cosine with numpy over the published entries' vectors (``kb.vectors.matrix``)."""
         from kb.vectors.matrix import published_matrix
 
-        matrix = self._snapshots.get(kind) or published_matrix(kind)
-        return {q.key: matrix.nearest(np.asarray(q.vector, dtype=np.float32), size, q.exclude_country) for q in queries}
+        matrix = published_matrix(kind)
+        results: dict[int, list[tuple[int, float]]] = {q.key: [] for q in queries}
+        usable = [q for q in queries if len(q.vector) == matrix.vectors.shape[1]]  # same encoder
+        if usable:
+            found = matrix.nearest_many(
+                np.asarray([q.vector for q in usable], dtype=np.float32), size, [q.exclude_country for q in usable]
+            )
+            results.update({q.key: hits for q, hits in zip(usable, found, strict=True)})
+        return results
 
     _entry_id_maps: dict = {}
 
