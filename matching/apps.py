@@ -9,6 +9,7 @@ class MatchingConfig(AppConfig):
     def ready(self) -> None:
         from accounts.services import register_moderator_permissions
         from kb.signals import entries_changing, entry_features_ready
+        from matching import checks  # noqa: F401  (registers the start-up checks)
         from matching.receivers import record_rescore_requests, rescore_changed_entries
 
         entries_changing.connect(record_rescore_requests, dispatch_uid="matching.rescore-requests")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from kb.search import SearchUnavailable
@@ -22,7 +23,15 @@ _RETRY = {
 }
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, queue="matching", **_RETRY)
+#: A full run's limits; the lease renewed by its heartbeat is far shorter (matching/checks.py).
+_RUN_LIMITS = {"soft_time_limit": settings.MATCHING_RUN_SOFT_TIME_LIMIT, "time_limit": settings.MATCHING_RUN_TIME_LIMIT}
+_RESCORE_LIMITS = {
+    "soft_time_limit": settings.MATCHING_RESCORE_SOFT_TIME_LIMIT,
+    "time_limit": settings.MATCHING_RESCORE_TIME_LIMIT,
+}
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, queue="matching", **_RETRY, **_RUN_LIMITS)
 def run_matching_task(self, run_id: int) -> None:
     """Execute a full run. A copy of the message finding another worker's live lease (the broker
     redelivered it after a pool process died) comes back once that lease may have expired,
@@ -57,7 +66,7 @@ def nightly_full_run_task() -> None:
         logger.info("nightly matching run skipped: a full run is already active")
 
 
-@shared_task(acks_late=True, ignore_result=True, queue="matching", **_RETRY)
+@shared_task(acks_late=True, ignore_result=True, queue="matching", **_RETRY, **_RESCORE_LIMITS)
 def rematch_needs_task(need_ids: list[int]) -> None:
     from matching.services.runs import match_rescore_needs, rescore_requests_done
 
@@ -66,7 +75,7 @@ def rematch_needs_task(need_ids: list[int]) -> None:
     rescore_requests_done("need", need_ids, before=started)
 
 
-@shared_task(acks_late=True, ignore_result=True, queue="matching", **_RETRY)
+@shared_task(acks_late=True, ignore_result=True, queue="matching", **_RETRY, **_RESCORE_LIMITS)
 def rematch_for_offers_task(offer_ids: list[int]) -> None:
     from matching.services.runs import match_rescore_needs, needs_affected_by_offers, rescore_requests_done
 

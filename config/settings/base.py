@@ -363,6 +363,14 @@ MATCHING_RUN_LEASE_SECONDS = env.int("MATCHING_RUN_LEASE_SECONDS", default=60)
 MATCHING_RUN_QUEUED_SECONDS = env.int("MATCHING_RUN_QUEUED_SECONDS", default=120)
 MATCHING_RUN_MAX_ATTEMPTS = env.int("MATCHING_RUN_MAX_ATTEMPTS", default=5)
 MATCHING_RECOVER_INTERVAL_SECONDS = env.int("MATCHING_RECOVER_INTERVAL_SECONDS", default=60)
+# Time limits of matching tasks, in seconds: the soft one raises inside the task (the run fails
+# with the reason), the hard one kills the pool process (its lease expires and recovery takes the
+# run over, up to MATCHING_RUN_MAX_ATTEMPTS). Checked at start-up (matching/checks.py):
+# lease < soft < hard < the broker's visibility timeout.
+MATCHING_RUN_SOFT_TIME_LIMIT = env.int("MATCHING_RUN_SOFT_TIME_LIMIT", default=3300)
+MATCHING_RUN_TIME_LIMIT = env.int("MATCHING_RUN_TIME_LIMIT", default=3600)
+MATCHING_RESCORE_SOFT_TIME_LIMIT = env.int("MATCHING_RESCORE_SOFT_TIME_LIMIT", default=240)
+MATCHING_RESCORE_TIME_LIMIT = env.int("MATCHING_RESCORE_TIME_LIMIT", default=300)
 # Re-scoring requests (the incremental outbox): re-sent after a grace period, at most every
 # RETRY seconds, dropped after BUDGET hours (the nightly full run has covered them by then).
 MATCHING_RESCORE_GRACE_SECONDS = env.int("MATCHING_RESCORE_GRACE_SECONDS", default=120)
