@@ -145,6 +145,47 @@ class OfferTable:
             else:
                 feedback.append(np.nan)
         self.feedback = np.array(feedback, dtype=np.float64)
+        self._sentences(listed)
+
+    def _sentences(self, listed: list[Features]) -> None:
+        """The rows ``scoring.semantic_cosines`` compares a need with, for all offers in one
+        float32 matrix (converted once per run rather than once per pair): each offer's sentence
+        vectors, or its whole-text vector when it has none; no rows without a vector."""
+        blocks, counts = [], np.zeros(len(listed), dtype=np.int64)
+        for row, f in enumerate(listed):
+            if f.embedding is None:
+                continue
+            sentences = f.sentence_embeddings
+            usable = sentences is not None and len(sentences) and sentences.shape[1] == len(f.embedding)
+            block = sentences if usable else f.embedding[None, :]
+            blocks.append(block.astype(np.float32))
+            counts[row] = len(block)
+        self.sentence_count = counts
+        self.sentence_start = np.cumsum(counts) - counts
+        dim = blocks[0].shape[1] if blocks else 0
+        self.sentence_vectors = np.concatenate(blocks) if blocks else np.zeros((0, dim), np.float32)
+
+    def semantic(self, need: Features, offer_rows: np.ndarray) -> np.ndarray:
+        """``scoring.semantic_cosines`` of one need against offers (rows of this table), NaN where
+        either side has no vector."""
+        result = np.full(len(offer_rows), np.nan)
+        vectors = self.sentence_vectors
+        if need.embedding is None or not len(offer_rows) or need.embedding.shape[0] != vectors.shape[1]:
+            return result
+        counts = self.sentence_count[offer_rows]
+        present = counts > 0
+        counts = counts[present]
+        if not len(counts):
+            return result
+        ends = np.cumsum(counts)
+        rows = (
+            np.arange(ends[-1])
+            - np.repeat(ends - counts, counts)
+            + np.repeat(self.sentence_start[offer_rows][present], counts)
+        )
+        similarities = vectors[rows] @ need.embedding.astype(np.float32)
+        result[present] = np.maximum.reduceat(similarities, ends - counts)
+        return result
 
     def needs(self, listed: list[Features]) -> Entries:
         return self._entries(listed, offers_side=False)

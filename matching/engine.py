@@ -24,7 +24,7 @@ from matching.bulk import OfferTable, eligible, pair_components, pair_scores
 from matching.features import Features, query_terms
 from matching.models import MatchingSettings, UncoveredReason
 from matching.plan import Commitments, PlanNeed, PlanResult, solve
-from matching.scoring import COMPONENTS, ScoredPair, explain, semantic_cosines
+from matching.scoring import COMPONENTS, ScoredPair, explain
 
 
 @dataclass(frozen=True)
@@ -190,8 +190,7 @@ def score_needs(
     for row, need in enumerate(needs):
         first, last = starts[row], starts[row + 1]
         if need.embedding is not None and last > first:
-            cosines = semantic_cosines(need, [table.offers.features[j] for j in o[first:last].tolist()])
-            semantic[first:last] = [np.nan if c is None else c for c in cosines]
+            semantic[first:last] = table.semantic(need, o[first:last])
     components = pair_components(table, side, n, o, semantic, config.semantic_range, south_south)
     prefers = np.array([need.south_south == "prefer" for need in needs], dtype=bool)
     bonus = np.where(south_south & prefers[n], config.prefer_bonus, 0.0)
