@@ -16,7 +16,13 @@ from matching.scoring import COMPONENTS, is_candidate, is_south_south, score_pai
 
 CHAPTER_OF = {article: 1 + article % 5 for article in range(1, 72)}
 TERMS = [f"term{i}" for i in range(40)]
-PLACES = [("Africa", "Western Africa"), ("Africa", "Eastern Africa"), ("Americas", "South America"), ("Asia", ""), ("", "")]
+PLACES = [
+    ("Africa", "Western Africa"),
+    ("Africa", "Eastern Africa"),
+    ("Americas", "South America"),
+    ("Asia", ""),
+    ("", ""),
+]
 STATES = ["CIV", "RWA", "PRY", "KOR", "PSE", "FRA", ""]
 THEMES = [f"theme{i}" for i in range(12)]
 TA_TYPES = [f"type{i}" for i in range(70)]  # more than one 64-bit word
@@ -78,7 +84,9 @@ def _features(rng: random.Random, kind: str, entry_id: int, dim: int) -> Feature
     else:
         features.capacity_total = capacity
         features.capacity_left = rng.randint(0, capacity)
-        features.regions_served = frozenset(rng.sample(["Africa", "Western Africa", "Asia", "Americas"], rng.randint(0, 2)))
+        features.regions_served = frozenset(
+            rng.sample(["Africa", "Western Africa", "Asia", "Americas"], rng.randint(0, 2))
+        )
         if rng.random() < 0.4:
             features.feedback_average, features.feedback_count = rng.uniform(1, 5), rng.randint(1, 6)
     return features
