@@ -67,11 +67,14 @@ def _create(
     return created
 
 
+#: Registered name of the task that e-mails notifications (matching.tasks imports this module).
+SEND_EMAILS_TASK = "matching.tasks.send_notification_emails_task"
+
+
 def _queue_emails(ids: list[int]) -> None:
     from core.tasks import enqueue
-    from matching.tasks import send_notification_emails_task
 
-    enqueue(send_notification_emails_task, ids)  # broker down: the drain sends them later
+    enqueue(SEND_EMAILS_TASK, ids)  # broker down: the drain sends them later
 
 
 def notify_engagement(*, engagement: Engagement, action: str, actor: User | None) -> list[Notification]:

@@ -113,17 +113,21 @@ def match_run_start(*, trigger: str, requested_by: User | None = None, enqueue: 
     return run
 
 
-def _enqueue(task, *args) -> bool:
+#: The tasks this module starts, by registered name (matching.tasks imports this module).
+RUN_TASK = "matching.tasks.run_matching_task"
+RESCORE_NEEDS_TASK = "matching.tasks.rematch_needs_task"
+RESCORE_OFFERS_TASK = "matching.tasks.rematch_for_offers_task"
+
+
+def _enqueue(task: str, *args) -> bool:
     """False if the broker is down: runs_recover hands the work over again once it is back."""
     return enqueue(task, *args)
 
 
 def _hand_to_broker(run_id: int) -> bool:
     """Queue the run's task and note when (a run never handed over is recovered at the next tick)."""
-    from matching.tasks import run_matching_task
-
     MatchRun.objects.filter(pk=run_id).update(enqueued_at=timezone.now())
-    if _enqueue(run_matching_task, run_id):
+    if _enqueue(RUN_TASK, run_id):
         return True
     MatchRun.objects.filter(pk=run_id).update(enqueued_at=None)
     return False
@@ -627,8 +631,6 @@ def runs_recover() -> dict[str, int]:
     - incremental re-scoring whose worker died: the run is marked failed and the same needs are
       queued for re-scoring again, unless a later run already re-scored them.
     """
-    from matching.tasks import rematch_needs_task
-
     counts = {"full": 0, "incremental": 0}
     for run in MatchRun.objects.filter(scope=RunScope.FULL, status__in=ACTIVE_RUN_STATUSES):
         if _recoverable(run) and _hand_to_broker(run.pk):
@@ -648,7 +650,7 @@ def runs_recover() -> dict[str, int]:
         redone = MatchRun.objects.filter(
             scope=RunScope.INCREMENTAL, need_ids=run.need_ids, created_at__gt=run.created_at
         ).exclude(status=RunStatus.FAILED)
-        if marked and not redone.exists() and _enqueue(rematch_needs_task, run.need_ids):
+        if marked and not redone.exists() and _enqueue(RESCORE_NEEDS_TASK, run.need_ids):
             counts["incremental"] += 1
     return counts
 
@@ -671,7 +673,6 @@ def rescore_requests_drain() -> dict[str, int]:
     ``MATCHING_RESCORE_BUDGET_HOURS`` is dropped (the nightly full run has covered it since).
     """
     from matching.models import RescoreRequest
-    from matching.tasks import rematch_for_offers_task, rematch_needs_task
 
     now = timezone.now()
     expired, _by_model = RescoreRequest.objects.filter(
@@ -686,7 +687,7 @@ def rescore_requests_drain() -> dict[str, int]:
         .order_by("requested_at")
     )
     counts = {"need": 0, "offer": 0, "expired": expired}
-    for kind, task in (("need", rematch_needs_task), ("offer", rematch_for_offers_task)):
+    for kind, task in (("need", RESCORE_NEEDS_TASK), ("offer", RESCORE_OFFERS_TASK)):
         ids = list(due.filter(entry_kind=kind).values_list("entry_id", flat=True)[:2000])
         for start in range(0, len(ids), 200):
             chunk = ids[start : start + 200]
