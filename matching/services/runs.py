@@ -268,10 +268,11 @@ def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> M
 def _execute_full(run_id: int, owner: str, backend: SearchBackend) -> MatchRun | None:
     config = match_config()
     timer = Timer()
+    analysed: dict[str, int] = {}  # texts whose stored terms were missing or stale
     try:
         with timer("offers"):
             offer_ids = list(ExpertiseOffer.objects.filter(status=EntryStatus.PUBLISHED).values_list("id", flat=True))
-            offers = load_features(EntryKind.OFFER, offer_ids)
+            offers = load_features(EntryKind.OFFER, offer_ids, analysed)
             idf = corpus_stats_compute(offers)
             apply_corpus(offers, idf)
         need_ids = list(
@@ -284,7 +285,13 @@ def _execute_full(run_id: int, owner: str, backend: SearchBackend) -> MatchRun |
             search_backend=backend.name,
         )
         open_pairs = open_pairs_by_need(None)
-        results = _score_batches(run_id, owner, need_ids, offers, idf, backend, config, timer, open_pairs)
+        results = _score_batches(run_id, owner, need_ids, offers, idf, backend, config, timer, open_pairs, analysed)
+        if analysed.get("analysed"):
+            logger.warning(
+                "matching run %s analysed %s texts whose stored terms were missing or stale (stored now)",
+                run_id,
+                analysed["analysed"],
+            )
         if results is None:  # cancelled or taken over meanwhile
             return MatchRun.objects.get(pk=run_id)
         with timer("plan"):
@@ -327,6 +334,7 @@ def _score_batches(
     config: MatchConfig,
     timer: Timer,
     open_pairs: dict[int, list[int]],
+    analysed: dict[str, int],
 ) -> dict[int, NeedResult] | None:
     """Score the needs batch by batch; None if the run was cancelled meanwhile.
 
@@ -340,7 +348,7 @@ def _score_batches(
 
     def features_of(start: int) -> dict[int, Features]:
         with timer("needs"):
-            needs = load_features(EntryKind.NEED, need_ids[start : start + batch])
+            needs = load_features(EntryKind.NEED, need_ids[start : start + batch], analysed)
             apply_corpus(needs, idf)
         return needs
 
