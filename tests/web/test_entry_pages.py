@@ -251,3 +251,21 @@ def test_a_superseded_proposal_says_why_and_only_the_recipient_sees_its_replacem
     assert "Matching proposed another provider for the need." in provider_page
 
     assert browser(rwa).get(url).status_code == 404  # another State's engagement
+
+
+def test_an_imported_entrys_history_has_no_english_reason_in_arabic(civ):
+    """The history said "استُورد: bulk import": the import's reason was English text in every language."""
+    import json
+
+    from kb.services.importing import entries_import
+
+    line = {
+        "kind": "need", "external_id": "CIV-IMP-1", "country": "CIV", "title": "Registre des avoirs",
+        "description": "Un registre en ligne.", "language": "fr", "uncac_articles": [8], "ta_types": ["technology"],
+        "status": "published",
+    }  # fmt: skip
+    assert entries_import(lines=[json.dumps(line)], publish=True).ok
+    need = AssistanceNeed.objects.get(external_id="CIV-IMP-1")
+    page = browser(civ, "ar").get(reverse("web:entry", args=["need", need.pk])).content.decode()
+    assert "استُورد" in page
+    assert "bulk import" not in page
