@@ -269,3 +269,36 @@ def test_an_imported_entrys_history_has_no_english_reason_in_arabic(civ):
     page = browser(civ, "ar").get(reverse("web:entry", args=["need", need.pk])).content.decode()
     assert "استُورد" in page
     assert "bulk import" not in page
+
+
+def test_the_keywords_label_is_in_the_readers_language_and_the_keywords_in_the_entrys(civ, moderator):
+    """The Arabic label "الكلمات الرئيسية" sat inside the entry's lang="en" block (read out as English)."""
+    from html.parser import HTMLParser
+
+    class Languages(HTMLParser):
+        """The language in force (the nearest ``lang``) at each piece of text."""
+
+        VOID = {"br", "img", "input", "meta", "link", "hr", "source", "wbr"}
+
+        def __init__(self):
+            super().__init__()
+            self.stack, self.texts = [], []
+
+        def handle_starttag(self, tag, attrs):
+            if tag not in self.VOID:
+                self.stack.append(dict(attrs).get("lang") or (self.stack[-1] if self.stack else None))
+
+        def handle_endtag(self, tag):
+            if tag not in self.VOID and self.stack:
+                self.stack.pop()
+
+        def handle_data(self, data):
+            if data.strip():
+                self.texts.append((data.strip(), self.stack[-1] if self.stack else None))
+
+    offer = offer_in("published", civ, moderator, keywords=["integrity", "audit"])
+    parser = Languages()
+    parser.feed(browser(civ, "ar").get(reverse("web:entry", args=["offer", offer.pk])).content.decode())
+    languages = dict(parser.texts)
+    assert languages["الكلمات الرئيسية:"] == "ar"
+    assert languages["integrity, audit"] == offer.language_id == "en"
