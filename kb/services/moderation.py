@@ -208,7 +208,9 @@ def entry_import_status(*, actor: User | None, entry: KnowledgeEntry, status: st
     """The import's system transition to ``status`` (inside the import's transaction)."""
     action = _IMPORTED_AS[EntryStatus(status)]
     transition = MODERATION.transition(action, entry.moderation_state)
-    return _apply(entry, action, transition, actor=actor, reason="bulk import")
+    # No reason text: the event's action ("Imported", translated) says it, and a stored English
+    # "bulk import" showed in every language's history.
+    return _apply(entry, action, transition, actor=actor, reason="")
 
 
 def entry_transition(*, actor: User, entry: KnowledgeEntry, action: str, reason: str = "") -> KnowledgeEntry:
