@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('kb', '0004_description_limits'),
+        ('kb', '0005_import_events_without_english_reason'),
     ]
 
     operations = [
