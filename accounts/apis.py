@@ -19,7 +19,31 @@ from rest_framework.views import APIView
 
 from accounts.selectors import user_profile
 from accounts.services import token_create
-from kb.apis.serializers import MeSerializer, RejectUnknownFieldsMixin
+from core.api.serializers import RejectUnknownFieldsMixin
+from kb.models import Organisation
+
+
+class MemberOrganisationSerializer(serializers.ModelSerializer):
+    country = serializers.CharField(source="country.iso3", default=None, read_only=True)
+
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "country"]
+
+
+class MembershipSerializer(serializers.Serializer):
+    organisation = MemberOrganisationSerializer()
+    is_provider_focal_point = serializers.BooleanField()
+    is_recipient_focal_point = serializers.BooleanField()
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    full_name = serializers.CharField()
+    preferred_language = serializers.CharField()
+    is_moderator = serializers.BooleanField()
+    memberships = MembershipSerializer(many=True)
 
 
 class MeView(APIView):

@@ -8,6 +8,11 @@ reconcile, re-scoring requests, unsent notifications, queued runs). Anything els
 a task run eagerly with ``CELERY_TASK_EAGER_PROPAGATES`` (the test suite), propagates like any
 other bug.
 
+A task is given as the task object or by its registered name (``"matching.tasks.run_matching_task"``):
+services that start work in their own app's tasks module name it, because that module imports the
+services (the task is the outer layer), so importing it back would make a cycle. ``registered()``
+resolves a name through Celery's registry and names the task in the error if it does not exist.
+
 Sending never hangs a request: the broker's sockets time out after about a second (settings), and
 after a failure a breaker skips sending for ``BROKER_BREAKER_SECONDS`` — later calls in this
 process return False at once instead of each waiting for the timeout. Failures are logged once per
@@ -19,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import redis.exceptions
-from celery import Task
+from celery import Task, current_app
 from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import OperationalError
@@ -43,8 +48,22 @@ def broker_available() -> bool:
     return not breaker.is_open
 
 
-def enqueue(task: Task, *args: Any) -> bool:
+def registered(name: str) -> Task:
+    """The task registered as ``name``, importing the apps' task modules once if needed."""
+    tasks = current_app.tasks
+    if name not in tasks:
+        current_app.loader.import_default_modules()
+        tasks = current_app.tasks
+    try:
+        return tasks[name]
+    except KeyError:
+        raise LookupError(f"no Celery task is registered as {name!r}") from None
+
+
+def enqueue(task: Task | str, *args: Any) -> bool:
     """Send ``task(*args)``; False (logged) when the broker is unreachable."""
+    if isinstance(task, str):
+        task = registered(task)
     eager = task.app.conf.task_always_eager
     if not eager and not breaker.allow():
         return False
@@ -59,7 +78,7 @@ def enqueue(task: Task, *args: Any) -> bool:
     return True
 
 
-def enqueue_on_commit(task: Task, *args: Any) -> None:
+def enqueue_on_commit(task: Task | str, *args: Any) -> None:
     """Send ``task(*args)`` after the current transaction commits (now, outside one)."""
     transaction.on_commit(lambda: enqueue(task, *args))
 

@@ -13,6 +13,10 @@ Each is sent with ``sender`` the entry kind (``"offer"`` or ``"need"``) and ``id
 - ``entry_features_ready``: the changes and their vectors are current — what another app reacts
   to. Matching connects its re-scoring to it (``matching/apps.py``, ``matching/receivers.py``), so
   the knowledge base never imports matching.
+- ``entry_moderated``: a person moved an entry through moderation (``action`` one of ``submit``,
+  ``publish``, ``return``, ``unpublish``; with ``entry``, ``actor`` and ``reason``); sent inside the
+  writing transaction, so what a receiver writes (matching's notifications: the authors, or the
+  moderators for a submission) commits or rolls back with the transition. Imports send none.
 """
 
 from __future__ import annotations
@@ -23,3 +27,4 @@ entries_changing = Signal()
 entries_committed = Signal()
 entry_vectors_changed = Signal()
 entry_features_ready = Signal()
+entry_moderated = Signal()

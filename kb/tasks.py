@@ -17,6 +17,7 @@ from django.dispatch import receiver
 from core.tasks import enqueue
 from kb.search import SearchUnavailable
 from kb.search.sync import search_reconcile, search_sync_entries
+from kb.search.terms import entry_terms_compute, entry_terms_reconcile
 from kb.signals import entries_committed, entry_features_ready, entry_vectors_changed
 from kb.vectors.sync import CHUNK, entry_vectors_reconcile, entry_vectors_update
 
@@ -51,15 +52,20 @@ def search_reconcile_task(full: bool = False) -> dict:
 
 @shared_task(acks_late=True, ignore_result=True)
 def entry_vectors_task(kind: str, entry_ids: list[int]) -> int:
-    """Vectors of these entries (idempotent: a re-delivery finds them current), then re-indexing
-    and re-scoring of what changed."""
+    """What matching reads of these entries, computed once: their analysed terms, then their vectors
+    (both idempotent: a re-delivery finds them current), then re-indexing and re-scoring of what
+    changed."""
+    entry_terms_compute(kind=kind, entry_ids=entry_ids)
     return len(entry_vectors_update(kind=kind, entry_ids=entry_ids).computed)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def entry_vectors_reconcile_task() -> dict:
-    """Missing and stale vectors (an outage of the encoder, a new model), a bounded number per call."""
-    return entry_vectors_reconcile(limit_per_kind=2000)
+    """Missing and stale terms and vectors (a lost task, an encoder outage, a new model, a change
+    of analysis or of the concept vocabulary), a bounded number per call."""
+    terms = entry_terms_reconcile(limit_per_kind=5000)
+    vectors = entry_vectors_reconcile(limit_per_kind=2000)
+    return {"terms": terms, "vectors": vectors}
 
 
 # --- queueing ----------------------------------------------------------------------------------

@@ -26,15 +26,12 @@ from kb.models import (
     ThematicArea,
     UncacArticle,
 )
-from kb.search import analysis
-from kb.search.concepts import concept_matcher
 from kb.search.documents import entry_rows, related_values
+from kb.search.terms import entry_terms
 from kb.vectors.encoders import get_encoder
 from kb.vectors.sync import entry_sentence_vectors, entry_vectors
 from matching.models import CAPACITY_STATES, CorpusStats, Engagement, EngagementRating, RatingSide
 
-#: Title words count like this many body words.
-TITLE_WEIGHT = 2
 #: Keep this many of a need's strongest terms in its candidate query.
 QUERY_TERMS = 12
 #: The vectors' centroid counts as if this many more entries sat at the origin (see embedding_centroid).
@@ -112,45 +109,30 @@ def _chapters() -> dict[int, int]:
     return dict(UncacArticle.objects.values_list("number", "chapter_id"))
 
 
-def _counts(title: str, body: str, language: str, with_surface: bool) -> tuple[Counter, dict[str, str], list[str]]:
-    """Weighted term counts, the terms in text order (for concept phrases), and with
-    ``with_surface`` a word of the text for each term (the reasons quote the need's own words;
-    offers never need it, and skipping offsets is faster)."""
-    counts: Counter = Counter()
-    surface: dict[str, str] = {}
-    ordered: list[str] = []
-    for text, weight in ((title, TITLE_WEIGHT), (body, 1)):
-        if with_surface:
-            terms = []
-            for token in analysis.tokens(text, language):
-                terms.append(token.term)
-                surface.setdefault(token.term, text[token.start : token.end])
-        else:
-            terms = analysis.analyse(text, language)
-        for term in terms:
-            counts[term] += weight
-        ordered += terms
-    return counts, surface, ordered
+def load_features(kind: str, ids: list[int], stats: dict | None = None) -> dict[int, Features]:
+    """Features of the published entries of ``kind`` among ``ids``.
 
-
-def load_features(kind: str, ids: list[int]) -> dict[int, Features]:
-    """Features of the published entries of ``kind`` among ``ids``."""
+    The analysed text comes from the terms stored when each entry was written
+    (``kb.search.terms``); entries whose stored terms are missing or stale are analysed now (and
+    stored), counted in ``stats["analysed"]``.
+    """
     if not ids:
         return {}
     rows = [r for r in entry_rows(kind, ids) if r["status"] == EntryStatus.PUBLISHED]
     related = related_values(kind, [r["id"] for r in rows])
     theme_articles = _theme_articles()
     chapter_of = _chapters()
-    matcher = concept_matcher()
+    stored, analysed = entry_terms(kind, rows)
+    if stats is not None:
+        stats["analysed"] = stats.get("analysed", 0) + analysed
     extra = _need_extras(ids) if kind == EntryKind.NEED else _offer_extras(ids)
     embeddings = entry_vectors(kind, [r["id"] for r in rows])
     sentence_embeddings = entry_sentence_vectors(kind, [r["id"] for r in rows]) if kind == EntryKind.OFFER else {}
     result: dict[int, Features] = {}
     for row in rows:
         entry_id, language = row["id"], row["language_id"]
-        body = "\n".join([row["description"], " ".join(str(k) for k in row["keywords"] or [])])
-        counts, surface, ordered = _counts(row["title"], body, language, with_surface=kind == EntryKind.NEED)
-        concepts = matcher.find(f"{row['title']}\n{body}", language, analysed=ordered)
+        terms = stored[entry_id]
+        concepts = terms.concepts
         tagged_themes = set(related["thematic_areas"].get(entry_id, []))
         tagged_types = set(related["ta_types"].get(entry_id, []))
         themes = tagged_themes | {c.split(":", 1)[1] for c in concepts if c.startswith("theme:")}
@@ -181,8 +163,8 @@ def load_features(kind: str, ids: list[int]) -> dict[int, Features]:
             ta_type_tags=frozenset(tagged_types),
             theme_tags=frozenset(tagged_themes),
             concepts=frozenset({*concepts, *(f"theme:{t}" for t in tagged_themes), *(f"ta:{t}" for t in tagged_types)}),
-            counts=counts,
-            surface=surface,
+            counts=terms.counts,
+            surface=terms.surface,
             organisation_id=row["organisation_id"],
             embedding=embeddings.get(entry_id),
             sentence_embeddings=sentence_embeddings.get(entry_id),

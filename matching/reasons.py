@@ -68,7 +68,9 @@ def render_reason(reason: dict) -> str:
             return _("Closest to your need: «%(sentence)s»") % {"sentence": isolate(p["sentence"])}
         return _("Close in meaning to your need")
     if code == "text":
-        return _("Similar wording: %(words)s") % {"words": ", ".join(f"“{w}”" for w in p["words"])}
+        # Each quoted word isolated with its quotes: in an Arabic sentence, bare “…” around a
+        # French word took the sentence's direction and showed as ”patrimoine“.
+        return _("Similar wording: %(words)s") % {"words": ", ".join(isolate(f"“{w}”") for w in p["words"])}
     if code == "articles":
         return _("Both concern %(articles)s") % {"articles": _articles(p["articles"])}
     if code == "chapters":

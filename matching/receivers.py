@@ -4,7 +4,9 @@ Connected when the app loads (``MatchingConfig.ready``), so every write path of 
 (API, admin, import, moderation) triggers it: ``record_rescore_requests`` on
 ``kb.signals.entries_changing`` records a request in the writing transaction (the outbox of
 incremental matching), and ``rescore_changed_entries`` on ``entry_features_ready`` queues the task
-once the entries' vectors are current. The task removes the requests it served; beat re-sends the
+once the entries' vectors are current. ``notify_entry_moderated`` on ``kb.signals.entry_moderated``
+writes the moderation notifications (in the transition's transaction; e-mailed through the same
+outbox as the engagements'). The task removes the requests it served; beat re-sends the
 others (``matching.services.runs.rescore_requests_drain``).
 """
 
@@ -38,3 +40,9 @@ def record_rescore_requests(sender: str, ids: list[int], **kwargs: object) -> No
         update_fields=["requested_at", "attempted_at"],
         batch_size=2000,
     )
+
+
+def notify_entry_moderated(sender: str, entry, action: str, actor, reason: str, **kwargs: object) -> None:
+    from matching.services.notifications import notify_entry_moderated as notify
+
+    notify(kind=sender, entry=entry, action=action, actor=actor, reason=reason)

@@ -11,6 +11,18 @@ from django.utils import timezone
 
 from kb.search import SearchUnavailable
 from matching.models import RunTrigger
+from matching.services.notifications import notification_emails_drain, notification_emails_send
+from matching.services.runs import (
+    MatchRunAlreadyActive,
+    RunLeaseHeld,
+    match_rescore_needs,
+    match_run_execute,
+    match_run_start,
+    needs_affected_by_offers,
+    rescore_requests_done,
+    rescore_requests_drain,
+    runs_recover,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +48,6 @@ def run_matching_task(self, run_id: int) -> None:
     """Execute a full run. A copy of the message finding another worker's live lease (the broker
     redelivered it after a pool process died) comes back once that lease may have expired,
     instead of being acknowledged and lost."""
-    from matching.services.runs import RunLeaseHeld, match_run_execute
 
     try:
         match_run_execute(run_id=run_id)
@@ -50,14 +61,12 @@ def run_matching_task(self, run_id: int) -> None:
 
 @shared_task(acks_late=True, ignore_result=True, queue="matching")
 def runs_recover_task() -> dict:
-    from matching.services.runs import runs_recover
 
     return runs_recover()
 
 
 @shared_task(acks_late=True, ignore_result=True, queue="matching")
 def nightly_full_run_task() -> None:
-    from matching.services.runs import MatchRunAlreadyActive, match_run_start, runs_recover
 
     runs_recover()
     try:
@@ -68,7 +77,6 @@ def nightly_full_run_task() -> None:
 
 @shared_task(acks_late=True, ignore_result=True, queue="matching", **_RETRY, **_RESCORE_LIMITS)
 def rematch_needs_task(need_ids: list[int]) -> None:
-    from matching.services.runs import match_rescore_needs, rescore_requests_done
 
     started = timezone.now()
     match_rescore_needs(need_ids=need_ids)
@@ -77,7 +85,6 @@ def rematch_needs_task(need_ids: list[int]) -> None:
 
 @shared_task(acks_late=True, ignore_result=True, queue="matching", **_RETRY, **_RESCORE_LIMITS)
 def rematch_for_offers_task(offer_ids: list[int]) -> None:
-    from matching.services.runs import match_rescore_needs, needs_affected_by_offers, rescore_requests_done
 
     started = timezone.now()
     match_rescore_needs(need_ids=needs_affected_by_offers(offer_ids=offer_ids))
@@ -86,20 +93,17 @@ def rematch_for_offers_task(offer_ids: list[int]) -> None:
 
 @shared_task(acks_late=True, ignore_result=True, queue="matching")
 def rescore_requests_drain_task() -> dict:
-    from matching.services.runs import rescore_requests_drain
 
     return rescore_requests_drain()
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def send_notification_emails_task(notification_ids: list[int]) -> int:
-    from matching.services.notifications import notification_emails_send
 
     return notification_emails_send(notification_ids)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def notification_emails_drain_task() -> dict:
-    from matching.services.notifications import notification_emails_drain
 
     return notification_emails_drain()

@@ -148,3 +148,14 @@ def elasticsearch_url(settings) -> str:
 
 
 __all__ = ["Actor", "make_search_backend", "settings"]
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """A request through the test client leaves its language active in the thread (LocaleMiddleware
+    does not reset it): an Arabic page in one test made the next test's reasons Arabic."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()

@@ -295,24 +295,6 @@ class EntryEventSerializer(serializers.ModelSerializer):
         return event.reason if self.context.get("full") else ""
 
 
-# --- current user --------------------------------------------------------------------------------
-
-
-class MembershipSerializer(serializers.Serializer):
-    organisation = OrganisationBriefSerializer()
-    is_provider_focal_point = serializers.BooleanField()
-    is_recipient_focal_point = serializers.BooleanField()
-
-
-class MeSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    email = serializers.EmailField()
-    full_name = serializers.CharField()
-    preferred_language = serializers.CharField()
-    is_moderator = serializers.BooleanField()
-    memberships = MembershipSerializer(many=True)
-
-
 # --- import --------------------------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ from kb.models.reference import (
     content_language_code,
 )
 from kb.models.search_sync import SearchOutbox, SearchSyncState
+from kb.models.terms import EntryTerms
 from kb.models.vectors import EntryVector
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "EntryAction",
     "EntryEvent",
     "EntryKind",
+    "EntryTerms",
     "EntryVector",
     "EntryStatus",
     "ExpertiseOffer",

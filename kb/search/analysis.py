@@ -29,6 +29,10 @@ import snowballstemmer
 
 from kb.search.stopwords import STOP_WORDS
 
+#: Change this whenever a change here changes the terms of a text: stored terms of another
+#: version are stale (``kb.search.terms``) and the reconcile recomputes them.
+VERSION = "1"
+
 # ISO 639-1 -> Snowball algorithm name.
 _SNOWBALL = {
     "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "cs": "czech",

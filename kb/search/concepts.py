@@ -12,6 +12,8 @@ Concept codes are ``theme:<code>`` and ``ta:<code>``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 from collections import defaultdict
@@ -28,6 +30,10 @@ class ConceptMatcher:
         # language -> first term -> [(phrase terms, concept code)]
         self._index: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = defaultdict(lambda: defaultdict(list))
         self.codes: set[str] = set()
+        concept_terms = sorted((code, terms or {}) for code, terms in concept_terms)
+        # Names the vocabulary: texts analysed with another one may mention other concepts.
+        vocabulary = json.dumps(concept_terms, sort_keys=True, ensure_ascii=False)
+        self.digest = hashlib.sha1(vocabulary.encode("utf-8")).hexdigest()[:12]
         for code, terms in concept_terms:
             self.codes.add(code)
             for language, phrases in (terms or {}).items():

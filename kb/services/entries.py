@@ -51,6 +51,7 @@ from kb.models import (
 )
 from kb.selectors import entry_can_manage, user_scope
 from kb.services.effects import entry_changed_on_commit
+from kb.signals import entry_moderated
 from kb.validators import keywords_clean
 
 
@@ -397,6 +398,9 @@ def entry_update_unchecked(*, actor: User | None, entry: KnowledgeEntry, data: M
             to_status=entry.moderation_state,
         )
         entry_changed_on_commit(spec.kind, [entry.pk])
+        if actor is not None and previous_state != entry.moderation_state:
+            # Changes newly waiting for review: the moderators hear once, not at every later edit.
+            entry_moderated.send(sender=spec.kind, entry=entry, action="submit", actor=actor, reason="")
         return entry
     if entry.status == EntryStatus.SUBMITTED:
         raise EntryNotEditable(_("This entry is waiting for review; withdraw it before editing."))

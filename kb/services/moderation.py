@@ -32,6 +32,7 @@ from kb.models import EntryAction, EntryStatus, KnowledgeEntry, ModerationState,
 from kb.selectors import entry_can_manage
 from kb.services.effects import entry_changed_on_commit
 from kb.services.entries import entry_event_record, entry_snapshot, entry_submission_check, revision_apply, spec_for
+from kb.signals import entry_moderated
 
 
 class Action(enum.StrEnum):
@@ -75,6 +76,10 @@ ACTION_LABELS = {
     Action.ARCHIVE: gettext_lazy("Archive"),
     Action.RESTORE: gettext_lazy("Restore as a draft"),
 }
+
+#: The moderation actions people hear about (``kb.signals.entry_moderated``): the authors when
+#: their entry is published, returned or taken down, the moderators when something is submitted.
+NOTIFIED_ACTIONS = frozenset({Action.SUBMIT, Action.PUBLISH, Action.RETURN, Action.UNPUBLISH})
 
 S, A, T = ModerationState, Action, ModerationTransition
 _IMPORTED_AS = {
@@ -188,6 +193,8 @@ def _apply(
         reason=reason,
     )
     entry_changed_on_commit(spec_for(entry).kind, [entry.pk])
+    if action in NOTIFIED_ACTIONS:
+        entry_moderated.send(sender=spec_for(entry).kind, entry=entry, action=action.value, actor=actor, reason=reason)
     return entry
 
 
@@ -208,7 +215,9 @@ def entry_import_status(*, actor: User | None, entry: KnowledgeEntry, status: st
     """The import's system transition to ``status`` (inside the import's transaction)."""
     action = _IMPORTED_AS[EntryStatus(status)]
     transition = MODERATION.transition(action, entry.moderation_state)
-    return _apply(entry, action, transition, actor=actor, reason="bulk import")
+    # No reason text: the event's action ("Imported", translated) says it, and a stored English
+    # "bulk import" showed in every language's history.
+    return _apply(entry, action, transition, actor=actor, reason="")
 
 
 def entry_transition(*, actor: User, entry: KnowledgeEntry, action: str, reason: str = "") -> KnowledgeEntry:

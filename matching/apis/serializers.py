@@ -9,7 +9,7 @@ from kb.apis.filters import MAX_ID
 from matching.models import Engagement, EngagementRating, MatchCandidate, MatchRun, NeedOutcome, Notification
 from matching.reasons import render_reasons
 from matching.services.engagements import allowed_engagement_actions, offer_capacity_left
-from matching.services.notifications import render_notification
+from matching.services.notifications import notification_path, render_notification
 
 
 class MatchRunSerializer(serializers.ModelSerializer):
@@ -156,10 +156,11 @@ class RatingInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 class NotificationSerializer(serializers.ModelSerializer):
     title = serializers.SerializerMethodField()
     text = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(help_text="Path of the web page the notification is about, or empty.")
 
     class Meta:
         model = Notification
-        fields = ["id", "kind", "title", "text", "engagement", "created_at", "read_at"]
+        fields = ["id", "kind", "title", "text", "url", "engagement", "created_at", "read_at"]
         read_only_fields = fields
 
     def get_title(self, notification) -> str:
@@ -167,6 +168,9 @@ class NotificationSerializer(serializers.ModelSerializer):
 
     def get_text(self, notification) -> str:
         return render_notification(notification)[1]
+
+    def get_url(self, notification) -> str:
+        return notification_path(notification)
 
 
 class MarkReadInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

@@ -18,9 +18,10 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import Membership, User
+from accounts.models import MODERATORS_GROUP, Membership, User
 from matching.models import Engagement, Notification
 
 logger = logging.getLogger(__name__)
@@ -67,11 +68,14 @@ def _create(
     return created
 
 
+#: Registered name of the task that e-mails notifications (matching.tasks imports this module).
+SEND_EMAILS_TASK = "matching.tasks.send_notification_emails_task"
+
+
 def _queue_emails(ids: list[int]) -> None:
     from core.tasks import enqueue
-    from matching.tasks import send_notification_emails_task
 
-    enqueue(send_notification_emails_task, ids)  # broker down: the drain sends them later
+    enqueue(SEND_EMAILS_TASK, ids)  # broker down: the drain sends them later
 
 
 def notify_engagement(*, engagement: Engagement, action: str, actor: User | None) -> list[Notification]:
@@ -149,6 +153,36 @@ def notify_superseded(*, engagements: list[Engagement]) -> int:
     return len(created)
 
 
+#: The notification kind of each moderation action (``kb.signals.entry_moderated``).
+MODERATION_KINDS = {
+    "submit": "entry_submit",
+    "publish": "entry_publish",
+    "return": "entry_return",
+    "unpublish": "entry_unpublish",
+}
+
+
+def moderators() -> list[User]:
+    """Active moderators (the Moderators group, and superusers)."""
+    return list(
+        User.objects.filter(is_active=True).filter(Q(is_superuser=True) | Q(groups__name=MODERATORS_GROUP)).distinct()
+    )
+
+
+def notify_entry_moderated(*, kind: str, entry, action: str, actor: User | None, reason: str) -> list[Notification]:
+    """A moderation step people hear about, inside the transition's transaction: the moderators
+    when an entry (or changes to a published one) is submitted, the entry's own focal points when
+    it is published, returned or taken down, with the moderator's reason."""
+    if action == "submit":
+        users = moderators()
+    elif kind == "offer":
+        users = provider_focal_points(entry)
+    else:
+        users = recipient_focal_points(entry)
+    params = {"entry_kind": kind, "entry_id": entry.pk, "title": entry.title, "reason": reason}
+    return _create(users, MODERATION_KINDS[action], None, params, exclude=actor)
+
+
 def notifications_for_user(*, user: User):
     return Notification.objects.filter(user=user).select_related("engagement")
 
@@ -181,8 +215,16 @@ def render_notification(notification: Notification) -> tuple[str, str]:
         "engagement_complete": _("Engagement completed: “%(offer)s” for “%(need)s” — please rate it"),
         "engagement_cancel": _("Engagement cancelled: “%(offer)s” for “%(need)s”"),
         "engagement_supersede": _("Proposal superseded: “%(offer)s” for “%(need)s”"),
+        "entry_submit": _("Submitted for moderation: “%(title)s”"),
+        "entry_publish": _("Your entry “%(title)s” is published"),
+        "entry_return": _("Your entry “%(title)s” was returned to you"),
+        "entry_unpublish": _("Your entry “%(title)s” was unpublished and returned to you"),
     }
-    title = titles.get(notification.kind, notification.kind) % {"need": p.get("need", ""), "offer": p.get("offer", "")}
+    title = titles.get(notification.kind, notification.kind) % {
+        "need": p.get("need", ""),
+        "offer": p.get("offer", ""),
+        "title": p.get("title", ""),
+    }
     text = title
     if p.get("reason"):
         text += "\n\n" + _("Reason given: %(reason)s") % {"reason": p["reason"]}
@@ -194,6 +236,28 @@ def render_notification(notification: Notification) -> tuple[str, str]:
             text += "\n" + _("It was replaced by a proposal of “%(offer)s”.") % {"offer": p["replacement"]}
         else:
             text += "\n" + _("Matching found no other provider for the need this time.")
+    return title, text
+
+
+def notification_path(notification: Notification) -> str:
+    """The page a notification is about (its engagement, or the entry moderated), or ``""``."""
+    if notification.engagement_id:
+        return reverse("web:engagement", args=[notification.engagement_id])
+    p = notification.params
+    if p.get("entry_kind") in ("offer", "need") and p.get("entry_id"):
+        return reverse("web:entry", kwargs={"kind": p["entry_kind"], "pk": p["entry_id"]})
+    return ""
+
+
+def notification_email_text(notification: Notification) -> tuple[str, str]:
+    """(subject, body) of a notification's e-mail in the active language, the body ending with a
+    link to its page built from ``SITE_URL``."""
+    from django.utils.translation import gettext as _
+
+    title, text = render_notification(notification)
+    path = notification_path(notification)
+    if path:
+        text += "\n\n" + _("Open it: %(url)s") % {"url": settings.SITE_URL.rstrip("/") + path}
     return title, text
 
 
@@ -213,7 +277,7 @@ def notification_emails_send(ids: Iterable[int]) -> int:
                 continue
             user = notification.user
             with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
-                title, text = render_notification(notification)
+                title, text = notification_email_text(notification)
             send_mail(title, text, settings.DEFAULT_FROM_EMAIL, [user.email], fail_silently=False)
             Notification.objects.filter(pk=pk).update(emailed_at=timezone.now())
             sent += 1

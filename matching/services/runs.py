@@ -113,17 +113,21 @@ def match_run_start(*, trigger: str, requested_by: User | None = None, enqueue: 
     return run
 
 
-def _enqueue(task, *args) -> bool:
+#: The tasks this module starts, by registered name (matching.tasks imports this module).
+RUN_TASK = "matching.tasks.run_matching_task"
+RESCORE_NEEDS_TASK = "matching.tasks.rematch_needs_task"
+RESCORE_OFFERS_TASK = "matching.tasks.rematch_for_offers_task"
+
+
+def _enqueue(task: str, *args) -> bool:
     """False if the broker is down: runs_recover hands the work over again once it is back."""
     return enqueue(task, *args)
 
 
 def _hand_to_broker(run_id: int) -> bool:
     """Queue the run's task and note when (a run never handed over is recovered at the next tick)."""
-    from matching.tasks import run_matching_task
-
     MatchRun.objects.filter(pk=run_id).update(enqueued_at=timezone.now())
-    if _enqueue(run_matching_task, run_id):
+    if _enqueue(RUN_TASK, run_id):
         return True
     MatchRun.objects.filter(pk=run_id).update(enqueued_at=None)
     return False
@@ -264,10 +268,11 @@ def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> M
 def _execute_full(run_id: int, owner: str, backend: SearchBackend) -> MatchRun | None:
     config = match_config()
     timer = Timer()
+    analysed: dict[str, int] = {}  # texts whose stored terms were missing or stale
     try:
         with timer("offers"):
             offer_ids = list(ExpertiseOffer.objects.filter(status=EntryStatus.PUBLISHED).values_list("id", flat=True))
-            offers = load_features(EntryKind.OFFER, offer_ids)
+            offers = load_features(EntryKind.OFFER, offer_ids, analysed)
             idf = corpus_stats_compute(offers)
             apply_corpus(offers, idf)
         need_ids = list(
@@ -280,7 +285,13 @@ def _execute_full(run_id: int, owner: str, backend: SearchBackend) -> MatchRun |
             search_backend=backend.name,
         )
         open_pairs = open_pairs_by_need(None)
-        results = _score_batches(run_id, owner, need_ids, offers, idf, backend, config, timer, open_pairs)
+        results = _score_batches(run_id, owner, need_ids, offers, idf, backend, config, timer, open_pairs, analysed)
+        if analysed.get("analysed"):
+            logger.warning(
+                "matching run %s analysed %s texts whose stored terms were missing or stale (stored now)",
+                run_id,
+                analysed["analysed"],
+            )
         if results is None:  # cancelled or taken over meanwhile
             return MatchRun.objects.get(pk=run_id)
         with timer("plan"):
@@ -323,6 +334,7 @@ def _score_batches(
     config: MatchConfig,
     timer: Timer,
     open_pairs: dict[int, list[int]],
+    analysed: dict[str, int],
 ) -> dict[int, NeedResult] | None:
     """Score the needs batch by batch; None if the run was cancelled meanwhile.
 
@@ -336,7 +348,7 @@ def _score_batches(
 
     def features_of(start: int) -> dict[int, Features]:
         with timer("needs"):
-            needs = load_features(EntryKind.NEED, need_ids[start : start + batch])
+            needs = load_features(EntryKind.NEED, need_ids[start : start + batch], analysed)
             apply_corpus(needs, idf)
         return needs
 
@@ -627,8 +639,6 @@ def runs_recover() -> dict[str, int]:
     - incremental re-scoring whose worker died: the run is marked failed and the same needs are
       queued for re-scoring again, unless a later run already re-scored them.
     """
-    from matching.tasks import rematch_needs_task
-
     counts = {"full": 0, "incremental": 0}
     for run in MatchRun.objects.filter(scope=RunScope.FULL, status__in=ACTIVE_RUN_STATUSES):
         if _recoverable(run) and _hand_to_broker(run.pk):
@@ -648,7 +658,7 @@ def runs_recover() -> dict[str, int]:
         redone = MatchRun.objects.filter(
             scope=RunScope.INCREMENTAL, need_ids=run.need_ids, created_at__gt=run.created_at
         ).exclude(status=RunStatus.FAILED)
-        if marked and not redone.exists() and _enqueue(rematch_needs_task, run.need_ids):
+        if marked and not redone.exists() and _enqueue(RESCORE_NEEDS_TASK, run.need_ids):
             counts["incremental"] += 1
     return counts
 
@@ -671,7 +681,6 @@ def rescore_requests_drain() -> dict[str, int]:
     ``MATCHING_RESCORE_BUDGET_HOURS`` is dropped (the nightly full run has covered it since).
     """
     from matching.models import RescoreRequest
-    from matching.tasks import rematch_for_offers_task, rematch_needs_task
 
     now = timezone.now()
     expired, _by_model = RescoreRequest.objects.filter(
@@ -686,7 +695,7 @@ def rescore_requests_drain() -> dict[str, int]:
         .order_by("requested_at")
     )
     counts = {"need": 0, "offer": 0, "expired": expired}
-    for kind, task in (("need", rematch_needs_task), ("offer", rematch_for_offers_task)):
+    for kind, task in (("need", RESCORE_NEEDS_TASK), ("offer", RESCORE_OFFERS_TASK)):
         ids = list(due.filter(entry_kind=kind).values_list("entry_id", flat=True)[:2000])
         for start in range(0, len(ids), 200):
             chunk = ids[start : start + 200]

@@ -9,9 +9,10 @@ import pytest
 from celery import Celery, shared_task
 from django.db import transaction
 
-from core.tasks import enqueue, enqueue_on_commit
+from core.tasks import enqueue, enqueue_on_commit, registered
 from kb.services.entries import offer_create
 from kb.signals import entries_committed, entry_features_ready
+from matching.services import notifications, runs
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +99,30 @@ def test_entry_changes_reach_other_apps_after_commit_once_per_kind(civ, django_c
     assert committed == [("offer", [offer.pk])]
     # The vectors task ran (eagerly) and then told the other apps the entry is ready.
     assert ready == [("offer", [offer.pk])]
+
+
+def test_a_task_can_be_queued_by_its_registered_name(django_capture_on_commit_callbacks):
+    """Services start tasks of their own app by name: its tasks module imports them."""
+    done.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_on_commit(_record.name, 11)
+    assert enqueue(_record.name, 12) is True
+    assert done == [11, 12]
+
+
+def test_an_unknown_task_name_is_an_error_naming_it():
+    with pytest.raises(LookupError, match="matching.tasks.no_such_task"):
+        enqueue("matching.tasks.no_such_task", 1)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        runs.RUN_TASK,
+        runs.RESCORE_NEEDS_TASK,
+        runs.RESCORE_OFFERS_TASK,
+        notifications.SEND_EMAILS_TASK,
+    ],
+)
+def test_the_names_matching_services_queue_are_registered_tasks(name):
+    assert registered(name).name == name

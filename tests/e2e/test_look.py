@@ -146,3 +146,18 @@ def test_swagger_ui_renders_from_the_apps_own_files(chrome, live_server):
     folder = ARTIFACTS / "en"
     folder.mkdir(parents=True, exist_ok=True)
     chrome.save_screenshot(str(folder / "api-docs.png"))
+
+
+def test_a_moderators_russian_header_keeps_its_controls_on_the_brands_row(chrome, live_server, demo):
+    """At 1280 px a moderator's ten Russian links pushed the language and sign-out onto a third line
+    of a 120 px header; the links now wrap in their own column."""
+    sign_in(chrome, live_server.url, "moderator@example.org", "ru")
+    chrome.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**PHONE, "width": 1280, "mobile": False})
+    chrome.get(live_server.url + "/runs/")
+    first_link = chrome.find_element(By.CSS_SELECTOR, "header.site nav a").rect
+    sign_out = chrome.find_element(By.CSS_SELECTOR, "header.site form[action='/accounts/logout/'] button").rect
+    language = chrome.find_element(By.CSS_SELECTOR, "header.site select").rect
+    for control in (sign_out, language):
+        assert control["y"] < first_link["y"] + first_link["height"], (control, first_link)
+        assert control["x"] > first_link["x"]  # after the links, at the end of the row
+    assert chrome.find_element(By.CSS_SELECTOR, "header.site").rect["height"] < 90

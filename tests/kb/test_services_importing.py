@@ -184,7 +184,7 @@ def test_the_status_of_a_file_is_set_through_the_system_transition(moderator):
         "archived",
         "published",
         moderator.user.pk,
-        "bulk import",
+        "",  # the action says it; an English reason showed in every language's history
     )
 
 

@@ -251,3 +251,54 @@ def test_a_superseded_proposal_says_why_and_only_the_recipient_sees_its_replacem
     assert "Matching proposed another provider for the need." in provider_page
 
     assert browser(rwa).get(url).status_code == 404  # another State's engagement
+
+
+def test_an_imported_entrys_history_has_no_english_reason_in_arabic(civ):
+    """The history said "استُورد: bulk import": the import's reason was English text in every language."""
+    import json
+
+    from kb.services.importing import entries_import
+
+    line = {
+        "kind": "need", "external_id": "CIV-IMP-1", "country": "CIV", "title": "Registre des avoirs",
+        "description": "Un registre en ligne.", "language": "fr", "uncac_articles": [8], "ta_types": ["technology"],
+        "status": "published",
+    }  # fmt: skip
+    assert entries_import(lines=[json.dumps(line)], publish=True).ok
+    need = AssistanceNeed.objects.get(external_id="CIV-IMP-1")
+    page = browser(civ, "ar").get(reverse("web:entry", args=["need", need.pk])).content.decode()
+    assert "استُورد" in page
+    assert "bulk import" not in page
+
+
+def test_the_keywords_label_is_in_the_readers_language_and_the_keywords_in_the_entrys(civ, moderator):
+    """The Arabic label "الكلمات الرئيسية" sat inside the entry's lang="en" block (read out as English)."""
+    from html.parser import HTMLParser
+
+    class Languages(HTMLParser):
+        """The language in force (the nearest ``lang``) at each piece of text."""
+
+        VOID = {"br", "img", "input", "meta", "link", "hr", "source", "wbr"}
+
+        def __init__(self):
+            super().__init__()
+            self.stack, self.texts = [], []
+
+        def handle_starttag(self, tag, attrs):
+            if tag not in self.VOID:
+                self.stack.append(dict(attrs).get("lang") or (self.stack[-1] if self.stack else None))
+
+        def handle_endtag(self, tag):
+            if tag not in self.VOID and self.stack:
+                self.stack.pop()
+
+        def handle_data(self, data):
+            if data.strip():
+                self.texts.append((data.strip(), self.stack[-1] if self.stack else None))
+
+    offer = offer_in("published", civ, moderator, keywords=["integrity", "audit"])
+    parser = Languages()
+    parser.feed(browser(civ, "ar").get(reverse("web:entry", args=["offer", offer.pk])).content.decode())
+    languages = dict(parser.texts)
+    assert languages["الكلمات الرئيسية:"] == "ar"
+    assert languages["integrity, audit"] == offer.language_id == "en"

@@ -165,3 +165,15 @@ def test_csv_downloads_carry_a_bom_and_the_readers_headers(moderator, civ, kor):
     with override("ar"):
         africa = next(r for r in body if r[0] == "Africa")
     assert africa[1] != "Africa"  # the label is Arabic, the code stays for machines
+
+
+def test_quoted_words_of_a_match_reason_keep_their_quotes_around_them_in_arabic():
+    """An Arabic reason showed ”patrimoine“, ”déclarations“: the quotes took the sentence's direction."""
+    from matching.reasons import FSI, PDI, render_reason
+
+    with override("ar"):
+        rendered = render_reason({"code": "text", "params": {"words": ["patrimoine", "déclarations"]}})
+    assert f"{FSI}“patrimoine”{PDI}, {FSI}“déclarations”{PDI}" in rendered
+    with override("ar"):
+        sentence = render_reason({"code": "semantic", "params": {"sentence": "We offer training."}})
+    assert f"{FSI}We offer training.{PDI}" in sentence

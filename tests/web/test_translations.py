@@ -67,3 +67,19 @@ def test_catalogs_are_up_to_date_with_the_code(tmp_path):
         current = {m.id for m in catalog(language, copy) if m.id}
         missing = current - committed
         assert not missing, (language, sorted(map(str, missing))[:10])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_capitalised_message_stays_capitalised(language):
+    """Labels and headings (a form's legend, a table's column) start with a capital in every
+    language: the Russian form said "статьи Конвенции" above its UNCAC articles."""
+    lowered = [
+        (m.id, m.string)
+        for m in catalog(language)
+        if isinstance(m.id, str)
+        and m.id[:1].isupper()
+        and isinstance(m.string, str)
+        and m.string[:1].isalpha()
+        and m.string[:1].islower()
+    ]
+    assert not lowered, lowered[:10]

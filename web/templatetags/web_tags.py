@@ -11,7 +11,7 @@ from django.utils.safestring import mark_safe
 from kb.search.labels import facet_label
 from matching.reasons import render_reasons
 from matching.scoring import COMPONENTS
-from matching.services.notifications import render_notification
+from matching.services.notifications import notification_path, render_notification
 
 register = template.Library()
 
@@ -21,13 +21,19 @@ def notification_title(notification) -> str:
     """The notification's title with the entry titles it quotes bidi-isolated (``<bdi>``), so an
     English title inside an Arabic sentence keeps its punctuation in place."""
     params = notification.params or {}
-    marks = {key: f"\x00{key}\x00" for key in ("need", "offer") if params.get(key)}
+    marks = {key: f"\x00{key}\x00" for key in ("need", "offer", "title") if params.get(key)}
     shown = copy.copy(notification)
     shown.params = {**params, **marks}
     html = escape(render_notification(shown)[0])
     for key, mark in marks.items():
         html = html.replace(escape(mark), format_html("<bdi>{}</bdi>", params[key]))
     return mark_safe(html)
+
+
+@register.simple_tag
+def notification_link(notification) -> str:
+    """The page a notification is about, or ``""``."""
+    return notification_path(notification)
 
 
 @register.filter

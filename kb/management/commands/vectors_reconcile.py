@@ -1,13 +1,15 @@
 from django.core.management.base import BaseCommand
 
+from kb.search import terms
 from kb.vectors.encoders import get_encoder
 from kb.vectors.sync import entry_vectors_reconcile, stale_entry_ids
 
 
 class Command(BaseCommand):
     help = (
-        "Compute the entry vectors that are missing or stale (after an encoder outage or a change of "
-        "MATCHING_ENCODER), in batches; what the periodic job does. --status only counts them."
+        "Compute the entry terms and vectors that are missing or stale (after a lost task, an encoder "
+        "outage, a change of MATCHING_ENCODER, of the analysis or of the concept vocabulary), in "
+        "batches; what the periodic job does. --status only counts them."
     )
 
     def add_arguments(self, parser) -> None:
@@ -18,8 +20,13 @@ class Command(BaseCommand):
         encoder = get_encoder()
         if options["status"]:
             for kind in ("offer", "need"):
-                self.stdout.write(f"{kind}: {len(stale_entry_ids(kind, encoder))} stale or missing ({encoder.version})")
+                self.stdout.write(
+                    f"{kind}: {len(terms.stale_entry_ids(kind))} terms stale or missing, "
+                    f"{len(stale_entry_ids(kind, encoder))} vectors stale or missing ({encoder.version})"
+                )
             return
+        analysed = terms.entry_terms_reconcile(limit_per_kind=options["limit"])
+        self.stdout.write(self.style.SUCCESS("terms: " + ", ".join(f"{k} {n}" for k, n in analysed.items())))
         done = entry_vectors_reconcile(limit_per_kind=options["limit"])
         self.stdout.write(
             self.style.SUCCESS(f"encoder {encoder.version}: " + ", ".join(f"{k} {n}" for k, n in done.items()))
