@@ -1,7 +1,9 @@
 """Root URLs: the admin, the REST API (/api/v1/), its schema and docs, and the health checks."""
 
 from django.contrib import admin
+from django.http import JsonResponse
 from django.urls import include, path
+from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.apis import MeView, TokenView
@@ -32,3 +34,14 @@ urlpatterns = [
     # The split view serves its start-up script as a file: no inline script on the page.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+
+def not_found(request, exception):
+    """Under /api/ an unknown address answers in the API's error shape, elsewhere the web page."""
+    if request.path.startswith("/api/"):
+        body = {"type": "client_error", "errors": [{"code": "not_found", "detail": "Not found.", "attr": None}]}
+        return JsonResponse(body, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+handler404 = not_found

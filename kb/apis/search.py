@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -60,6 +61,14 @@ class FacetValueSerializer(serializers.Serializer):
     value = serializers.CharField()
     label = serializers.CharField()
     count = serializers.IntegerField()
+
+
+def _rfc3339(value: str | None) -> str | None:
+    """The index keeps dates as text in either backend's form; the API answers RFC 3339."""
+    if not value:
+        return None
+    parsed = parse_datetime(str(value))
+    return parsed.isoformat() if parsed else None
 
 
 class SearchHitSerializer(serializers.Serializer):
@@ -149,7 +158,7 @@ class SearchView(APIView):
                     "country_name": facet_label("country", source.get("country", "")) if source.get("country") else "",
                     "organisation": source.get("organisation", ""),
                     "global_south": source.get("global_south") == "yes",
-                    "published_at": source.get("published_at"),
+                    "published_at": _rfc3339(source.get("published_at")),
                 }
             )
         facets = {

@@ -41,7 +41,7 @@ from kb.services.moderation import allowed_actions
 class RegionSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="display_name", read_only=True)
     name_en = serializers.CharField(source="name", read_only=True)
-    parent = serializers.CharField(source="parent.m49_code", default=None, read_only=True)
+    parent = serializers.CharField(source="parent.m49_code", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = Region
