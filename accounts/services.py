@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import timedelta
 
@@ -16,7 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import MODERATORS_GROUP, AccessRequest, AccessRequestStatus, Invitation, Membership, User
+from accounts.tasks import EMAIL_SEND_TASK, MAIL_ERRORS
+from core.tasks import enqueue
 from kb.models import Organisation
+
+logger = logging.getLogger(__name__)
 
 #: What moderators may do in the admin: moderate entries, keep the taxonomy and organisations,
 #: give focal-point roles (memberships) and inspect matching. Accounts themselves (passwords,
@@ -116,6 +121,25 @@ def _require_moderator(actor: User) -> None:
         raise PermissionDenied(_("Only moderators can do this."))
 
 
+def email_send_on_commit(*, subject: str, body: str, to: list[str]) -> None:
+    """Send an e-mail through the worker once the current transaction commits (retried there while
+    the mail server is down). With the broker unreachable it is sent from this process instead, so
+    the message is not lost; if that fails too, the failure is logged and the caller's change stands
+    (a moderator can re-send an invitation from the People page)."""
+
+    def send() -> None:
+        if enqueue(EMAIL_SEND_TASK, subject, body, to):
+            return
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to, fail_silently=False)
+        except MAIL_ERRORS:
+            logger.error(
+                "e-mail %r to %s not sent: the broker and the mail server are unreachable", subject, to, exc_info=True
+            )
+
+    transaction.on_commit(send)
+
+
 def _invitation_email(invitation: Invitation, token: str) -> str:
     """Send the invitation's link after commit; returns the link."""
     link = settings.SITE_URL.rstrip("/") + reverse("invitation-accept", args=[token])
@@ -125,7 +149,7 @@ def _invitation_email(invitation: Invitation, token: str) -> str:
         "anti-corruption technical assistance.\n\nSet your password here (the link works once, "
         "until %(expires)s):\n%(link)s"
     ) % {"org": invitation.organisation.name, "expires": invitation.expires_at.strftime("%Y-%m-%d"), "link": link}
-    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email]))
+    email_send_on_commit(subject=subject, body=body, to=[invitation.email])
     return link
 
 
@@ -355,7 +379,7 @@ def access_request_decide(*, actor: User, request: AccessRequest, approve: bool,
             body = _("Your request was not approved. The secretariat says:\n\n%(reason)s") % {
                 "reason": request.decision_reason
             }
-            transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [request.email]))
+            email_send_on_commit(subject=subject, body=body, to=[request.email])
         request.save()
     return request
 
