@@ -8,6 +8,8 @@ django-axes counts its failures and locks it out exactly like the web and admin 
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from knox.auth import TokenAuthentication
@@ -17,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from accounts.selectors import user_profile
 from accounts.services import token_create
 from core.api.serializers import RejectUnknownFieldsMixin
@@ -49,7 +52,7 @@ class MeSerializer(serializers.Serializer):
 class MeView(APIView):
     @extend_schema(summary="Who am I: memberships, focal-point roles, moderator flag.", responses=MeSerializer)
     def get(self, request: Request) -> Response:
-        return Response(MeSerializer(user_profile(user=request.user)).data)
+        return Response(MeSerializer(user_profile(user=cast(User, request.user))).data)  # IsAuthenticated
 
 
 class TokenInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import render
 
 
@@ -46,6 +47,7 @@ def lockout_response(request, original_response=None, credentials=None):
     from config.middleware import API_PREFIX, api_error
 
     minutes = lockout_minutes()
+    response: HttpResponse
     if request.path.startswith(API_PREFIX):
         response = api_error(
             429,

@@ -1,5 +1,6 @@
 """Lint, formatting and the architecture contracts are part of the suite, so CI enforces them
-(ruff: rules in pyproject.toml; import-linter: contracts in .importlinter)."""
+(ruff: rules in pyproject.toml; mypy with django-stubs: the typed apps in pyproject.toml;
+import-linter: contracts in .importlinter)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,18 @@ def test_ruff_check_passes():
 
 def test_ruff_format_is_applied():
     result = _ruff("format", "--check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_typed_apps_pass_mypy():
+    """mypy with django-stubs on the apps listed in pyproject.toml's ``[tool.mypy] files``."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -105,7 +105,8 @@ class _ConflictError(serializers.Serializer):
 
 class ConflictErrorResponseSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = _ConflictError(many=True)
+    # The documented field is called "errors", which shadows Serializer.errors (a property).
+    errors = _ConflictError(many=True)  # type: ignore[assignment]
 
 
 class _UnavailableError(serializers.Serializer):
@@ -116,7 +117,7 @@ class _UnavailableError(serializers.Serializer):
 
 class UnavailableErrorResponseSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ServerErrorEnum.choices)
-    errors = _UnavailableError(many=True)
+    errors = _UnavailableError(many=True)  # type: ignore[assignment]
 
 
 CONFLICT_RESPONSE = OpenApiResponse(ConflictErrorResponseSerializer, description="Not allowed in the current state.")
