@@ -83,6 +83,7 @@ def test_every_conflict_code_of_the_product_is_documented(outsider):
     import core.state_machine  # noqa: F401 - subclasses are found by being imported
     import kb.exceptions
     import kb.search  # noqa: F401
+    import matching.services.engagements
     import matching.services.runs  # noqa: F401
 
     errors = list(_product_errors())
@@ -166,3 +167,28 @@ def test_the_admin_bulk_action_shows_the_same_message(civ, moderator):
     detail = api.json()["errors"][0]["detail"]
     assert _page_messages(page) == [f"Nothing was changed: {detail}"]
     assert ExpertiseOffer.objects.get(pk=draft.pk).status == EntryStatus.DRAFT
+
+
+def test_a_write_that_waited_out_the_database_lock_answers_503_never_500():
+    """SQLite's "database is locked" (busy timeout reached) is a 503 with Retry-After, on the API and
+    on web pages alike: nothing was written and trying again works."""
+    from django.db import OperationalError
+
+    from config.middleware import DatabaseBusyMiddleware
+
+    api = _api_answer(OperationalError("database is locked"))
+    assert api.status_code == 503
+    assert api.data["errors"][0]["code"] == "database_busy"
+    assert int(api["Retry-After"]) > 0
+    middleware = DatabaseBusyMiddleware(lambda request: None)
+    page = middleware.process_exception(
+        RequestFactory().post("/offers/1/edit/"), OperationalError("database is locked")
+    )
+    assert page.status_code == 503
+    assert int(page["Retry-After"]) > 0
+    api_path = middleware.process_exception(
+        RequestFactory().post("/api/v1/offers/"), OperationalError("database is locked")
+    )
+    assert api_path.status_code == 503
+    # Any other operational error is not disguised as "busy".
+    assert middleware.process_exception(RequestFactory().get("/"), OperationalError("disk I/O error")) is None
