@@ -172,19 +172,15 @@ def entry_search(
     page_size: int = 25,
 ):
     """Full-text, faceted search over what ``user`` may see (published entries, plus their own
-    organisation's unpublished ones; everything for moderators)."""
+    organisation's unpublished ones; everything for moderators). Reads only: views call
+    ``kb.services.search.entries_search``, which first catches up with the outbox."""
     from django.conf import settings
     from django.utils.translation import get_language
 
-    from kb.models import SearchOutbox
     from kb.search import get_backend
     from kb.search.query import SearchRequest
-    from kb.search.sync import search_outbox_drain
 
     backend = get_backend()
-    if backend.name == "embedded" and SearchOutbox.objects.exists():
-        # Embedded mode has no beat: the first search after a missed index update finishes it.
-        search_outbox_drain(backend=backend, max_batches=20)
     scope = user_scope(user)
     ui_language = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
     request = SearchRequest(

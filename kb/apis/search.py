@@ -21,7 +21,7 @@ from kb.search.documents import FACET_FIELDS
 from kb.search.labels import facet_label
 from kb.search.query import MAX_RESULT_WINDOW, SortOrder
 from kb.search.sync import search_index_status
-from kb.selectors import entry_search
+from kb.services.search import entries_search
 
 _TYPES = {"offers": ("offer",), "needs": ("need",)}
 
@@ -131,7 +131,7 @@ class SearchView(APIView):
         data = params.validated_data
         kinds = _TYPES.get(data.get("type"), ("offer", "need"))
         filters = {facet: data[facet] for facet in FACET_FIELDS if data.get(facet)}
-        results = entry_search(
+        results = entries_search(
             user=request.user,
             text=data.get("q", ""),
             kinds=kinds,

@@ -14,12 +14,12 @@ from kb.search.query import MAX_RESULT_WINDOW
 from kb.selectors import (
     entry_can_manage,
     entry_events,
-    entry_search,
     need_list_for_user,
     offer_list_for_user,
     user_scope,
 )
 from kb.services.moderation import allowed_actions
+from kb.services.search import entries_search
 from matching.selectors import need_candidates, need_outcome
 
 PAGE_SIZE = 20
@@ -52,7 +52,7 @@ def browse(request):
         page = 1
     context = {"q": text, "kind": kind or "", "filters": filters, "sort": sort, "page": page}
     try:
-        results = entry_search(
+        results = entries_search(
             user=request.user, text=text, kinds=kinds, filters=filters, sort=sort, page=page, page_size=PAGE_SIZE
         )
     except SearchUnavailable:

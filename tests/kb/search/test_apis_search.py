@@ -139,3 +139,21 @@ def test_embedded_search_finishes_pending_indexing_itself(settings, outsider):
     get_backend().ensure_indices()
     body = outsider.client.get(SEARCH, {"q": "pending indexing"}).json()
     assert [r["id"] for r in body["results"]] == [offer.pk]
+
+
+def test_the_search_selector_only_reads(settings, outsider):
+    """The catch-up is the service's (kb.services.search); the selector leaves the outbox alone."""
+    from kb.models import SearchOutbox
+    from kb.search import get_backend
+    from kb.selectors import entry_search
+    from kb.services.search import entries_search
+
+    settings.SEARCH_BACKEND = "embedded"
+    offer = OfferFactory(status=EntryStatus.PUBLISHED, title="Pending indexing")
+    get_backend().ensure_indices()
+    pending = SearchOutbox.objects.count()
+    assert pending
+    assert entry_search(user=outsider.user, text="pending indexing").hits == []
+    assert SearchOutbox.objects.count() == pending
+    assert [hit.entry_id for hit in entries_search(user=outsider.user, text="pending indexing").hits] == [offer.pk]
+    assert not SearchOutbox.objects.exists()
