@@ -28,6 +28,7 @@ from kb.models import (
     UncacChapter,
     content_language_code,
 )
+from web.widgets import IsoDateField
 
 #: After the six UN languages, the language most often written in this knowledge base besides
 #: them (Lusophone States), then every other ISO 639-1 language by name.
@@ -165,12 +166,8 @@ class NeedForm(EntryForm):
         label=_("South-South cooperation"), choices=SouthSouthPreference.choices, initial=SouthSouthPreference.NONE
     )
     providers_wanted = forms.IntegerField(label=_("Providers wanted"), min_value=1, max_value=10, initial=1)
-    timeframe_start = forms.DateField(
-        label=_("Desired start"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    timeframe_end = forms.DateField(
-        label=_("Desired end"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    timeframe_start = IsoDateField(label=_("Desired start"), required=False)
+    timeframe_end = IsoDateField(label=_("Desired end"), required=False)
     source_reference = forms.CharField(
         label=_("Source"), required=False, max_length=300, help_text=_("E.g. the country review executive summary.")
     )

@@ -18,6 +18,7 @@ from kb.models import Region, UncacChapter
 from web import selectors
 from web.charts import bar_chart, demand_supply_map
 from web.views.common import moderator_required
+from web.widgets import IsoDateField
 
 TABLES = {
     "chapters": selectors.demand_supply_by_chapter,
@@ -53,12 +54,8 @@ class _SafeWriter:
 
 
 class DashboardFilterForm(forms.Form):
-    since = forms.DateField(
-        label=gettext_lazy("Published from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label=gettext_lazy("Published until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = IsoDateField(label=gettext_lazy("Published from"), required=False)
+    until = IsoDateField(label=gettext_lazy("Published until"), required=False)
     region = forms.ModelChoiceField(
         label=gettext_lazy("Region"),
         queryset=Region.objects.filter(kind="region"),
