@@ -4,6 +4,9 @@
         │                     │   └──decline (reason)──> declined                                  (both sides rate 1–5)
         └──dismiss──> dismissed                 any of accepted/agreed/in progress ──cancel (reason)──> cancelled
 
+The provider sees a proposal from the moment it is made and may answer first: ``proposed
+──accept ("I can help")──> accepted`` or ``proposed ──decline (reason)──> declined``.
+
 Who: the recipient's focal points (of the need) express interest, dismiss, and confirm the
 agreement; the provider's focal points (of the offer) accept or decline; either side starts,
 completes or cancels. Moderators can do what either side can; matching itself (the ``SYSTEM``
@@ -79,6 +82,9 @@ TRANSITIONS: dict[tuple[EngagementAction | EngagementSystemAction, EngagementSta
     (A.INTEREST, E.PROPOSED): T(E.INTERESTED, Role.RECIPIENT),
     (A.DISMISS, E.PROPOSED): T(E.DISMISSED, Role.RECIPIENT),
     (A.DISMISS, E.INTERESTED): T(E.DISMISSED, Role.RECIPIENT),
+    # "I can help": the provider answers a proposal before the recipient has reacted.
+    (A.ACCEPT, E.PROPOSED): T(E.ACCEPTED, Role.PROVIDER),
+    (A.DECLINE, E.PROPOSED): T(E.DECLINED, Role.PROVIDER, reason_required=True),
     (A.ACCEPT, E.INTERESTED): T(E.ACCEPTED, Role.PROVIDER),
     (A.DECLINE, E.INTERESTED): T(E.DECLINED, Role.PROVIDER, reason_required=True),
     (A.AGREE, E.ACCEPTED): T(E.AGREED, Role.RECIPIENT),
@@ -183,7 +189,9 @@ def engagement_transition(*, actor: User, engagement: Engagement, action: str, r
             locked.last_reason = reason
         locked.save()
         _record(locked, action.value, before, actor, reason)
-        notify_engagement(engagement=locked, action=action.value, actor=actor)
+        # The provider answering a proposal first is an offer of help the recipient hears about.
+        told = "can_help" if action == A.ACCEPT and before == EngagementState.PROPOSED else action.value
+        notify_engagement(engagement=locked, action=told, actor=actor)
     return locked
 
 

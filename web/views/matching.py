@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Case, Q, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -49,8 +49,9 @@ def inbox(request):
     for need in needs.order_by("-published_at")[:50]:
         recipient.append((need, list(need_candidates(user=request.user, need=need)[:5]), need_outcome(need=need)))
     engagements = engagement_list_for_user(user=request.user)
-    provider = engagements.filter(offer__organisation_id__in=scope.provider_org_ids).exclude(
-        state=EngagementState.PROPOSED
+    # Every proposal for the caller's offers, from the moment matching makes it (answerable first).
+    provider = engagements.filter(offer__organisation_id__in=scope.provider_org_ids).order_by(
+        Case(When(state=EngagementState.PROPOSED, then=0), default=1), "-updated_at", "-id"
     )
     offers = offer_list_for_user(user=request.user).filter(
         organisation_id__in=scope.provider_org_ids, status=EntryStatus.PUBLISHED
