@@ -9,7 +9,7 @@ Invariants:
 - At most one full run is queued or running at a time (a partial unique index).
 - An ``Engagement`` is unique per (need, offer) while open; its state changes only through
   ``matching.services.engagements`` and its transition table. Engagements from ``accepted`` on
-  use up the offer's yearly capacity.
+  use up the offer's yearly capacity, and so does help a provider offers (``offered``).
 """
 
 from __future__ import annotations
@@ -238,6 +238,7 @@ class NeedOutcome(models.Model):
 
 class EngagementState(models.TextChoices):
     PROPOSED = "proposed", _("Proposed")
+    OFFERED = "offered", _("Help offered by the provider")
     INTERESTED = "interested", _("Recipient interested")
     DISMISSED = "dismissed", _("Dismissed by the recipient")
     ACCEPTED = "accepted", _("Accepted by the provider")
@@ -251,6 +252,7 @@ class EngagementState(models.TextChoices):
 
 #: States in which an engagement uses up one unit of the offer's yearly capacity.
 CAPACITY_STATES = (
+    EngagementState.OFFERED,
     EngagementState.ACCEPTED,
     EngagementState.AGREED,
     EngagementState.IN_PROGRESS,
@@ -267,6 +269,7 @@ CLOSED_STATES = (
 #: Open engagements a matching run keeps as they are (their pair is fixed in the plan).
 OPEN_STATES = (
     EngagementState.PROPOSED,
+    EngagementState.OFFERED,
     EngagementState.INTERESTED,
     EngagementState.ACCEPTED,
     EngagementState.AGREED,

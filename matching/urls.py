@@ -3,7 +3,13 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from matching.apis.views import EngagementViewSet, MatchRunViewSet, NeedCandidatesView, NotificationViewSet
+from matching.apis.views import (
+    EngagementViewSet,
+    MatchRunViewSet,
+    NeedCandidatesView,
+    NeedOfferHelpView,
+    NotificationViewSet,
+)
 
 app_name = "matching-api"
 
@@ -15,4 +21,5 @@ router.register("notifications", NotificationViewSet, basename="notification")
 urlpatterns = [
     path("", include(router.urls)),
     path("needs/<int:pk>/candidates/", NeedCandidatesView.as_view(), name="need-candidates"),
+    path("needs/<int:pk>/offer-help/", NeedOfferHelpView.as_view(), name="need-offer-help"),
 ]

@@ -45,6 +45,7 @@ urlpatterns = [
     path("mine/", entries.my_entries, name="my-entries"),
     path("needs/<int:pk>/matches/", matching.need_matches, name="need-matches"),
     path("needs/<int:need_pk>/interest/<int:offer_pk>/", matching.express_interest, name="express-interest"),
+    path("needs/<int:need_pk>/offer-help/", matching.offer_help, name="offer-help"),
     path("<kind:kind>s/new/", entries.entry_create, name="entry-create"),
     path("<kind:kind>s/<int:pk>/", browse.entry_detail, name="entry"),
     path("<kind:kind>s/<int:pk>/edit/", entries.entry_edit, name="entry-edit"),

@@ -144,6 +144,10 @@ class InterestInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     offer = _id()
 
 
+class OfferHelpInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    offer = _id()
+
+
 class EngagementActionInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=5000)
 

@@ -27,6 +27,7 @@ from matching.apis.serializers import (
     MatchRunSerializer,
     NeedOutcomeSerializer,
     NotificationSerializer,
+    OfferHelpInputSerializer,
     RatingInputSerializer,
     RatingSerializer,
 )
@@ -35,6 +36,7 @@ from matching.selectors import engagement_list_for_user, need_candidates, need_o
 from matching.services.engagements import (
     EngagementAction,
     engagement_express_interest,
+    engagement_offer_help,
     engagement_rate,
     engagement_transition,
 )
@@ -98,6 +100,25 @@ class NeedCandidatesView(APIView):
                 "results": CandidateSerializer(candidates, many=True, context={"request": request}).data,
                 "outcome": NeedOutcomeSerializer(outcome).data if outcome else None,
             }
+        )
+
+
+class NeedOfferHelpView(APIView):
+    @extend_schema(
+        summary="Offer help on a published need with one of your organisation's published offers (its "
+        "provider focal points): opens an engagement in `offered`, or answers the pair's open proposal.",
+        request=OfferHelpInputSerializer,
+        responses={201: EngagementSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        data = OfferHelpInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        need = get_object_or_404(need_list_for_user(user=request.user), pk=pk)
+        offer = get_object_or_404(offer_list_for_user(user=request.user), pk=data.validated_data["offer"])
+        engagement = engagement_offer_help(actor=request.user, need=need, offer=offer)
+        engagement = engagement_list_for_user(user=request.user).get(pk=engagement.pk)
+        return Response(
+            EngagementSerializer(engagement, context={"request": request}).data, status=status.HTTP_201_CREATED
         )
 
 

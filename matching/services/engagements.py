@@ -4,6 +4,13 @@
         │                     │   └──decline (reason)──> declined                                  (both sides rate 1–5)
         └──dismiss──> dismissed                 any of accepted/agreed/in progress ──cancel (reason)──> cancelled
 
+The provider sees a proposal from the moment it is made and may answer first: ``proposed
+──accept ("I can help")──> accepted`` or ``proposed ──decline (reason)──> declined``. A provider can
+also offer help on any published need (``engagement_offer_help``), which opens the engagement in
+``offered`` (it holds one unit of the offer's capacity): ``offered ──agree──> agreed`` (the
+recipient takes it up), ``offered ──dismiss──> dismissed`` (the recipient declines), ``offered
+──cancel (reason)──> cancelled`` (the provider withdraws).
+
 Who: the recipient's focal points (of the need) express interest, dismiss, and confirm the
 agreement; the provider's focal points (of the offer) accept or decline; either side starts,
 completes or cancels. Moderators can do what either side can; matching itself (the ``SYSTEM``
@@ -79,7 +86,15 @@ TRANSITIONS: dict[tuple[EngagementAction | EngagementSystemAction, EngagementSta
     (A.INTEREST, E.PROPOSED): T(E.INTERESTED, Role.RECIPIENT),
     (A.DISMISS, E.PROPOSED): T(E.DISMISSED, Role.RECIPIENT),
     (A.DISMISS, E.INTERESTED): T(E.DISMISSED, Role.RECIPIENT),
+    # "I can help": the provider answers a proposal before the recipient has reacted.
+    (A.ACCEPT, E.PROPOSED): T(E.ACCEPTED, Role.PROVIDER),
+    (A.DECLINE, E.PROPOSED): T(E.DECLINED, Role.PROVIDER, reason_required=True),
     (A.ACCEPT, E.INTERESTED): T(E.ACCEPTED, Role.PROVIDER),
+    # Help the provider offered on a need (``engagement_offer_help``): the recipient takes it up
+    # (the provider has committed already) or declines it; the provider can withdraw it.
+    (A.AGREE, E.OFFERED): T(E.AGREED, Role.RECIPIENT),
+    (A.DISMISS, E.OFFERED): T(E.DISMISSED, Role.RECIPIENT),
+    (A.CANCEL, E.OFFERED): T(E.CANCELLED, Role.PROVIDER, reason_required=True),
     (A.DECLINE, E.INTERESTED): T(E.DECLINED, Role.PROVIDER, reason_required=True),
     (A.AGREE, E.ACCEPTED): T(E.AGREED, Role.RECIPIENT),
     (A.START, E.AGREED): T(E.IN_PROGRESS, EITHER),
@@ -183,7 +198,9 @@ def engagement_transition(*, actor: User, engagement: Engagement, action: str, r
             locked.last_reason = reason
         locked.save()
         _record(locked, action.value, before, actor, reason)
-        notify_engagement(engagement=locked, action=action.value, actor=actor)
+        # The provider answering a proposal first is an offer of help the recipient hears about.
+        told = "can_help" if action == A.ACCEPT and before == EngagementState.PROPOSED else action.value
+        notify_engagement(engagement=locked, action=told, actor=actor)
     return locked
 
 
@@ -236,3 +253,51 @@ def engagement_rate(*, actor: User, engagement: Engagement, score: int, comment:
             engagement=engagement, side=side, score=score, comment=comment.strip(), rated_by=actor
         )
     return rating
+
+
+#: What the provider does when it offers help on a need (an event and a notification, not a
+#: transition: the engagement begins in ``offered``).
+OFFER_HELP = "offer"
+
+
+def engagement_offer_help(*, actor: User, need: AssistanceNeed, offer: ExpertiseOffer) -> Engagement:
+    """The provider offers help on a published need with one of its own published offers.
+
+    A proposal already made for the pair is answered instead ("I can help"); another open
+    engagement of the pair is returned as it is. The help offered holds one unit of the offer's
+    capacity this year, until the recipient declines it or the provider withdraws it.
+    """
+    if not offer_can_manage(user=actor, offer=offer) and not user_scope(actor).is_moderator:
+        raise PermissionDenied(_("Only the offer's own focal points can offer help with it."))
+    if need.status != EntryStatus.PUBLISHED:
+        raise ValidationError({"need": _("Help can only be offered on a published need.")})
+    if offer.status != EntryStatus.PUBLISHED:
+        raise ValidationError({"offer": _("Choose one of your published offers.")})
+    if need.country_id == offer.organisation.country_id:
+        raise ValidationError({"offer": _("A State cannot engage with itself.")})
+    existing = Engagement.objects.filter(need=need, offer=offer).exclude(state__in=CLOSED_STATES).first()
+    if existing is not None:
+        if existing.state in (EngagementState.PROPOSED, EngagementState.INTERESTED):
+            return engagement_transition(actor=actor, engagement=existing, action=A.ACCEPT)
+        return existing
+    with transaction.atomic(durable=True):
+        ExpertiseOffer.objects.select_for_update().get(pk=offer.pk)  # serialise capacity checks
+        if offer_capacity_left(offer) <= 0:
+            raise ValidationError(
+                {"offer": _("This offer has no capacity left this year (%(n)d engagements).") % {"n": offer.capacity}}
+            )
+        candidate = MatchCandidate.objects.current().filter(need=need, offer=offer).first()
+        engagement = Engagement.objects.create(
+            need=need,
+            offer=offer,
+            state=EngagementState.OFFERED,
+            candidate=candidate,
+            score=candidate.score if candidate else None,
+            south_south=candidate.south_south if candidate else False,
+            need_title=need.title,
+            offer_title=offer.title,
+            accepted_at=timezone.now(),
+        )
+        _record(engagement, OFFER_HELP, "", actor)
+        notify_engagement(engagement=engagement, action=OFFER_HELP, actor=actor)
+    return engagement

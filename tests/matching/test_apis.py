@@ -74,7 +74,8 @@ def test_engagement_workflow_through_the_api(matched, kor):
     def act(who, action, **data):
         return who.client.post(reverse(f"matching-api:engagement-{action}", args=[proposal.pk]), data, format="json")
 
-    assert act(provider, "accept").status_code == 409  # not interested yet
+    assert act(recipient, "agree").status_code == 409  # nobody accepted yet
+    assert act(recipient, "accept").status_code == 403  # "I can help" is the provider's
     assert act(provider, "interest").status_code == 403
     assert act(recipient, "interest").json()["state"] == "interested"
     assert act(provider, "decline").status_code == 400  # a reason is required

@@ -14,6 +14,7 @@ from matching.services.engagements import (
     EngagementAction,
     allowed_engagement_actions,
     engagement_express_interest,
+    engagement_offer_help,
     engagement_rate,
     engagement_transition,
 )
@@ -41,6 +42,7 @@ def sides(civ, db):
 
 PATH = {
     E.PROPOSED: [],
+    E.OFFERED: [],  # begun by the provider (engagement_offer_help), see bring_to
     E.INTERESTED: [("r", "interest")],
     E.DISMISSED: [("r", "dismiss")],
     E.ACCEPTED: [("r", "interest"), ("p", "accept")],
@@ -54,6 +56,8 @@ PATH = {
 
 
 def bring_to(state, recipient, provider, need, offer) -> Engagement:
+    if state == E.OFFERED:
+        return engagement_offer_help(actor=provider.user, need=need, offer=offer)
     engagement = Engagement.objects.create(
         need=need, offer=offer, need_title=need.title, offer_title=offer.title, state=E.PROPOSED
     )

@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.http import urlencode
 
+from kb.models import EntryStatus, ExpertiseOffer
 from kb.search import SearchUnavailable
 from kb.search.documents import FACET_FIELDS
 from kb.search.labels import facet_label
@@ -101,4 +102,11 @@ def entry_detail(request, kind: str, pk: int):
     if kind == "need" and (is_owner or scope.is_moderator):
         context["candidates"] = need_candidates(user=request.user, need=entry)
         context["outcome"] = need_outcome(need=entry)
+    if kind == "need" and entry.status == EntryStatus.PUBLISHED and scope.provider_org_ids:
+        # A provider can offer help on any published need with one of its own published offers.
+        context["help_offers"] = (
+            ExpertiseOffer.objects.filter(organisation_id__in=scope.provider_org_ids, status=EntryStatus.PUBLISHED)
+            .exclude(organisation__country_id=entry.country_id)
+            .order_by("title")
+        )
     return render(request, "web/entry_detail.html", context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Case, Q, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -24,6 +24,7 @@ from matching.services.engagements import (
     allowed_engagement_actions,
     engagement_express_interest,
     engagement_is_paused,
+    engagement_offer_help,
     engagement_rate,
     engagement_transition,
     offer_capacity_left,
@@ -49,8 +50,14 @@ def inbox(request):
     for need in needs.order_by("-published_at")[:50]:
         recipient.append((need, list(need_candidates(user=request.user, need=need)[:5]), need_outcome(need=need)))
     engagements = engagement_list_for_user(user=request.user)
-    provider = engagements.filter(offer__organisation_id__in=scope.provider_org_ids).exclude(
-        state=EngagementState.PROPOSED
+    # Every proposal for the caller's offers, from the moment matching makes it (answerable first).
+    provider = engagements.filter(offer__organisation_id__in=scope.provider_org_ids).order_by(
+        Case(When(state=EngagementState.PROPOSED, then=0), default=1), "-updated_at", "-id"
+    )
+    # Help providers offered on the caller's needs, waiting for an answer.
+    offered = engagements.filter(state=EngagementState.OFFERED).filter(
+        Q(need__organisation_id__in=scope.recipient_org_ids)
+        | Q(need__organisation__isnull=True, need__country_id__in=scope.recipient_country_ids)
     )
     offers = offer_list_for_user(user=request.user).filter(
         organisation_id__in=scope.provider_org_ids, status=EntryStatus.PUBLISHED
@@ -60,7 +67,13 @@ def inbox(request):
     return render(
         request,
         "web/inbox.html",
-        {"recipient": recipient, "provider": provider[:100], "capacity": capacity, "engaged": engaged},
+        {
+            "recipient": recipient,
+            "offered": offered[:100],
+            "provider": provider[:100],
+            "capacity": capacity,
+            "engaged": engaged,
+        },
     )
 
 
@@ -94,6 +107,25 @@ def express_interest(request, need_pk: int, offer_pk: int):
         show_error(request, exc)
         return redirect("web:need-matches", pk=need.pk)
     messages.success(request, _("The provider has been told of your interest."))
+    return redirect("web:engagement", pk=engagement.pk)
+
+
+@login_required
+@require_POST
+def offer_help(request, need_pk: int):
+    """A provider offers help on a published need with one of its organisation's published offers."""
+    need = get_object_or_404(need_list_for_user(user=request.user), pk=need_pk)
+    offer_pk = request.POST.get("offer", "")
+    if not offer_pk.isdigit():
+        messages.error(request, _("Offer: choose one of your published offers."))
+        return redirect("web:entry", kind="need", pk=need.pk)
+    offer = get_object_or_404(offer_list_for_user(user=request.user), pk=int(offer_pk))
+    try:
+        engagement = engagement_offer_help(actor=request.user, need=need, offer=offer)
+    except (*USER_ERRORS, PermissionDenied) as exc:
+        show_error(request, exc)
+        return redirect("web:entry", kind="need", pk=need.pk)
+    messages.success(request, _("The recipient has been told of your offer of help."))
     return redirect("web:engagement", pk=engagement.pk)
 
 
