@@ -162,6 +162,9 @@ AUTH_USER_MODEL = "accounts.User"
 # django-axes first: a locked-out (address, IP) pair is refused before a password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # ModelBackend, with the user's moderator flag loaded in the same query (accounts.backends).
+    "accounts.backends.UserBackend",
+    # Sessions opened before UserBackend existed name this one; they keep working.
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
