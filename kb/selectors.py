@@ -91,9 +91,9 @@ def offer_list_for_user(*, user: User) -> QuerySet[ExpertiseOffer]:
 
 def need_list_for_user(*, user: User) -> QuerySet[AssistanceNeed]:
     scope = user_scope(user)
-    qs = AssistanceNeed.objects.select_related("country", "organisation", "language", "created_by").prefetch_related(
-        "articles", "ta_types", "thematic_areas", "working_languages"
-    )
+    qs = AssistanceNeed.objects.select_related(
+        "country", "organisation__country", "language", "created_by"
+    ).prefetch_related("articles", "ta_types", "thematic_areas", "working_languages")
     return qs if scope.is_moderator else qs.filter(_need_visibility(scope))
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Value
 
 from accounts.models import AccessRequest, AccessRequestStatus, User
 from kb.models import (
@@ -52,24 +52,30 @@ class HomeData:
 def home_data(*, user: User) -> HomeData:
     scope = user_scope(user)
     data = HomeData()
+    # One query per kind and one for engagements (UNION of the two bounded lists), none per row:
+    # the home page shows titles and states only, so no related rows are prefetched.
     for model, selector in ((ExpertiseOffer, offer_list_for_user), (AssistanceNeed, need_list_for_user)):
-        mine = _mine(selector(user=user), model, scope)
-        data.drafts += list(mine.filter(status=EntryStatus.DRAFT)[:20])
-        data.returned += list(
-            mine.filter(Q(status=EntryStatus.RETURNED) | Q(revision_status=RevisionStatus.RETURNED))[:20]
-        )
-    engagements = engagement_list_for_user(user=user)
+        mine = _mine(selector(user=user), model, scope).select_related(None).prefetch_related(None)
+        returned = Q(status=EntryStatus.RETURNED) | Q(revision_status=RevisionStatus.RETURNED)
+        both = mine.filter(status=EntryStatus.DRAFT)[:20].union(mine.filter(returned)[:20], all=True)
+        for entry in both:
+            is_returned = entry.status == EntryStatus.RETURNED or entry.revision_status == RevisionStatus.RETURNED
+            (data.returned if is_returned else data.drafts).append(entry)
+    engagements = engagement_list_for_user(user=user).select_related("need", "offer").prefetch_related(None)
     if not scope.is_moderator:
         as_recipient = Q(need__organisation_id__in=scope.recipient_org_ids) | Q(
             need__organisation__isnull=True, need__country_id__in=scope.recipient_country_ids
         )
         as_provider = Q(offer__organisation_id__in=scope.provider_org_ids)
-        data.new_proposals = list(engagements.filter(as_recipient, state=EngagementState.PROPOSED)[:20])
-        data.to_answer = list(
-            engagements.filter(
-                (as_provider & Q(state=EngagementState.INTERESTED)) | (as_recipient & Q(state=EngagementState.ACCEPTED))
-            )[:20]
-        )
+        proposed = engagements.filter(as_recipient, state=EngagementState.PROPOSED).annotate(home_list=Value(1))
+        to_answer = engagements.filter(
+            (as_provider & Q(state=EngagementState.INTERESTED)) | (as_recipient & Q(state=EngagementState.ACCEPTED))
+        ).annotate(home_list=Value(2))
+        for engagement in proposed[:20].union(to_answer[:20], all=True):
+            (data.new_proposals if engagement.home_list == 1 else data.to_answer).append(engagement)
+    # A UNION has no order of its own: newest first, as each list was.
+    for rows in (data.drafts, data.returned, data.new_proposals, data.to_answer):
+        rows.sort(key=lambda row: (row.updated_at, row.pk), reverse=True)
     events = EntryEvent.objects.select_related("actor").order_by("-created_at")
     if not scope.is_moderator:
         events = events.filter(

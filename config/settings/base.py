@@ -14,6 +14,7 @@ from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from config.env import BASE_DIR, env
+from core.logging import logging_config
 
 VAR_DIR = Path(env("TA_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -161,6 +162,9 @@ AUTH_USER_MODEL = "accounts.User"
 # django-axes first: a locked-out (address, IP) pair is refused before a password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # ModelBackend, with the user's moderator flag loaded in the same query (accounts.backends).
+    "accounts.backends.UserBackend",
+    # Sessions opened before UserBackend existed name this one; they keep working.
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -480,14 +484,11 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="TA Exchange <no-reply@ta-exchange.invalid>")
 
 # --- Logging ---------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "elastic_transport": {"level": "WARNING"},
-        "celery": {"level": "INFO"},
-    },
-}
+# One console handler (core.logging): LOG_FORMAT "plain" lines here, in development, embedded and
+# tests; production defaults to "json" (one object per line). Repeated WARNING+ messages are
+# rate-limited to one per LOG_RATELIMIT_SECONDS per message, the next one counting those dropped;
+# 503 responses log at WARNING; a failed task attempt that will be retried is one WARNING line.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOG_RATELIMIT_SECONDS = env.float("LOG_RATELIMIT_SECONDS", default=30.0)
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL, ratelimit_seconds=LOG_RATELIMIT_SECONDS)

@@ -6,6 +6,7 @@ Secrets and service addresses have no defaults here: a missing one stops start-u
 
 from config.env import env
 from config.settings.base import *  # noqa: F403
+from core.logging import logging_config
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -28,3 +29,7 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Logs: one JSON object per line for the log shipper (LOG_FORMAT=plain to read them raw).
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL, ratelimit_seconds=LOG_RATELIMIT_SECONDS)  # noqa: F405
