@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
 from kb.models import (
@@ -25,6 +27,7 @@ from kb.models import (
     ExpertiseOffer,
     KnowledgeEntry,
     Organisation,
+    RevisionStatus,
 )
 
 
@@ -148,6 +151,35 @@ def entry_history_for_user(*, user: User, entry: KnowledgeEntry) -> tuple[QueryS
     if user_scope(user).is_moderator or entry_can_manage(user=user, entry=entry):
         return events, True
     return events.filter(action__in=PUBLIC_HISTORY_ACTIONS), False
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One entry awaiting a moderator: a new submission, or changes to a published entry."""
+
+    kind: str  # "offer" or "need"
+    entry: KnowledgeEntry
+    is_change: bool
+
+
+def moderation_queue(*, user: User, limit: int = 200) -> list[QueueItem]:
+    """Offers and needs awaiting review, oldest submission first (moderators only).
+
+    New submissions (``status`` submitted) and submitted changes to published entries
+    (``revision_status`` submitted) alike; ``submitted_at`` is set by both submissions."""
+    if not user_scope(user).is_moderator:
+        raise PermissionDenied(_("Only moderators review submissions."))
+    awaiting = Q(status=EntryStatus.SUBMITTED) | Q(revision_status=RevisionStatus.SUBMITTED)
+    offers = ExpertiseOffer.objects.filter(awaiting).select_related("organisation__country", "language")
+    needs = AssistanceNeed.objects.filter(awaiting).select_related("country", "organisation", "language")
+    order = (F("submitted_at").asc(nulls_last=True), "id")
+    items = [
+        QueueItem("offer", e, e.revision_status == RevisionStatus.SUBMITTED) for e in offers.order_by(*order)[:limit]
+    ] + [QueueItem("need", e, e.revision_status == RevisionStatus.SUBMITTED) for e in needs.order_by(*order)[:limit]]
+    items.sort(
+        key=lambda item: (item.entry.submitted_at is None, item.entry.submitted_at or 0, item.kind, item.entry.pk)
+    )
+    return items[:limit]
 
 
 def organisation_list() -> QuerySet[Organisation]:

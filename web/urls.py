@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from web.views import accounts, browse, dashboard, entries, home, matching
+from web.views import accounts, browse, dashboard, entries, home, matching, moderation
 
 
 class KindConverter:
@@ -59,6 +59,7 @@ urlpatterns = [
     path("runs/start/", matching.run_start, name="run-start"),
     path("runs/<int:pk>/cancel/", matching.run_cancel, name="run-cancel"),
     # the secretariat
+    path("moderation/", moderation.queue, name="moderation-queue"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/report/", dashboard.dashboard_report, name="dashboard-report"),
     path("dashboard/<str:name>.csv", dashboard.dashboard_csv, name="dashboard-csv"),

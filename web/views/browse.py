@@ -20,6 +20,7 @@ from kb.selectors import (
     user_scope,
 )
 from kb.services.moderation import allowed_actions
+from kb.services.revisions import entry_pending_diff
 from kb.services.search import entries_search
 from matching.selectors import need_candidates, need_outcome
 
@@ -98,6 +99,8 @@ def entry_detail(request, kind: str, pk: int):
         "actions": allowed_actions(entry, is_owner=is_owner, is_moderator=scope.is_moderator),
         "events": entry_events(entry=entry)[:20] if is_owner or scope.is_moderator else [],
         "country": entry.organisation.country if kind == "offer" else entry.country,
+        # The authors and the moderators read the pending changes against the published text.
+        "pending_diff": entry_pending_diff(entry) if is_owner or scope.is_moderator else [],
     }
     if kind == "need" and (is_owner or scope.is_moderator):
         context["candidates"] = need_candidates(user=request.user, need=entry)
