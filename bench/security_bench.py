@@ -15,7 +15,7 @@ Prints numbers; asserts nothing (not a timed test). Two parts:
 
 Run (the test command's services and databases):
 
-    TA_PG_DB=ta_wt14 TA_REDIS_DB=4 bin/test -p no:cacheprovider -p tests.conftest -q -s bench/security_bench.py
+    TA_PG_DB=ta_wt14 TA_REDIS_DB=4 bin/test -p no:cacheprovider -q -s bench/security_bench.py
 
 or ``-k contract`` / ``-k authz`` for one part.
 """
