@@ -42,9 +42,32 @@ class UserScope:
     recipient_country_ids: frozenset[int]
     recipient_country_codes: frozenset[str]
 
+    # The one home of "who acts for whom": every list, filter and page builds its ownership
+    # conditions from these (``prefix`` reaches the entry from another model, e.g. "need__").
+
+    def owns(self, model: type[KnowledgeEntry], prefix: str = "") -> Q:
+        """Entries of this user's organisations and, for needs, their State's organisation-less
+        needs (a State's focal points act for those): "my entries"."""
+        mine = Q(**{f"{prefix}organisation_id__in": self.member_org_ids})
+        if issubclass(model, AssistanceNeed):
+            mine |= self.state_needs(prefix)
+        return mine
+
+    def state_needs(self, prefix: str = "") -> Q:
+        return Q(**{f"{prefix}organisation__isnull": True, f"{prefix}country_id__in": self.recipient_country_ids})
+
+    def acts_as_recipient(self, prefix: str = "need__") -> Q:
+        """Needs this user answers for as a recipient focal point."""
+        return Q(**{f"{prefix}organisation_id__in": self.recipient_org_ids}) | self.state_needs(prefix)
+
+    def acts_as_provider(self, prefix: str = "offer__") -> Q:
+        """Offers this user answers for as a provider focal point."""
+        return Q(**{f"{prefix}organisation_id__in": self.provider_org_ids})
+
     @property
     def owner_tokens(self) -> tuple[str, ...]:
-        """Tokens matching the ``owners`` field of search documents this user may see."""
+        """Tokens matching the ``owners`` field of search documents this user may see (built by
+        ``kb.search.documents.owner_tokens_of`` for each document)."""
         return tuple(sorted({f"org:{i}" for i in self.member_org_ids})) + tuple(
             sorted(f"state:{c}" for c in self.recipient_country_codes)
         )
@@ -73,15 +96,11 @@ def user_scope(user: User) -> UserScope:
 
 
 def _offer_visibility(scope: UserScope) -> Q:
-    return Q(status=EntryStatus.PUBLISHED) | Q(organisation_id__in=scope.member_org_ids)
+    return Q(status=EntryStatus.PUBLISHED) | scope.owns(ExpertiseOffer)
 
 
 def _need_visibility(scope: UserScope) -> Q:
-    return (
-        Q(status=EntryStatus.PUBLISHED)
-        | Q(organisation_id__in=scope.member_org_ids)
-        | Q(organisation__isnull=True, country_id__in=scope.recipient_country_ids)
-    )
+    return Q(status=EntryStatus.PUBLISHED) | scope.owns(AssistanceNeed)
 
 
 def offer_list_for_user(*, user: User) -> QuerySet[ExpertiseOffer]:

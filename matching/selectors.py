@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import User
 from kb.models import AssistanceNeed, EntryStatus
@@ -38,11 +38,7 @@ def engagement_list_for_user(*, user: User) -> QuerySet[Engagement]:
     ).prefetch_related("ratings")
     if scope.is_moderator:
         return qs
-    as_recipient = Q(need__organisation_id__in=scope.recipient_org_ids) | Q(
-        need__organisation__isnull=True, need__country_id__in=scope.recipient_country_ids
-    )
-    as_provider = Q(offer__organisation_id__in=scope.provider_org_ids)
-    return qs.filter(as_recipient | as_provider)
+    return qs.filter(scope.acts_as_recipient() | scope.acts_as_provider())
 
 
 def run_list() -> QuerySet[MatchRun]:

@@ -30,13 +30,6 @@ from matching.models import Engagement, EngagementState, MatchCandidate, NeedOut
 from matching.selectors import active_full_run, engagement_list_for_user
 
 
-def _mine(qs, model, scope):
-    mine = Q(organisation_id__in=scope.member_org_ids)
-    if model is AssistanceNeed:
-        mine |= Q(organisation__isnull=True, country_id__in=scope.recipient_country_ids)
-    return qs.filter(mine)
-
-
 @dataclass
 class HomeData:
     drafts: list = field(default_factory=list)
@@ -55,7 +48,7 @@ def home_data(*, user: User) -> HomeData:
     # One query per kind and one for engagements (UNION of the two bounded lists), none per row:
     # the home page shows titles and states only, so no related rows are prefetched.
     for model, selector in ((ExpertiseOffer, offer_list_for_user), (AssistanceNeed, need_list_for_user)):
-        mine = _mine(selector(user=user), model, scope).select_related(None).prefetch_related(None)
+        mine = selector(user=user).filter(scope.owns(model)).select_related(None).prefetch_related(None)
         returned = Q(status=EntryStatus.RETURNED) | Q(revision_status=RevisionStatus.RETURNED)
         both = mine.filter(status=EntryStatus.DRAFT)[:20].union(mine.filter(returned)[:20], all=True)
         for entry in both:
@@ -63,10 +56,7 @@ def home_data(*, user: User) -> HomeData:
             (data.returned if is_returned else data.drafts).append(entry)
     engagements = engagement_list_for_user(user=user).select_related("need", "offer").prefetch_related(None)
     if not scope.is_moderator:
-        as_recipient = Q(need__organisation_id__in=scope.recipient_org_ids) | Q(
-            need__organisation__isnull=True, need__country_id__in=scope.recipient_country_ids
-        )
-        as_provider = Q(offer__organisation_id__in=scope.provider_org_ids)
+        as_recipient, as_provider = scope.acts_as_recipient(), scope.acts_as_provider()
         proposed = engagements.filter(as_recipient, state=EngagementState.PROPOSED).annotate(home_list=Value(1))
         to_answer = engagements.filter(
             (as_provider & Q(state=EngagementState.INTERESTED)) | (as_recipient & Q(state=EngagementState.ACCEPTED))
@@ -79,7 +69,7 @@ def home_data(*, user: User) -> HomeData:
     events = EntryEvent.objects.select_related("actor").order_by("-created_at")
     if not scope.is_moderator:
         events = events.filter(
-            Q(offer__organisation_id__in=scope.member_org_ids) | Q(need__organisation_id__in=scope.member_org_ids)
+            scope.owns(ExpertiseOffer, prefix="offer__") | scope.owns(AssistanceNeed, prefix="need__")
         )
     data.activity = list(events[:10])
     if scope.is_moderator:

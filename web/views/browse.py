@@ -108,7 +108,7 @@ def entry_detail(request, kind: str, pk: int):
     if kind == "need" and entry.status == EntryStatus.PUBLISHED and scope.provider_org_ids:
         # A provider can offer help on any published need with one of its own published offers.
         context["help_offers"] = (
-            ExpertiseOffer.objects.filter(organisation_id__in=scope.provider_org_ids, status=EntryStatus.PUBLISHED)
+            ExpertiseOffer.objects.filter(scope.acts_as_provider(prefix=""), status=EntryStatus.PUBLISHED)
             .exclude(organisation__country_id=entry.country_id)
             .order_by("title")
         )
