@@ -362,3 +362,39 @@ def test_outcome_is_recorded_after_completion_by_either_side(sides, kor):
     event = engagement.events.filter(action="outcome").order_by("-id").first()
     with translation.override("en"):
         assert ("Result", "Partly delivered", "Delivered") in engagement_event_changes(event)
+
+
+def test_a_moderators_message_tells_both_sides(sides, moderator, django_capture_on_commit_callbacks):
+    recipient, provider, need, offer = sides
+    engagement = bring_to(E.PROPOSED, recipient, provider, need, offer)
+    with django_capture_on_commit_callbacks(execute=True):
+        engagement_message_post(author=moderator.user, engagement=engagement, body="The secretariat can fund travel.")
+    told = set(Notification.objects.filter(kind="engagement_message").values_list("user_id", flat=True))
+    assert told == {recipient.user.pk, provider.user.pk}
+    assert EngagementMessage.objects.get().side == MessageSide.MODERATOR
+
+
+def test_a_digest_the_mail_server_refused_is_sent_on_the_next_run_in_the_readers_language(
+    sides, settings, django_capture_on_commit_callbacks
+):
+    from tests.outages import refused_port
+
+    recipient, provider, need, offer = sides
+    engagement = bring_to(E.INTERESTED, recipient, provider, need, offer)
+    provider.user.notification_email = NotificationEmail.DAILY
+    provider.user.preferred_language = "fr"
+    provider.user.save(update_fields=["notification_email", "preferred_language"])
+    Notification.objects.all().delete()
+    mail.outbox.clear()
+    _notify_provider(recipient, engagement, "Avez-vous des dates ?", django_capture_on_commit_callbacks)
+    backend = settings.EMAIL_BACKEND
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", refused_port(), 1
+    assert notification_digests_send() == {"users": 0, "notifications": 0, "failed": 1}
+    assert Notification.objects.filter(user=provider.user, emailed_at__isnull=True).count() == 1
+    settings.EMAIL_BACKEND = backend
+    assert notification_digests_send() == {"users": 1, "notifications": 1, "failed": 0}
+    [digest] = mail.outbox
+    assert digest.subject == "TA Exchange : vos notifications du jour (1)"
+    assert "Nouveau message dans la collaboration" in digest.body
+    assert "Avez-vous des dates ?" in digest.body
