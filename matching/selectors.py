@@ -108,7 +108,7 @@ def _timeline_labels() -> dict[str, str]:
         "cancel": _("Cancelled"),
         "decline": _("Declined by the provider"),
         "dismiss": _("Dismissed by the recipient"),
-        "supersede": _("Superseded by another proposal"),
+        "supersede": str(EngagementState.SUPERSEDED.label),
     }
 
 
