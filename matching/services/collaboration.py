@@ -9,7 +9,8 @@ Invariants:
   author's own side is not told of its own words.
 - Dates and missions can be set once the provider has committed (accepted, agreed, in
   progress); the end is never before the start (also a database constraint). Each change is an
-  ``EngagementEvent`` (action ``dates``) with what changed, so the history reads in words.
+  ``EngagementEvent`` (action ``dates``) with what changed, so the history reads in words, and
+  both sides are told (never the one who changed them).
 - The outcome (result and note) is recorded after completion by either side, and may be
   corrected; each recording is an event (action ``outcome``).
 """
@@ -41,7 +42,7 @@ from matching.models import (
     OutcomeResult,
 )
 from matching.services.engagements import sides_of
-from matching.services.notifications import notify_message
+from matching.services.notifications import notify_engagement, notify_message
 
 #: States in which both sides' focal points set the agreed dates (the provider has committed).
 DATES_STATES = (EngagementState.ACCEPTED, EngagementState.AGREED, EngagementState.IN_PROGRESS)
@@ -164,6 +165,7 @@ def engagement_dates_set(
             actor=actor,
             changes=changes,
         )
+        notify_engagement(engagement=locked, action=DATES_ACTION, actor=actor)
     return locked
 
 

@@ -39,6 +39,7 @@ ACTION_AUDIENCE = {
     "start": "both",
     "complete": "both",
     "cancel": "both",
+    "dates": "both",
 }
 
 
@@ -251,6 +252,7 @@ def render_notification(notification: Notification) -> tuple[str, str]:
         "entry_return": _("Your entry “%(title)s” was returned to you"),
         "entry_unpublish": _("Your entry “%(title)s” was unpublished and returned to you"),
         "engagement_message": _("New message on the engagement “%(offer)s” for “%(need)s”"),
+        "engagement_dates": _("Dates changed on the engagement “%(offer)s” for “%(need)s”"),
     }
     title = titles.get(notification.kind, notification.kind) % {
         "need": p.get("need", ""),

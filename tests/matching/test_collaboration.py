@@ -274,6 +274,9 @@ def test_dates_and_missions_with_validation_naming_the_field(sides, kor):
     engagement.refresh_from_db()
     assert engagement.end_date == dt.date(2027, 3, 25)
     assert [(m.date, m.label) for m in engagement.missions.all()] == [(dt.date(2027, 3, 9), "Study visit to Kigali")]
+    # each change told the other side once, never the one who made it
+    assert Notification.objects.filter(user=recipient.user, kind="engagement_dates").count() == 1
+    assert Notification.objects.filter(user=provider.user, kind="engagement_dates").count() == 1
     dates_events = list(EngagementEvent.objects.filter(engagement=engagement, action="dates").order_by("id"))
     assert len(dates_events) == 2
     assert dates_events[1].changes == {"end_date": ["2027-03-20", "2027-03-25"]}
