@@ -226,3 +226,12 @@ def test_both_sides_talk_and_rate_and_the_rating_forms_disappear(chrome, live_se
     assert not chrome.find_elements(By.ID, "rating-form")
     assert engagement.ratings.count() == 2
     screenshot("engagement-rated-provider")
+
+    # In Arabic the page reads right to left; the Latin messages keep their own direction.
+    chrome.add_cookie({"name": "django_language", "value": "ar"})
+    chrome.get(f"{live_server.url}/engagements/{engagement.pk}/")
+    assert chrome.find_element(By.TAG_NAME, "html").get_attribute("dir") == "rtl"
+    bodies = chrome.find_elements(By.CSS_SELECTOR, ".message-body")
+    assert [b.get_attribute("dir") for b in bodies] == ["auto", "auto"]
+    assert chrome.execute_script("return document.documentElement.scrollWidth") <= 1280
+    screenshot("engagement-thread-ar")
