@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.utils.translation import gettext as _
 
 from accounts.models import AccessRequest, AccessRequestStatus, User
 from kb.models import (
@@ -263,6 +264,22 @@ def needs_without_candidate(f: DashboardFilter = DashboardFilter(), limit: int =
 
 def uncovered_reasons() -> dict[int, str]:
     return dict(NeedOutcome.objects.filter(is_current=True, providers_assigned=0).values_list("need_id", "reason"))
+
+
+def engagement_deliveries() -> list[tuple[str, str, int]]:
+    """Completed engagements by what they delivered (the outcome either side recorded), with
+    those whose outcome nobody recorded yet last: (code, label, count)."""
+    from matching.models import OutcomeResult
+
+    counts = dict(
+        Engagement.objects.filter(state=EngagementState.COMPLETED)
+        .order_by()
+        .values_list("outcome_result")
+        .annotate(n=Count("id"))
+    )
+    rows = [(result.value, str(result.label), counts.get(result.value, 0)) for result in OutcomeResult]
+    rows.append(("", _("Outcome not recorded yet"), counts.get("", 0)))
+    return rows
 
 
 def engagement_outcomes() -> list[tuple[str, str, int]]:

@@ -31,6 +31,7 @@ app_name = "web"
 urlpatterns = [
     path("", home.home, name="home"),
     path("account/", home.account, name="account"),
+    path("account/notification-emails/", home.account_notification_email, name="account-notification-email"),
     path("account/tokens/<str:key>/revoke/", home.account_token_revoke, name="token-revoke"),
     path("notifications/", home.notifications, name="notifications"),
     # accounts
@@ -54,6 +55,9 @@ urlpatterns = [
     # matching
     path("inbox/", matching.inbox, name="inbox"),
     path("engagements/<int:pk>/", matching.engagement, name="engagement"),
+    path("engagements/<int:pk>/messages/", matching.engagement_message, name="engagement-message"),
+    path("engagements/<int:pk>/dates/", matching.engagement_dates, name="engagement-dates"),
+    path("engagements/<int:pk>/outcome/", matching.engagement_outcome, name="engagement-outcome"),
     path("engagements/<int:pk>/<str:action>/", matching.engagement_act, name="engagement-act"),
     path("runs/", matching.runs, name="runs"),
     path("runs/start/", matching.run_start, name="run-start"),

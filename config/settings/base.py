@@ -313,6 +313,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "matching.tasks.notification_emails_drain_task",
         "schedule": env.int("NOTIFICATION_EMAIL_DRAIN_SECONDS", default=60),
     },
+    # One e-mail a day to readers who chose the daily digest.
+    "notification-daily-digest": {
+        "task": "matching.tasks.notification_digests_task",
+        "schedule": crontab(hour=env.int("NOTIFICATION_DIGEST_HOUR", default=6), minute=30),
+    },
     "matching-nightly-full-run": {
         "task": "matching.tasks.nightly_full_run_task",
         "schedule": crontab(hour=env.int("MATCHING_NIGHTLY_HOUR", default=1), minute=0),
@@ -382,6 +387,11 @@ MATCHING_RESCORE_RETRY_SECONDS = env.int("MATCHING_RESCORE_RETRY_SECONDS", defau
 MATCHING_RESCORE_BUDGET_HOURS = env.int("MATCHING_RESCORE_BUDGET_HOURS", default=24)
 # Unsent notification e-mails are retried by beat for this long, then stay in the app only.
 NOTIFICATION_EMAIL_RETRY_HOURS = env.int("NOTIFICATION_EMAIL_RETRY_HOURS", default=24)
+# Readers who chose a daily digest get one e-mail at this hour (UTC) with their notifications not
+# e-mailed yet from the last NOTIFICATION_DIGEST_HOURS (more than a day: a late run misses none;
+# each notification is e-mailed once whatever the overlap).
+NOTIFICATION_DIGEST_HOUR = env.int("NOTIFICATION_DIGEST_HOUR", default=6)
+NOTIFICATION_DIGEST_HOURS = env.int("NOTIFICATION_DIGEST_HOURS", default=36)
 # The text encoder behind semantic matching (kb/vectors/encoders.py): "e5" (multilingual-e5-small,
 # bundled), "use" (multilingual USE v3, bundled) or "none" (no vectors). MATCHING_ENCODER_MODEL may
 # name another model file for the e5 engine (a larger model). One thread per process by default.
