@@ -242,7 +242,9 @@ def main() -> None:
         search_rebuild(kind=kind, backend=backend)
 
     def focal_point(iso3: str):
-        organisation = OrganisationFactory(country=Country.objects.get(iso3=iso3))
+        organisation = OrganisationFactory(
+            country=Country.objects.get(iso3=iso3), name=f"Outage bench agency {uuid.uuid4().hex[:8]}"
+        )
         membership = MembershipFactory(organisation=organisation, is_provider_focal_point=True,
                                        is_recipient_focal_point=True)  # fmt: skip
         membership.user.set_password(PASSWORD)
