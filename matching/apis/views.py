@@ -175,6 +175,11 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             action=name,
             reason=data.validated_data.get("reason", ""),
         )
+        return self._fresh(request, engagement)
+
+    def _fresh(self, request: Request, engagement: Engagement) -> Response:
+        """The engagement as the caller reads it after a change (read again through the scoped
+        queryset, with what the change touched)."""
         engagement = self.get_queryset().get(pk=engagement.pk)
         return Response(EngagementSerializer(engagement, context={"request": request}).data)
 
@@ -236,8 +241,7 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             end_date=data.validated_data["end_date"],
             missions=data.validated_data.get("missions", []),
         )
-        engagement = self.get_queryset().get(pk=engagement.pk)
-        return Response(EngagementSerializer(engagement, context={"request": request}).data)
+        return self._fresh(request, engagement)
 
     @extend_schema(
         summary="Record what a completed engagement delivered (either side; a later recording corrects it).",
@@ -254,8 +258,7 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             result=data.validated_data["result"],
             note=data.validated_data.get("note", ""),
         )
-        engagement = self.get_queryset().get(pk=engagement.pk)
-        return Response(EngagementSerializer(engagement, context={"request": request}).data)
+        return self._fresh(request, engagement)
 
 
 def _engagement_action(name: str):

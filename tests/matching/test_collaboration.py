@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts.models import NotificationEmail
-from kb.models import Language
 from matching.models import (
     MAX_MESSAGE_LENGTH,
     EngagementEvent,
@@ -30,8 +29,7 @@ from matching.services.collaboration import (
 )
 from matching.services.engagements import engagement_can_rate, engagement_rate, engagement_transition
 from matching.services.notifications import notification_digest_send, notification_digests_send
-from tests.conftest import _focal_point
-from tests.factories import NeedFactory, OfferFactory
+from tests.conftest import published_sides
 from tests.matching.test_services_engagements import bring_to
 
 pytestmark = pytest.mark.django_db
@@ -42,15 +40,7 @@ E = EngagementState
 @pytest.fixture
 def sides(civ, db):
     """A published need of Côte d'Ivoire (civ's organisation) and a published Rwandan offer."""
-    rwa = _focal_point("RWA", provider=True, recipient=False)
-    need = NeedFactory(
-        organisation=civ.organisation,
-        country=civ.organisation.country,
-        language=Language.objects.get(code="fr"),
-        published=True,
-    )
-    offer = OfferFactory(organisation=rwa.organisation, published=True, capacity=1)
-    return civ, rwa, need, offer
+    return published_sides(civ, capacity=1)
 
 
 def _messages_url(engagement) -> str:

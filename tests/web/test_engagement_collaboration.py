@@ -12,12 +12,10 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from kb.models import Language
 from matching.models import MAX_MESSAGE_LENGTH, EngagementMessage, EngagementState
 from matching.services.collaboration import engagement_dates_set, engagement_message_post
 from matching.services.engagements import engagement_rate, engagement_transition
-from tests.conftest import _focal_point
-from tests.factories import NeedFactory, OfferFactory
+from tests.conftest import published_sides
 from tests.matching.test_services_engagements import bring_to
 
 pytestmark = pytest.mark.django_db
@@ -27,15 +25,8 @@ E = EngagementState
 
 @pytest.fixture
 def sides(civ, db):
-    rwa = _focal_point("RWA", provider=True, recipient=False)
-    need = NeedFactory(
-        organisation=civ.organisation,
-        country=civ.organisation.country,
-        language=Language.objects.get(code="fr"),
-        published=True,
-    )
-    offer = OfferFactory(organisation=rwa.organisation, published=True, capacity=2)
-    return civ, rwa, need, offer
+    """A published need of Côte d'Ivoire (civ's organisation) and a published Rwandan offer."""
+    return published_sides(civ, capacity=2)
 
 
 def browser(actor, language: str = "en") -> Client:

@@ -191,71 +191,78 @@ def engagement(request, pk: int):
     return _engagement_page(request, item)
 
 
-@login_required
-@require_POST
-def engagement_message(request, pk: int):
-    """Write in the engagement's thread (another State's focal point: 404, as for the page)."""
+def _engagement_form(request, pk: int, *, forms: dict, apply, done: str, anchor: str):
+    """The engagement page's forms post here alike: the engagement as the user may see it (another
+    State's focal point: 404), the forms validated, the service applied; its errors are shown
+    beside the fields (ValidationError) or as a message (PermissionDenied)."""
     item = get_object_or_404(engagement_list_for_user(user=request.user), pk=pk)
-    form = MessageForm(request.POST)
-    if form.is_valid():
+    checked = [form.is_valid() for form in forms.values()]  # every form validated, for its errors
+    if all(checked):
+        first = next(iter(forms.values()))
         try:
-            engagement_message_post(author=request.user, engagement=item, body=form.cleaned_data["body"])
+            apply(item, *forms.values())
         except ValidationError as exc:
-            form.add_service_errors(exc)
+            first.add_service_errors(exc)
         except PermissionDenied as exc:
             show_error(request, exc)
             return redirect("web:engagement", pk=pk)
         else:
-            messages.success(request, _("Message sent; the other side has been told."))
-            return redirect(reverse("web:engagement", args=[pk]) + "#thread")
-    return _engagement_page(request, item, status=400, message_form=form)
+            messages.success(request, done)
+            return redirect(reverse("web:engagement", args=[pk]) + anchor)
+    return _engagement_page(request, item, status=400, **forms)
+
+
+@login_required
+@require_POST
+def engagement_message(request, pk: int):
+    """Write in the engagement's thread."""
+    return _engagement_form(
+        request,
+        pk,
+        forms={"message_form": MessageForm(request.POST)},
+        apply=lambda item, form: engagement_message_post(
+            author=request.user, engagement=item, body=form.cleaned_data["body"]
+        ),
+        done=_("Message sent; the other side has been told."),
+        anchor="#thread",
+    )
 
 
 @login_required
 @require_POST
 def engagement_dates(request, pk: int):
-    item = get_object_or_404(engagement_list_for_user(user=request.user), pk=pk)
-    form = DatesForm(request.POST)
-    formset = MissionFormSet(request.POST, prefix="missions")
-    if form.is_valid() & formset.is_valid():
-        try:
-            engagement_dates_set(
-                actor=request.user,
-                engagement=item,
-                start_date=form.cleaned_data["start_date"],
-                end_date=form.cleaned_data["end_date"],
-                missions=missions_of(formset),
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        except PermissionDenied as exc:
-            show_error(request, exc)
-            return redirect("web:engagement", pk=pk)
-        else:
-            messages.success(request, _("Dates saved."))
-            return redirect(reverse("web:engagement", args=[pk]) + "#dates")
-    return _engagement_page(request, item, status=400, dates_form=form, missions_formset=formset)
+    return _engagement_form(
+        request,
+        pk,
+        forms={
+            "dates_form": DatesForm(request.POST),
+            "missions_formset": MissionFormSet(request.POST, prefix="missions"),
+        },
+        apply=lambda item, form, formset: engagement_dates_set(
+            actor=request.user,
+            engagement=item,
+            start_date=form.cleaned_data["start_date"],
+            end_date=form.cleaned_data["end_date"],
+            missions=missions_of(formset),
+        ),
+        done=_("Dates saved."),
+        anchor="#dates",
+    )
 
 
 @login_required
 @require_POST
 def engagement_outcome(request, pk: int):
-    item = get_object_or_404(engagement_list_for_user(user=request.user), pk=pk)
-    form = OutcomeForm(request.POST)
-    if form.is_valid():
-        try:
-            engagement_outcome_record(
-                actor=request.user, engagement=item, result=form.cleaned_data["result"], note=form.cleaned_data["note"]
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        except PermissionDenied as exc:
-            show_error(request, exc)
-            return redirect("web:engagement", pk=pk)
-        else:
-            messages.success(request, _("Outcome recorded."))
-            return redirect(reverse("web:engagement", args=[pk]) + "#outcome")
-    return _engagement_page(request, item, status=400, outcome_form=form)
+    return _engagement_form(
+        request,
+        pk,
+        forms={"outcome_form": OutcomeForm(request.POST)},
+        apply=lambda item, form: engagement_outcome_record(
+            actor=request.user, engagement=item, result=form.cleaned_data["result"], note=form.cleaned_data["note"]
+        ),
+        done=_("Outcome recorded."),
+        anchor="#outcome",
+    )
 
 
 @login_required
