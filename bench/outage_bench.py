@@ -245,7 +245,8 @@ def main() -> None:
         organisation = OrganisationFactory(
             country=Country.objects.get(iso3=iso3), name=f"Outage bench agency {uuid.uuid4().hex[:8]}"
         )
-        membership = MembershipFactory(organisation=organisation, is_provider_focal_point=True,
+        membership = MembershipFactory(user=UserFactory(email=f"outage-{uuid.uuid4().hex[:8]}@example.org"),
+                                       organisation=organisation, is_provider_focal_point=True,
                                        is_recipient_focal_point=True)  # fmt: skip
         membership.user.set_password(PASSWORD)
         membership.user.save()
@@ -253,7 +254,7 @@ def main() -> None:
 
     api_user, api_org = focal_point("CIV")
     web_user, web_org = focal_point("KEN")
-    moderator = UserFactory()
+    moderator = UserFactory(email=f"outage-moderator-{uuid.uuid4().hex[:8]}@example.org")
     from accounts.services import user_make_moderator
 
     user_make_moderator(user=moderator)
