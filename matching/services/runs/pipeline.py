@@ -262,7 +262,12 @@ def _rescore(run: MatchRun, owner: str, published: set[int], backend, config: Ma
         apply_corpus(needs, idf)
     open_pairs = open_pairs_by_need(sorted(published))
     with timer("candidates"):
-        candidates = fetch_candidates(backend, list(needs.values()), config.candidates_per_need)
+        # The published offers' vectors, kept by this worker between re-scorings (read again only
+        # when an offer or a vector changed): the kNN is then exact and the same as a full run's.
+        vectors = published_matrix(EntryKind.OFFER)
+        candidates = fetch_candidates(
+            backend, list(needs.values()), config.candidates_per_need, vectors if len(vectors.ids) else None
+        )
         candidates = with_open_pairs(candidates, open_pairs)
     with timer("offers"):
         offer_ids = sorted({o for found in candidates.values() for o in found})
