@@ -48,14 +48,15 @@ def _isolated_search(tmp_path, settings):
 @pytest.fixture(autouse=True)
 def _broker_breaker_closed():
     """A test that made publishing or searching fail must not leave the next tests failing fast."""
+    from core.api.throttling import cache_breaker
     from core.tasks import breaker_reset
     from kb.search.backends.elasticsearch import search_breaker
 
-    breaker_reset()
-    search_breaker.reset()
+    for reset in (breaker_reset, search_breaker.reset, cache_breaker.reset):
+        reset()
     yield
-    breaker_reset()
-    search_breaker.reset()
+    for reset in (breaker_reset, search_breaker.reset, cache_breaker.reset):
+        reset()
 
 
 def make_search_backend(name: str):
