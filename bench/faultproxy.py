@@ -46,8 +46,9 @@ class FaultProxy:
         self._call(self._set_mode_async(mode))
 
     def stop(self) -> None:
-        self._call(self._close_server())
+        self._call(self._shutdown())
         self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
 
     # --- inside the event loop ------------------------------------------------------------------
 
@@ -67,6 +68,15 @@ class FaultProxy:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+
+    async def _shutdown(self) -> None:
+        await self._close_server()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _set_mode_async(self, mode: str) -> None:
         assert self._flowing is not None
