@@ -115,3 +115,15 @@ def test_after_one_cache_failure_writes_stop_waiting_for_the_hung_cache(post_off
         skipped = cache_breaker.skipped
         assert post_offer()[0].status_code == 201
         assert cache_breaker.skipped == skipped + 1
+
+
+def test_a_cache_failure_on_the_brokers_redis_opens_the_brokers_breaker_too(post_offer, settings):
+    """One Redis, one outage: the write that met it at the throttle does not wait for the broker's
+    timeout again when it hands its work over after commit."""
+    from core.api.throttling import cache_breaker
+
+    with hung_url() as url, _redis_at(url, settings):
+        settings.CELERY_BROKER_URL = url
+        assert post_offer()[0].status_code == 201
+        assert cache_breaker.is_open
+        assert not broker.broker_available()
