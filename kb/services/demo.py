@@ -15,7 +15,8 @@ from django.conf import settings
 
 from accounts.models import User
 from accounts.services import membership_grant, user_create, user_make_moderator
-from kb.models import Organisation
+from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer, Organisation, RevisionStatus
+from kb.services.entries import entry_update
 from kb.services.importing import ImportReport, entries_import_file
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "demo_data" / "entries.jsonl"
@@ -83,4 +84,30 @@ def demo_content_load() -> tuple[ImportReport, list[str]]:
         report = entries_import_file(stream=stream, publish=True)
     if not report.ok:
         raise ValueError("demo file is invalid: " + "; ".join(str(e) for e in report.errors[:5]))
-    return report, demo_accounts_ensure()
+    created = demo_accounts_ensure()
+    demo_review_queue_ensure()
+    return report, created
+
+
+def demo_review_queue_ensure() -> None:
+    """Something in the moderators' queue on the first day, written as a focal point would: a
+    published offer of the Ivorian demo organisation with changes submitted for review (once:
+    nothing is added while anything awaits review)."""
+    if ExpertiseOffer.objects.filter(revision_status=RevisionStatus.SUBMITTED).exists() or (
+        ExpertiseOffer.objects.filter(status=EntryStatus.SUBMITTED).exists()
+        or AssistanceNeed.objects.filter(status=EntryStatus.SUBMITTED).exists()
+    ):
+        return
+    author = User.objects.filter(email=DEMO_ACCOUNTS[1].email).first()
+    offer = (
+        ExpertiseOffer.objects.filter(organisation__name=DEMO_ACCOUNTS[1].organisation, status=EntryStatus.PUBLISHED)
+        .order_by("pk")
+        .first()
+    )
+    if author is None or offer is None:
+        return
+    entry_update(
+        actor=author,
+        entry=offer,
+        data={"description": offer.description + " Les sessions peuvent aussi se tenir à distance, en français."},
+    )

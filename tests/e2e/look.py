@@ -25,7 +25,8 @@ WIDTHS = (1280, 390)
 
 def main(out: Path) -> int:
     base = f"http://{os.environ.get('TA_HOST', '127.0.0.1')}:{os.environ.get('TA_PORT', '8000')}"
-    lines = (Path(__file__).resolve().parents[2] / "var" / "demo-credentials.txt").read_text().splitlines()
+    var = Path(os.environ.get("TA_VAR_DIR") or Path(__file__).resolve().parents[2] / "var")
+    lines = (var / "demo-credentials.txt").read_text().splitlines()
     passwords = dict(line.split()[:2] for line in lines if "@" in line and len(line.split()) >= 2)
     options = webdriver.ChromeOptions()
     options.binary_location = os.environ.get("TA_CHROMIUM", "/usr/bin/chromium")

@@ -9,7 +9,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
+from accounts.models import User
 from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer, RevisionStatus
 from kb.services.entries import entry_update, need_create, offer_create
 from kb.services.moderation import entry_transition
@@ -146,3 +148,19 @@ def test_admin_change_page_shows_moderation_buttons_not_internals(civ, moderator
     client.post(publish)
     need.refresh_from_db()
     assert need.status == EntryStatus.PUBLISHED
+
+
+def test_the_demo_content_gives_the_moderators_queue_something_on_the_first_day(settings, tmp_path):
+    from kb.services.demo import demo_content_load
+
+    settings.VAR_DIR = tmp_path
+    demo_content_load()
+    demo_content_load()  # loading again adds nothing
+    changed = ExpertiseOffer.objects.filter(revision_status=RevisionStatus.SUBMITTED)
+    assert changed.count() == 1
+    moderator = User.objects.get(email="moderator@example.org")
+    page = Client()
+    page.force_login(moderator)
+    html = page.get(reverse("web:moderation-queue")).content.decode()
+    assert escape(changed.get().title) in html
+    assert "Changes to a published entry" in html
