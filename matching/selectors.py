@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from accounts.models import User
 from kb.models import AssistanceNeed, EntryStatus
 from kb.selectors import need_can_manage, user_scope
-from matching.models import Engagement, MatchCandidate, MatchRun, NeedOutcome, RunScope, RunStatus
+from matching.models import Engagement, EngagementAttachment, MatchCandidate, MatchRun, NeedOutcome, RunScope, RunStatus
 
 
 def need_candidates(*, user: User, need: AssistanceNeed) -> QuerySet[MatchCandidate]:
@@ -43,6 +43,24 @@ def engagement_list_for_user(*, user: User) -> QuerySet[Engagement]:
     )
     as_provider = Q(offer__organisation_id__in=scope.provider_org_ids)
     return qs.filter(as_recipient | as_provider)
+
+
+def engagement_attachments(*, engagement: Engagement) -> QuerySet[EngagementAttachment]:
+    return EngagementAttachment.objects.filter(engagement=engagement).select_related("uploaded_by")
+
+
+def engagement_attachment_get_for_user(
+    *, user: User, engagement_id: int, attachment_id: int
+) -> EngagementAttachment | None:
+    """One attachment, if ``user`` may see its engagement (either side's focal points, moderators);
+    ``None`` otherwise, which callers answer with 404."""
+    engagement = engagement_list_for_user(user=user).filter(pk=engagement_id).first()
+    if engagement is None:
+        return None
+    attachment = engagement_attachments(engagement=engagement).filter(pk=attachment_id).first()
+    if attachment is not None:
+        attachment.engagement = engagement
+    return attachment
 
 
 def run_list() -> QuerySet[MatchRun]:

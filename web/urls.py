@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from web.views import accounts, browse, dashboard, entries, home, matching
+from web.views import accounts, attachments, browse, dashboard, entries, home, matching
 
 
 class KindConverter:
@@ -50,10 +50,33 @@ urlpatterns = [
     path("<kind:kind>s/<int:pk>/", browse.entry_detail, name="entry"),
     path("<kind:kind>s/<int:pk>/edit/", entries.entry_edit, name="entry-edit"),
     path("<kind:kind>s/<int:pk>/delete/", entries.entry_delete_confirm, name="entry-delete"),
+    # documents (before the actions: "attachments" is no action)
+    path("<kind:kind>s/<int:pk>/attachments/", attachments.entry_attachment_upload, name="entry-attachments"),
+    path(
+        "<kind:kind>s/<int:pk>/attachments/<int:attachment_pk>/",
+        attachments.entry_attachment_download,
+        name="entry-attachment",
+    ),
+    path(
+        "<kind:kind>s/<int:pk>/attachments/<int:attachment_pk>/delete/",
+        attachments.entry_attachment_remove,
+        name="entry-attachment-delete",
+    ),
     path("<kind:kind>s/<int:pk>/<str:action>/", entries.entry_action, name="entry-action"),
     # matching
     path("inbox/", matching.inbox, name="inbox"),
     path("engagements/<int:pk>/", matching.engagement, name="engagement"),
+    path("engagements/<int:pk>/attachments/", attachments.engagement_attachment_upload, name="engagement-attachments"),
+    path(
+        "engagements/<int:pk>/attachments/<int:attachment_pk>/",
+        attachments.engagement_attachment_download,
+        name="engagement-attachment",
+    ),
+    path(
+        "engagements/<int:pk>/attachments/<int:attachment_pk>/delete/",
+        attachments.engagement_attachment_remove,
+        name="engagement-attachment-delete",
+    ),
     path("engagements/<int:pk>/<str:action>/", matching.engagement_act, name="engagement-act"),
     path("runs/", matching.runs, name="runs"),
     path("runs/start/", matching.run_start, name="run-start"),

@@ -1,5 +1,6 @@
 """Models of the knowledge base, split by concern (reference data, organisations, entries, search)."""
 
+from kb.models.attachments import NEED_ATTACHMENT_KINDS, OFFER_ATTACHMENT_KINDS, EntryAttachment
 from kb.models.entries import (
     MAX_DESCRIPTION_LENGTH,
     MAX_TITLE_LENGTH,
@@ -35,6 +36,9 @@ from kb.models.terms import EntryTerms
 from kb.models.vectors import EntryVector
 
 __all__ = [
+    "NEED_ATTACHMENT_KINDS",
+    "OFFER_ATTACHMENT_KINDS",
+    "EntryAttachment",
     "MAX_DESCRIPTION_LENGTH",
     "MAX_TITLE_LENGTH",
     "AssistanceNeed",

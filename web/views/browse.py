@@ -14,6 +14,7 @@ from kb.search.labels import facet_label
 from kb.search.query import MAX_RESULT_WINDOW
 from kb.selectors import (
     entry_can_manage,
+    entry_contact_for_user,
     entry_events,
     need_list_for_user,
     offer_list_for_user,
@@ -22,6 +23,7 @@ from kb.selectors import (
 from kb.services.moderation import allowed_actions
 from kb.services.search import entries_search
 from matching.selectors import need_candidates, need_outcome
+from web.views.attachments import entry_attachments_context
 
 PAGE_SIZE = 20
 FACET_ORDER = (
@@ -98,6 +100,8 @@ def entry_detail(request, kind: str, pk: int):
         "actions": allowed_actions(entry, is_owner=is_owner, is_moderator=scope.is_moderator),
         "events": entry_events(entry=entry)[:20] if is_owner or scope.is_moderator else [],
         "country": entry.organisation.country if kind == "offer" else entry.country,
+        "contact": entry_contact_for_user(user=request.user, entry=entry),
+        **entry_attachments_context(user=request.user, kind=kind, entry=entry),
     }
     if kind == "need" and (is_owner or scope.is_moderator):
         context["candidates"] = need_candidates(user=request.user, need=entry)

@@ -32,6 +32,7 @@ from matching.services.engagements import (
 )
 from matching.services.runs import match_run_cancel, match_run_start
 from web.forms import RatingForm, ReasonForm
+from web.views.attachments import engagement_attachments_context
 from web.views.common import moderator_required
 
 
@@ -149,6 +150,7 @@ def engagement(request, pk: int):
             "paused": PAUSED_MESSAGE if engagement_is_paused(item) else "",
             # What replaced a superseded proposal is the recipient's to see (another provider's pair).
             "replacement": item.replaced_by if item.replaced_by_id and sides & Role.RECIPIENT else None,
+            **engagement_attachments_context(user=request.user, engagement=item, sides=sides),
         },
     )
 
