@@ -26,6 +26,7 @@ from kb.models import (
     ExpertiseOffer,
     KnowledgeEntry,
     Organisation,
+    SavedSearch,
 )
 
 
@@ -195,6 +196,13 @@ def entry_history_for_user(*, user: User, entry: KnowledgeEntry) -> tuple[QueryS
     if user_scope(user).is_moderator or entry_can_manage(user=user, entry=entry):
         return events, True
     return events.filter(action__in=PUBLIC_HISTORY_ACTIONS), False
+
+
+def saved_search_list_for_user(*, user: User) -> QuerySet[SavedSearch]:
+    """A user's own saved searches (nobody else's, moderators included)."""
+    if not user.is_authenticated:
+        return SavedSearch.objects.none()
+    return SavedSearch.objects.filter(user=user).order_by("-created_at", "-id")
 
 
 def organisation_list() -> QuerySet[Organisation]:

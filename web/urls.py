@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from web.views import accounts, attachments, browse, dashboard, entries, home, matching
+from web.views import accounts, attachments, browse, dashboard, entries, home, matching, saved_searches
 
 
 class KindConverter:
@@ -42,6 +42,8 @@ urlpatterns = [
     path("request-access/", accounts.request_access, name="request-access"),
     # the knowledge base
     path("browse/", browse.browse, name="browse"),
+    path("searches/save/", saved_searches.saved_search_save, name="saved-search-save"),
+    path("searches/<int:pk>/delete/", saved_searches.saved_search_remove, name="saved-search-delete"),
     path("mine/", entries.my_entries, name="my-entries"),
     path("needs/<int:pk>/matches/", matching.need_matches, name="need-matches"),
     path("needs/<int:need_pk>/interest/<int:offer_pk>/", matching.express_interest, name="express-interest"),

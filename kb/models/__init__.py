@@ -31,6 +31,7 @@ from kb.models.reference import (
     UncacChapter,
     content_language_code,
 )
+from kb.models.saved_searches import SavedSearch, SavedSearchAlert
 from kb.models.search_sync import SearchOutbox, SearchSyncState
 from kb.models.terms import EntryTerms
 from kb.models.vectors import EntryVector
@@ -62,6 +63,8 @@ __all__ = [
     "RegionKind",
     "RegionalGroup",
     "RevisionStatus",
+    "SavedSearch",
+    "SavedSearchAlert",
     "SearchOutbox",
     "SearchSyncState",
     "SouthSouthPreference",

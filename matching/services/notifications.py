@@ -185,6 +185,33 @@ def notify_entry_moderated(*, kind: str, entry, action: str, actor: User | None,
     return _create(users, MODERATION_KINDS[action], None, params, exclude=actor)
 
 
+def notify_saved_search_matches(*, kind: str, alerts) -> list[Notification]:
+    """Each new saved-search alert tells the search's owner, once (``kb.search.alerts`` raises an
+    alert once per saved search and entry), inside the transaction that records it."""
+    from kb.models import AssistanceNeed, ExpertiseOffer
+
+    model = ExpertiseOffer if kind == "offer" else AssistanceNeed
+    titles = dict(model.objects.filter(pk__in={a.entry_id for a in alerts}).values_list("id", "title"))
+    rows = [
+        Notification(
+            user=alert.saved_search.user,
+            kind="saved_search_match",
+            params={
+                "entry_kind": kind,
+                "entry_id": alert.entry_id,
+                "title": titles.get(alert.entry_id, ""),
+                "search": alert.saved_search.name,
+            },
+        )
+        for alert in alerts
+    ]
+    created = Notification.objects.bulk_create(rows)
+    ids = [n.pk for n in created]
+    if ids:
+        transaction.on_commit(lambda: _queue_emails(ids))
+    return created
+
+
 def notifications_for_user(*, user: User):
     return Notification.objects.filter(user=user).select_related("engagement")
 
@@ -223,11 +250,13 @@ def render_notification(notification: Notification) -> tuple[str, str]:
         "entry_publish": _("Your entry “%(title)s” is published"),
         "entry_return": _("Your entry “%(title)s” was returned to you"),
         "entry_unpublish": _("Your entry “%(title)s” was unpublished and returned to you"),
+        "saved_search_match": _("New entry for your saved search “%(search)s”: “%(title)s”"),
     }
     title = titles.get(notification.kind, notification.kind) % {
         "need": p.get("need", ""),
         "offer": p.get("offer", ""),
         "title": p.get("title", ""),
+        "search": p.get("search", ""),
     }
     text = title
     if p.get("reason"):

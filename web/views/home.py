@@ -12,6 +12,7 @@ from accounts.selectors import token_list_for_user, user_memberships
 from accounts.services import token_revoke
 from matching.services.notifications import notifications_for_user, notifications_mark_read
 from web.selectors import home_data
+from web.views.saved_searches import saved_searches_for_account
 
 
 def home(request):
@@ -22,7 +23,11 @@ def home(request):
 
 @login_required
 def account(request):
-    context = {"memberships": user_memberships(user=request.user), "tokens": token_list_for_user(user=request.user)}
+    context = {
+        "memberships": user_memberships(user=request.user),
+        "tokens": token_list_for_user(user=request.user),
+        "saved_searches": saved_searches_for_account(user=request.user),
+    }
     return render(request, "web/account.html", context)
 
 
