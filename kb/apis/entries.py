@@ -34,7 +34,6 @@ from kb.apis.serializers import (
     TransitionInputSerializer,
 )
 from kb.selectors import (
-    entry_attachment_get_for_user,
     entry_attachments,
     entry_history_for_user,
     need_list_for_user,
@@ -172,15 +171,12 @@ class _EntryViewSet(
         )
         return Response(AttachmentSerializer(attachment, context=context).data, status=status.HTTP_201_CREATED)
 
-    def _attachment(self, request: Request, pk, attachment_id):
-        attachment = entry_attachment_get_for_user(
-            user=request.user,
-            kind=self.output_serializer_class.kind,
-            entry_id=int(pk),
-            attachment_id=int(attachment_id),
-        )
+    def _attachment(self, request: Request, attachment_id):
+        entry = self.get_object()  # scoped to the caller: another State's draft is a 404
+        attachment = entry_attachments(entry=entry).filter(pk=attachment_id).first()
         if attachment is None:
             raise Http404
+        setattr(attachment, entry.kind, entry)
         return attachment
 
     @extend_schema(
@@ -201,7 +197,7 @@ class _EntryViewSet(
         content_negotiation_class=FileDownloadNegotiation,
     )
     def attachment_detail(self, request: Request, pk=None, attachment_id=None):
-        attachment = self._attachment(request, pk, attachment_id)
+        attachment = self._attachment(request, attachment_id)
         if request.method == "DELETE":
             entry_attachment_delete(actor=request.user, attachment=attachment)
             return Response(status=status.HTTP_204_NO_CONTENT)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from kb.models import EntryKind, SavedSearch
 from kb.search.documents import FACET_FIELDS
+from kb.validators import unstorable_character, validate_storable_text
 
 MAX_SAVED_SEARCHES = 50
 MAX_VALUES = 50
@@ -36,7 +37,7 @@ def _filters_clean(filters: Mapping | None) -> dict[str, list[str]]:
             values = [values]
         if not isinstance(values, list | tuple) or len(values) > MAX_VALUES:
             raise ValidationError({"filters": _("Give at most %(n)d values per facet.") % {"n": MAX_VALUES}})
-        if any(not isinstance(v, str) or not v or len(v) > 64 for v in values):
+        if any(not isinstance(v, str) or not v or len(v) > 64 or unstorable_character(v) for v in values):
             raise ValidationError({"filters": _("Each value of %(facet)s is a code.") % {"facet": facet}})
         if values:
             cleaned[facet] = sorted(set(values))
@@ -52,6 +53,11 @@ def saved_search_create(
     text = (text or "").strip()
     if len(text) > MAX_TEXT:
         errors["text"] = [_("At most %(n)d characters.") % {"n": MAX_TEXT}]
+    for field, value in (("text", text), ("name", name or "")):
+        try:
+            validate_storable_text(value)
+        except ValidationError as exc:
+            errors.setdefault(field, []).extend(exc.messages)
     if kind not in ("", *EntryKind.values):
         errors["kind"] = [_("Choose offers, needs, or both.")]
     try:

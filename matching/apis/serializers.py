@@ -8,6 +8,7 @@ from core.api.serializers import RejectUnknownFieldsMixin
 from kb.apis.filters import MAX_ID
 from matching.models import Engagement, EngagementRating, MatchCandidate, MatchRun, NeedOutcome, Notification
 from matching.reasons import render_reasons
+from matching.services.attachments import ENGAGEMENT_ATTACHMENT_KINDS
 from matching.services.engagements import allowed_engagement_actions, offer_capacity_left
 from matching.services.notifications import notification_path, render_notification
 
@@ -179,3 +180,10 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 class MarkReadInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     ids = serializers.ListField(child=_id(), required=False, max_length=1000, help_text="Omit to mark all read.")
+
+
+class EngagementAttachmentInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    file = serializers.FileField(help_text="PDF, Office or OpenDocument file, plain text or image; at most 10 MB.")
+    kind = serializers.ChoiceField(
+        choices=[(k.value, k.label) for k in ENGAGEMENT_ATTACHMENT_KINDS], help_text="Kind of document."
+    )
