@@ -200,3 +200,9 @@ def test_an_archived_entry_takes_no_new_document(civ, published_offer):
     url = reverse("kb-api:offer-attachments", kwargs={"pk": published_offer.pk})
     response = civ.client.post(url, {"file": upload("note.pdf", PDF), "kind": "concept_note"}, format="multipart")
     assert response.status_code == 409
+
+
+def test_ids_beyond_64_bits_are_a_404(civ, published_offer):
+    huge = 2**70
+    url = reverse("kb-api:offer-attachment-detail", kwargs={"pk": published_offer.pk, "attachment_id": huge})
+    assert civ.client.get(url).status_code == 404

@@ -169,3 +169,21 @@ def test_another_users_saved_search_cannot_be_deleted_from_the_page(civ, kor):
     browser.force_login(civ.user)
     assert browser.post(reverse("web:saved-search-delete", args=[search.pk])).status_code == 404
     assert SavedSearch.objects.filter(pk=search.pk).exists()
+
+
+def test_many_matches_in_one_batch_are_one_notification(search_backend, civ, kor, moderator, settings):
+    """A bulk load publishing many matching entries at once: one message, linking to the search."""
+    from tests.factories import OfferFactory
+
+    settings.SITE_URL = "https://ta.example.org"
+    search = saved_search_create(user=kor.user, name="Whistle-blowers", text="whistle-blower", kind="offer")
+    offers = [
+        OfferFactory(organisation=civ.organisation, title=f"Whistle-blower hotline {n}", published=True)
+        for n in range(3)
+    ]
+    search_sync_entries(kind="offer", entry_ids=[o.pk for o in offers])
+    assert SavedSearchAlert.objects.filter(saved_search=search).count() == 3
+    (notification,) = Notification.objects.filter(user=kor.user)
+    subject, body = notification_email_text(notification)
+    assert subject == "New entries for your saved search “Whistle-blowers”: 3"
+    assert "https://ta.example.org/browse/?q=whistle-blower&kind=offer&sort=date" in body
