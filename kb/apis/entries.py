@@ -156,7 +156,7 @@ class _EntryViewSet(
         parser_classes=[MultiPartParser],
         pagination_class=None,
     )
-    def attachments(self, request: Request, pk=None) -> Response:
+    def attachments(self, request: Request, pk=None, format=None) -> Response:
         entry = self.get_object()
         context = {**self.get_serializer_context(), "kind": entry.kind}
         if request.method == "GET":
@@ -196,7 +196,7 @@ class _EntryViewSet(
         url_name="attachment-detail",
         content_negotiation_class=FileDownloadNegotiation,
     )
-    def attachment_detail(self, request: Request, pk=None, attachment_id=None):
+    def attachment_detail(self, request: Request, pk=None, attachment_id=None, format=None):
         attachment = self._attachment(request, attachment_id)
         if request.method == "DELETE":
             entry_attachment_delete(actor=request.user, attachment=attachment)

@@ -231,7 +231,7 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         parser_classes=[MultiPartParser],
         pagination_class=None,
     )
-    def attachments(self, request: Request, pk=None) -> Response:
+    def attachments(self, request: Request, pk=None, format=None) -> Response:
         engagement = self.get_object()
         context = self._attachment_context(request)
         if request.method == "GET":
@@ -261,7 +261,7 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         url_name="attachment-detail",
         content_negotiation_class=FileDownloadNegotiation,
     )
-    def attachment_detail(self, request: Request, pk=None, attachment_id=None):
+    def attachment_detail(self, request: Request, pk=None, attachment_id=None, format=None):
         engagement = self.get_object()  # scoped to the caller: another State's engagement is a 404
         attachment = engagement_attachments(engagement=engagement).filter(pk=attachment_id).first()
         if attachment is None:
