@@ -134,13 +134,28 @@ def entry_contact_choices(*, entry: KnowledgeEntry) -> QuerySet[Membership]:
     return memberships.filter(user__is_active=True).select_related("user", "organisation").order_by("user__email")
 
 
+def entry_contact_current(*, entry: KnowledgeEntry) -> Membership | None:
+    """The entry's contact person while they still qualify (``entry_contact_choices``: active,
+    and a member of the organisation, or a recipient focal point of the State); else ``None``.
+    A membership that ends clears the reference itself (``on_delete=SET_NULL``)."""
+    membership = entry.contact_person if entry.contact_person_id else None
+    if membership is None or not membership.user.is_active:
+        return None
+    organisation_id = getattr(entry, "organisation_id", None)
+    if organisation_id:
+        return membership if membership.organisation_id == organisation_id else None
+    qualifies = membership.is_recipient_focal_point and (
+        membership.organisation.country_id == entry.country_id  # type: ignore[attr-defined]
+    )
+    return membership if qualifies else None
+
+
 def entry_contact_for_user(*, user: User, entry: KnowledgeEntry) -> Membership | None:
     """The contact person as ``user`` may know them: signed-in users only, and only while the
-    person still acts for the entry (a deactivated account is no contact)."""
-    if not user.is_authenticated or not entry.contact_person_id:
+    person still acts for the entry (``entry_contact_current``)."""
+    if not user.is_authenticated:
         return None
-    membership = entry.contact_person
-    return membership if membership is not None and membership.user.is_active else None
+    return entry_contact_current(entry=entry)
 
 
 def entry_can_view(*, user: User, entry: KnowledgeEntry) -> bool:

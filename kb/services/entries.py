@@ -50,7 +50,7 @@ from kb.models import (
     ThematicArea,
     UncacArticle,
 )
-from kb.selectors import entry_can_manage, entry_contact_choices, user_scope
+from kb.selectors import entry_can_manage, entry_contact_choices, entry_contact_current, user_scope
 from kb.services.effects import entry_changed_on_commit
 from kb.signals import entry_moderated
 from kb.validators import keywords_clean
@@ -137,10 +137,8 @@ def entry_snapshot(entry: KnowledgeEntry) -> dict[str, Any]:
 
 def _contact_email(entry: KnowledgeEntry) -> str | None:
     """The contact person's e-mail, while they still act for the entry (else ``None``)."""
-    membership = entry.contact_person if entry.contact_person_id else None
-    if membership is None or not membership.user.is_active:
-        return None
-    return membership.user.email
+    membership = entry_contact_current(entry=entry)
+    return membership.user.email if membership else None
 
 
 def _contact_membership(entry: KnowledgeEntry, email: str | None) -> Membership | None:

@@ -135,3 +135,26 @@ def test_the_contact_stays_out_of_the_interchange_format(civ):
     line = entry_to_line(offer) or ""
     assert "contact_person" not in line
     assert civ.user.email not in line
+
+
+def test_a_states_need_loses_a_contact_who_is_no_longer_a_recipient_focal_point(civ, kor):
+    from kb.models import AssistanceNeed
+    from kb.services.entries import need_create_unchecked
+
+    need = need_create_unchecked(
+        actor=civ.user,
+        country=civ.organisation.country,
+        organisation=None,
+        data={**OFFER, "contact_person": civ.user.email},
+    )
+    assert need.contact_person.user == civ.user
+    need.status = "published"
+    need.save()
+    assert (
+        kor.client.get(reverse("kb-api:need-detail", args=[need.pk])).json()["contact_person"]["email"]
+        == civ.user.email
+    )
+    Membership.objects.filter(user=civ.user).update(is_recipient_focal_point=False, is_provider_focal_point=True)
+    need = AssistanceNeed.objects.get(pk=need.pk)
+    assert kor.client.get(reverse("kb-api:need-detail", args=[need.pk])).json()["contact_person"] is None
+    assert entry_snapshot(need)["contact_person"] is None
