@@ -143,3 +143,27 @@ def test_attachments_have_no_public_url(civ, settings):
     response = anonymous.get(reverse("web:entry-attachment", args=["need", draft.pk, attachment.pk]))
     assert response.status_code == 302  # to the sign-in page
     assert anonymous.get("/" + attachment.file.name).status_code == 404
+
+
+def test_a_document_larger_than_an_ordinary_request_passes_and_the_limit_holds(civ, settings):
+    """Bodies are capped at 2.5 MB everywhere but on the upload paths, which take the attachment limit."""
+    settings.ATTACHMENT_MAX_SIZE = 4 * 1024 * 1024
+    offer = OfferFactory(organisation=civ.organisation)
+    browser = _browser(civ)
+    url = reverse("web:entry-attachments", args=["offer", offer.pk])
+    three_mb = PDF + b" " * (3 * 1024 * 1024)
+    assert browser.post(url, {"kind": "concept_note", "file": upload("big.pdf", three_mb)}).status_code == 302
+    assert EntryAttachment.objects.get().size == len(three_mb)
+    # a file over the limit, in a body the path still accepts: refused by name
+    five_mb = PDF + b" " * (5 * 1024 * 1024)
+    page = browser.post(
+        url, {"kind": "concept_note", "file": upload("huge.pdf", five_mb)}, follow=True
+    ).content.decode()
+    assert "too large" in page
+    # a body beyond the limit and the form's allowance: 413 before anything reads it
+    eight_mb = PDF + b" " * (8 * 1024 * 1024)
+    assert browser.post(url, {"kind": "concept_note", "file": upload("x.pdf", eight_mb)}).status_code == 413
+    # elsewhere the ordinary cap stays
+    edit = reverse("web:entry-edit", args=["offer", offer.pk])
+    assert browser.post(edit, {"title": "x" * (3 * 1024 * 1024)}).status_code == 413
+    assert EntryAttachment.objects.count() == 1
