@@ -45,6 +45,14 @@ class EmailUserManager(UserManager):
         return self._create_user(email, password, **extra_fields)
 
 
+class NotificationEmail(models.TextChoices):
+    """How a user hears of their notifications by e-mail (they are always in the app)."""
+
+    IMMEDIATE = "immediate", _("One e-mail per notification, at once")
+    DAILY = "daily", _("One e-mail a day with the day's notifications")
+    NONE = "none", _("No e-mail (in the app only)")
+
+
 class User(AbstractUser):
     username = None  # type: ignore[assignment]
     first_name = None  # type: ignore[assignment]
@@ -53,6 +61,9 @@ class User(AbstractUser):
     full_name = models.CharField(_("full name"), max_length=200, blank=True)
     preferred_language = models.CharField(
         _("preferred language"), max_length=10, choices=settings.LANGUAGES, blank=True
+    )
+    notification_email = models.CharField(
+        _("notification e-mails"), max_length=10, choices=NotificationEmail.choices, default=NotificationEmail.IMMEDIATE
     )
 
     USERNAME_FIELD = "email"

@@ -16,7 +16,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import MODERATORS_GROUP, AccessRequest, AccessRequestStatus, Invitation, Membership, User
+from accounts.models import (
+    MODERATORS_GROUP,
+    AccessRequest,
+    AccessRequestStatus,
+    Invitation,
+    Membership,
+    NotificationEmail,
+    User,
+)
 from accounts.tasks import EMAIL_SEND_TASK, MAIL_ERRORS
 from core.tasks import enqueue
 from kb.models import Organisation
@@ -437,3 +445,18 @@ def tokens_revoke_all(*, user: User) -> int:
 
     deleted, _detail = AuthToken.objects.filter(user=user).delete()
     return deleted
+
+
+def user_set_notification_email(*, user: User, value: str) -> User:
+    """How ``user`` hears of notifications by e-mail: at once, in a daily digest, or not at all."""
+    if value not in NotificationEmail.values:
+        raise ValidationError(
+            {
+                "notification_email": _("Notification e-mails: choose one of %(choices)s.")
+                % {"choices": ", ".join(map(str, NotificationEmail.labels))}
+            }
+        )
+    with transaction.atomic(durable=True):
+        User.objects.filter(pk=user.pk).update(notification_email=value)
+    user.notification_email = value
+    return user

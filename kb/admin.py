@@ -38,7 +38,7 @@ from kb.models import (
     UncacChapter,
 )
 from kb.search.concepts import concept_matcher_invalidate
-from kb.services.moderation import ACTION_LABELS, Action, entries_transition_bulk
+from kb.services.moderation import ACTION_LABELS, Action, allowed_actions, entries_transition_bulk
 
 
 class ViewOnlyAdmin(admin.ModelAdmin):
@@ -170,8 +170,36 @@ class EntryAdmin(admin.ModelAdmin):
         )
         return (awaiting_first.asc(), F("submitted_at").asc(nulls_last=True), "-updated_at", "-id")
 
+    #: Bookkeeping a moderator has no use for on the change page (the row version is for search,
+    #: pending changes are shown as a diff on the entry's page in the app, keywords as words).
+    internal_fields = ("id", "row_version", "pending_revision", "keywords", "revision_status", "status")
+    change_form_template = "admin/kb/entry_change_form.html"
+
+    def get_fields(self, request, obj=None):
+        names = [f.name for f in self.model._meta.fields + self.model._meta.many_to_many]
+        shown = [n for n in names if n not in self.internal_fields]
+        return ["moderation_state_display", *shown[:3], "keywords_display", *shown[3:]]
+
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields + self.model._meta.many_to_many if f.name != "id"]
+        return self.get_fields(request, obj)
+
+    @admin.display(description=_("keywords"))
+    def keywords_display(self, obj) -> str:
+        return "; ".join(obj.keywords or []) or "—"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Approve / Return / … as buttons that post to the app's moderation actions (the same
+        # service, the same checks and notifications as the entry's page in the app).
+        obj = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if obj is not None:
+            extra["moderation_actions"] = [
+                (action, ACTION_LABELS[Action(action)])
+                for action in allowed_actions(obj, is_owner=False, is_moderator=True)
+            ]
+            extra["entry_kind"] = "offer" if isinstance(obj, ExpertiseOffer) else "need"
+            extra["reason_actions"] = (Action.RETURN.value, Action.UNPUBLISH.value)
+        return super().change_view(request, object_id, form_url, extra_context=extra)
 
     def has_add_permission(self, request) -> bool:
         return False

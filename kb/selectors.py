@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
 from kb.models import (
@@ -26,6 +28,7 @@ from kb.models import (
     ExpertiseOffer,
     KnowledgeEntry,
     Organisation,
+    RevisionStatus,
     SavedSearch,
 )
 
@@ -41,9 +44,32 @@ class UserScope:
     recipient_country_ids: frozenset[int]
     recipient_country_codes: frozenset[str]
 
+    # The one home of "who acts for whom": every list, filter and page builds its ownership
+    # conditions from these (``prefix`` reaches the entry from another model, e.g. "need__").
+
+    def owns(self, model: type[KnowledgeEntry], prefix: str = "") -> Q:
+        """Entries of this user's organisations and, for needs, their State's organisation-less
+        needs (a State's focal points act for those): "my entries"."""
+        mine = Q(**{f"{prefix}organisation_id__in": self.member_org_ids})
+        if issubclass(model, AssistanceNeed):
+            mine |= self.state_needs(prefix)
+        return mine
+
+    def state_needs(self, prefix: str = "") -> Q:
+        return Q(**{f"{prefix}organisation__isnull": True, f"{prefix}country_id__in": self.recipient_country_ids})
+
+    def acts_as_recipient(self, prefix: str = "need__") -> Q:
+        """Needs this user answers for as a recipient focal point."""
+        return Q(**{f"{prefix}organisation_id__in": self.recipient_org_ids}) | self.state_needs(prefix)
+
+    def acts_as_provider(self, prefix: str = "offer__") -> Q:
+        """Offers this user answers for as a provider focal point."""
+        return Q(**{f"{prefix}organisation_id__in": self.provider_org_ids})
+
     @property
     def owner_tokens(self) -> tuple[str, ...]:
-        """Tokens matching the ``owners`` field of search documents this user may see."""
+        """Tokens matching the ``owners`` field of search documents this user may see (built by
+        ``kb.search.documents.owner_tokens_of`` for each document)."""
         return tuple(sorted({f"org:{i}" for i in self.member_org_ids})) + tuple(
             sorted(f"state:{c}" for c in self.recipient_country_codes)
         )
@@ -72,15 +98,11 @@ def user_scope(user: User) -> UserScope:
 
 
 def _offer_visibility(scope: UserScope) -> Q:
-    return Q(status=EntryStatus.PUBLISHED) | Q(organisation_id__in=scope.member_org_ids)
+    return Q(status=EntryStatus.PUBLISHED) | scope.owns(ExpertiseOffer)
 
 
 def _need_visibility(scope: UserScope) -> Q:
-    return (
-        Q(status=EntryStatus.PUBLISHED)
-        | Q(organisation_id__in=scope.member_org_ids)
-        | Q(organisation__isnull=True, country_id__in=scope.recipient_country_ids)
-    )
+    return Q(status=EntryStatus.PUBLISHED) | scope.owns(AssistanceNeed)
 
 
 def offer_list_for_user(*, user: User) -> QuerySet[ExpertiseOffer]:
@@ -211,6 +233,35 @@ def entry_history_for_user(*, user: User, entry: KnowledgeEntry) -> tuple[QueryS
     if user_scope(user).is_moderator or entry_can_manage(user=user, entry=entry):
         return events, True
     return events.filter(action__in=PUBLIC_HISTORY_ACTIONS), False
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One entry awaiting a moderator: a new submission, or changes to a published entry."""
+
+    kind: str  # "offer" or "need"
+    entry: KnowledgeEntry
+    is_change: bool
+
+
+def moderation_queue(*, user: User, limit: int = 200) -> list[QueueItem]:
+    """Offers and needs awaiting review, oldest submission first (moderators only).
+
+    New submissions (``status`` submitted) and submitted changes to published entries
+    (``revision_status`` submitted) alike; ``submitted_at`` is set by both submissions."""
+    if not user_scope(user).is_moderator:
+        raise PermissionDenied(_("Only moderators review submissions."))
+    awaiting = Q(status=EntryStatus.SUBMITTED) | Q(revision_status=RevisionStatus.SUBMITTED)
+    offers = ExpertiseOffer.objects.filter(awaiting).select_related("organisation__country", "language")
+    needs = AssistanceNeed.objects.filter(awaiting).select_related("country", "organisation", "language")
+    order = (F("submitted_at").asc(nulls_last=True), "id")
+    items = [
+        QueueItem("offer", e, e.revision_status == RevisionStatus.SUBMITTED) for e in offers.order_by(*order)[:limit]
+    ] + [QueueItem("need", e, e.revision_status == RevisionStatus.SUBMITTED) for e in needs.order_by(*order)[:limit]]
+    items.sort(
+        key=lambda item: (item.entry.submitted_at is None, item.entry.submitted_at or 0, item.kind, item.entry.pk)
+    )
+    return items[:limit]
 
 
 def saved_search_list_for_user(*, user: User) -> QuerySet[SavedSearch]:

@@ -13,6 +13,8 @@ from kb.admin import ViewOnlyAdmin
 from matching.models import (
     Engagement,
     EngagementEvent,
+    EngagementMessage,
+    EngagementMission,
     EngagementRating,
     MatchCandidate,
     MatchingSettings,
@@ -142,7 +144,7 @@ class NeedOutcomeAdmin(ViewOnlyAdmin):
 
 class EngagementEventInline(admin.TabularInline):
     model = EngagementEvent
-    fields = ("created_at", "action", "from_state", "to_state", "actor", "reason")
+    fields = ("created_at", "action", "from_state", "to_state", "actor", "reason", "changes")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -162,6 +164,30 @@ class RatingInline(admin.TabularInline):
         return False
 
 
+class MissionInline(admin.TabularInline):
+    model = EngagementMission
+    fields = ("date", "label")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class MessageInline(admin.TabularInline):
+    """The thread, read-only: moderators write on the engagement's page like either side."""
+
+    model = EngagementMessage
+    fields = ("created_at", "side", "author", "body")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Engagement)
 class EngagementAdmin(admin.ModelAdmin):
     list_display = ("need", "offer", "state", "score", "south_south", "updated_at")
@@ -169,7 +195,7 @@ class EngagementAdmin(admin.ModelAdmin):
     list_select_related = ("need", "offer")
     search_fields = ("need__title", "offer__title")
     readonly_fields = [f.name for f in Engagement._meta.fields]
-    inlines = [EngagementEventInline, RatingInline]
+    inlines = [MissionInline, MessageInline, EngagementEventInline, RatingInline]
     show_full_result_count = False
 
     def has_add_permission(self, request) -> bool:

@@ -291,6 +291,22 @@ class SupersededReason(models.TextChoices):
     CAPACITY_GONE = "capacity_gone", _("The offer has no capacity left for this proposal.")
 
 
+class OutcomeResult(models.TextChoices):
+    """What an engagement delivered, in the words of the side that recorded it."""
+
+    DELIVERED = "delivered", _("Delivered")
+    PARTLY_DELIVERED = "partly_delivered", _("Partly delivered")
+    NOT_DELIVERED = "not_delivered", _("Not delivered")
+
+
+#: Longest message of an engagement's thread, and longest outcome note (characters).
+MAX_MESSAGE_LENGTH = 5000
+MAX_OUTCOME_NOTE_LENGTH = 5000
+MAX_MISSION_LABEL_LENGTH = 120
+#: Most missions an engagement's dates can list.
+MAX_MISSIONS = 30
+
+
 class Engagement(models.Model):
     """A (need, offer) pair moving from proposal to completed assistance.
 
@@ -338,12 +354,26 @@ class Engagement(models.Model):
     superseded_reason = models.CharField(
         _("why superseded"), max_length=16, choices=SupersededReason.choices, blank=True
     )
+    # Agreed by both sides once the provider has committed (``engagement_dates_set``).
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    # After completion, what was delivered (``engagement_outcome_record``; counted by the dashboard).
+    outcome_result = models.CharField(_("result"), max_length=16, choices=OutcomeResult.choices, blank=True)
+    outcome_note = models.TextField(_("what was delivered"), blank=True)
+    outcome_recorded_at = models.DateTimeField(_("outcome recorded"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("engagement")
         verbose_name_plural = _("engagements")
         ordering = ["-updated_at", "-id"]
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start_date__isnull=True)
+                | models.Q(end_date__isnull=True)
+                | models.Q(end_date__gte=models.F("start_date")),
+                name="matching_engagement_end_after_start",
+                violation_error_message=_("The end date is before the start date."),
+            ),
             models.UniqueConstraint(
                 fields=["need", "offer"],
                 condition=~models.Q(state__in=["dismissed", "declined", "completed", "cancelled", "superseded"]),
@@ -385,6 +415,9 @@ class EngagementEvent(models.Model):
         verbose_name=_("by"),
     )
     reason = models.TextField(_("reason"), blank=True)
+    # What an edit changed (dates, missions, outcome): {field: [before, after]}, shown with the
+    # fields' labels in the reader's language.
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
     created_at = models.DateTimeField(_("when"), auto_now_add=True)
 
     class Meta:
@@ -394,6 +427,55 @@ class EngagementEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action}: {self.from_state}->{self.to_state}"
+
+
+class EngagementMission(models.Model):
+    """One agreed mission of an engagement (a study visit, an expert's week on site): a date and a
+    short label. Replaced as a whole with the engagement's dates."""
+
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="missions", verbose_name=_("engagement")
+    )
+    date = models.DateField(_("date"))
+    label = models.CharField(_("mission"), max_length=MAX_MISSION_LABEL_LENGTH)
+
+    class Meta:
+        verbose_name = _("mission")
+        verbose_name_plural = _("missions")
+        ordering = ["date", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.date.isoformat()} {self.label}"
+
+
+class MessageSide(models.TextChoices):
+    RECIPIENT = "recipient", _("Recipient")
+    PROVIDER = "provider", _("Provider")
+    MODERATOR = "moderator", _("Secretariat")
+
+
+class EngagementMessage(models.Model):
+    """A message in an engagement's thread, written by a focal point of either side or a
+    moderator; only they read it (``matching.selectors.engagement_messages``)."""
+
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="messages", verbose_name=_("engagement")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("by")
+    )
+    side = models.CharField(_("side"), max_length=10, choices=MessageSide.choices)
+    body = models.TextField(_("message"), max_length=MAX_MESSAGE_LENGTH)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("engagement message")
+        verbose_name_plural = _("engagement messages")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["engagement", "created_at"], name="matching_message_thread")]
+
+    def __str__(self) -> str:
+        return f"{self.engagement_id} {self.side}: {self.body[:40]}"
 
 
 class RatingSide(models.TextChoices):

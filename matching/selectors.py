@@ -1,18 +1,35 @@
 """Read-side of matching: candidates, outcomes, runs and engagements, scoped to the caller.
 
 - Candidates of a need: its focal points and moderators (a recipient decides what it needs).
-- Engagements: the focal points of either side and moderators.
+- Engagements: the focal points of either side and moderators; so are their message threads
+  (``engagement_messages`` takes an engagement already found through ``engagement_list_for_user``
+  and checks again).
 - Runs: every signed-in user sees their progress and history (no entry content in them).
 """
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from kb.models import AssistanceNeed, EntryStatus
 from kb.selectors import need_can_manage, user_scope
-from matching.models import Engagement, EngagementAttachment, MatchCandidate, MatchRun, NeedOutcome, RunScope, RunStatus
+from matching.models import (
+    Engagement,
+    EngagementAttachment,
+    EngagementMessage,
+    EngagementState,
+    MatchCandidate,
+    MatchRun,
+    NeedOutcome,
+    OutcomeResult,
+    RunScope,
+    RunStatus,
+)
 
 
 def need_candidates(*, user: User, need: AssistanceNeed) -> QuerySet[MatchCandidate]:
@@ -35,14 +52,10 @@ def engagement_list_for_user(*, user: User) -> QuerySet[Engagement]:
     scope = user_scope(user)
     qs = Engagement.objects.select_related(
         "need__country", "need__organisation", "offer__organisation__country", "candidate"
-    ).prefetch_related("ratings")
+    ).prefetch_related("ratings", "missions")
     if scope.is_moderator:
         return qs
-    as_recipient = Q(need__organisation_id__in=scope.recipient_org_ids) | Q(
-        need__organisation__isnull=True, need__country_id__in=scope.recipient_country_ids
-    )
-    as_provider = Q(offer__organisation_id__in=scope.provider_org_ids)
-    return qs.filter(as_recipient | as_provider)
+    return qs.filter(scope.acts_as_recipient() | scope.acts_as_provider())
 
 
 def engagement_attachments(*, engagement: Engagement) -> QuerySet[EngagementAttachment]:
@@ -75,3 +88,102 @@ def latest_completed_full_run() -> MatchRun | None:
 
 def active_full_run() -> MatchRun | None:
     return MatchRun.objects.filter(scope=RunScope.FULL, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).first()
+
+
+def engagement_messages(*, user: User, engagement: Engagement) -> QuerySet[EngagementMessage]:
+    """The engagement's thread, oldest first: its two sides and moderators read it; nobody else."""
+    if not engagement_list_for_user(user=user).filter(pk=engagement.pk).exists():
+        return EngagementMessage.objects.none()
+    return EngagementMessage.objects.filter(engagement=engagement).select_related("author")
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    """One step of an engagement's timeline: a day and what happened (or is planned) on it."""
+
+    date: dt.date
+    label: str
+    planned: bool = False  # a date agreed for the future, not something that happened
+
+
+#: The transitions a timeline shows (other events stay in the full history).
+_TIMELINE_ACTIONS = ("propose", "offer", "interest", "accept", "agree", "start", "complete", "cancel", "decline",
+                     "dismiss", "supersede")  # fmt: skip
+
+
+def _timeline_labels() -> dict[str, str]:
+    return {
+        "propose": _("Proposed by matching"),
+        "offer": _("Help offered by the provider"),
+        "interest": _("The recipient is interested"),
+        "accept": _("Accepted by the provider"),
+        "agree": _("Agreement confirmed"),
+        "start": _("Work started"),
+        "complete": _("Completed"),
+        "cancel": _("Cancelled"),
+        "decline": _("Declined by the provider"),
+        "dismiss": _("Dismissed by the recipient"),
+        "supersede": str(EngagementState.SUPERSEDED.label),
+    }
+
+
+def engagement_event_label(action: str) -> str:
+    """An engagement event's action in words of the active language (its code if unknown)."""
+    labels = {**_timeline_labels(), "dates": _("Dates changed"), "outcome": _("Outcome recorded")}
+    return labels.get(action, action)
+
+
+def _change_labels() -> dict[str, str]:
+    return {
+        "start_date": _("Start date"),
+        "end_date": _("End date"),
+        "missions": _("Missions"),
+        "outcome_result": _("Result"),
+        "outcome_note": _("What was delivered"),
+    }
+
+
+def _change_value(field: str, value) -> str:
+    if isinstance(value, list):
+        return "; ".join(map(str, value))
+    if field == "outcome_result" and value in OutcomeResult.values:
+        return str(OutcomeResult(value).label)
+    return str(value or "")
+
+
+def engagement_event_changes(event) -> list[tuple[str, str, str]]:
+    """(field label, before, after) of what an edit changed, in the active language; an empty
+    value reads as "—"."""
+    labels = _change_labels()
+    rows = []
+    for field, (before, after) in (event.changes or {}).items():
+        rows.append((labels.get(field, field), _change_value(field, before) or "—", _change_value(field, after) or "—"))
+    return rows
+
+
+def engagement_timeline(*, engagement: Engagement, today: dt.date | None = None) -> list[TimelineStep]:
+    """The engagement's short timeline in the active language: its steps (proposed, interest,
+    accepted, agreed, started, completed…) by day, with the agreed start, missions and end."""
+    from django.utils import timezone
+
+    today = today or timezone.localdate()
+    labels = _timeline_labels()
+    steps: list[tuple[dt.date, int, TimelineStep]] = []
+    events = sorted(engagement.events.all(), key=lambda e: (e.created_at, e.pk))
+    for order, event in enumerate(events):
+        if event.action in _TIMELINE_ACTIONS:
+            day = timezone.localdate(event.created_at)
+            steps.append((day, order, TimelineStep(day, labels[event.action])))
+    if not any(e.action in ("propose", "offer", "interest") for e in events):  # older rows: no first event
+        day = timezone.localdate(engagement.created_at)
+        steps.insert(0, (day, -1, TimelineStep(day, str(EngagementState(engagement.state).label))))
+    planned = len(events)
+    if engagement.start_date:
+        steps.append((engagement.start_date, planned, TimelineStep(
+            engagement.start_date, _("Agreed start"), engagement.start_date > today)))  # fmt: skip
+    for mission in engagement.missions.all():
+        steps.append((mission.date, planned + 1, TimelineStep(mission.date, mission.label, mission.date > today)))
+    if engagement.end_date:
+        steps.append((engagement.end_date, planned + 2, TimelineStep(
+            engagement.end_date, _("Agreed end"), engagement.end_date > today)))  # fmt: skip
+    return [step for _day, _order, step in sorted(steps, key=lambda s: (s[0], s[1]))]

@@ -11,7 +11,11 @@ from django.utils import timezone
 
 from kb.search import SearchUnavailable
 from matching.models import RunTrigger
-from matching.services.notifications import notification_emails_drain, notification_emails_send
+from matching.services.notifications import (
+    notification_digests_send,
+    notification_emails_drain,
+    notification_emails_send,
+)
 from matching.services.runs import (
     MatchRunAlreadyActive,
     RunLeaseHeld,
@@ -107,3 +111,9 @@ def send_notification_emails_task(notification_ids: list[int]) -> int:
 def notification_emails_drain_task() -> dict:
 
     return notification_emails_drain()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def notification_digests_task() -> dict:
+
+    return notification_digests_send()

@@ -16,10 +16,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import moderators_group_sync, user_make_moderator
-from kb.models import Country, Organisation
+from kb.models import Country, Language, Organisation
 from kb.search import build_backend, reset_backend
 from kb.services.reference import reference_data_load
-from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
+from tests.factories import MembershipFactory, NeedFactory, OfferFactory, OrganisationFactory, UserFactory
 
 
 @pytest.fixture(scope="session")
@@ -56,14 +56,15 @@ def _isolated_search(tmp_path, settings):
 @pytest.fixture(autouse=True)
 def _broker_breaker_closed():
     """A test that made publishing or searching fail must not leave the next tests failing fast."""
+    from core.api.throttling import cache_breaker
     from core.tasks import breaker_reset
     from kb.search.backends.elasticsearch import search_breaker
 
-    breaker_reset()
-    search_breaker.reset()
+    for reset in (breaker_reset, search_breaker.reset, cache_breaker.reset):
+        reset()
     yield
-    breaker_reset()
-    search_breaker.reset()
+    for reset in (breaker_reset, search_breaker.reset, cache_breaker.reset):
+        reset()
 
 
 def make_search_backend(name: str):
@@ -104,6 +105,20 @@ def _focal_point(iso3: str, *, provider: bool = True, recipient: bool = True) ->
         organisation=organisation, is_provider_focal_point=provider, is_recipient_focal_point=recipient
     )
     return Actor(membership.user, organisation)
+
+
+def published_sides(recipient: Actor, *, capacity: int = 1):
+    """Both sides of an engagement: a published need (in French) of ``recipient``'s organisation and
+    a published offer of a Rwandan provider-only focal point. Returns (recipient, provider, need, offer)."""
+    provider = _focal_point("RWA", provider=True, recipient=False)
+    need = NeedFactory(
+        organisation=recipient.organisation,
+        country=recipient.organisation.country,
+        language=Language.objects.get(code="fr"),
+        published=True,
+    )
+    offer = OfferFactory(organisation=provider.organisation, published=True, capacity=capacity)
+    return recipient, provider, need, offer
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from accounts.models import NotificationEmail
 from core.attachments import AttachmentKind
 from kb.models import (
     MAX_DESCRIPTION_LENGTH,
@@ -30,6 +31,13 @@ from kb.models import (
     UncacArticle,
     UncacChapter,
     content_language_code,
+)
+from matching.models import (
+    MAX_MESSAGE_LENGTH,
+    MAX_MISSION_LABEL_LENGTH,
+    MAX_MISSIONS,
+    MAX_OUTCOME_NOTE_LENGTH,
+    OutcomeResult,
 )
 from web.widgets import IsoDateField
 
@@ -225,6 +233,72 @@ class RatingForm(forms.Form):
         label=_("Rating"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)], widget=forms.RadioSelect
     )
     comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class MessageForm(ServiceErrorsMixin, forms.Form):
+    # No max_length here: the service refuses a longer message with an error naming the field.
+    body = forms.CharField(
+        label=_("Message"),
+        widget=forms.Textarea(attrs={"rows": 4, "dir": "auto", "maxlength": MAX_MESSAGE_LENGTH}),
+        help_text=_("Read by both sides' focal points and the secretariat only."),
+    )
+
+
+class DatesForm(ServiceErrorsMixin, forms.Form):
+    start_date = IsoDateField(label=_("Start date"), required=False)
+    end_date = IsoDateField(label=_("End date"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start_date") and data.get("end_date") and data["end_date"] < data["start_date"]:
+            self.add_error("end_date", _("End date: it is before the start date."))
+        return data
+
+
+class MissionForm(forms.Form):
+    date = IsoDateField(label=_("Mission date"), required=False)
+    label = forms.CharField(
+        label=_("Mission"),
+        required=False,
+        max_length=MAX_MISSION_LABEL_LENGTH,
+        widget=forms.TextInput(attrs={"dir": "auto"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("label") and not data.get("date") and "date" not in self.errors:
+            self.add_error("date", _("Mission date: give the date of this mission."))
+        if data.get("date") and not (data.get("label") or "").strip():
+            self.add_error("label", _("Mission: give it a short label."))
+        return data
+
+
+MissionFormSet = forms.formset_factory(MissionForm, extra=2, max_num=MAX_MISSIONS, validate_max=True)
+
+
+def missions_of(formset) -> list[dict]:
+    """The rows of a valid mission formset that say something (blank rows are dropped)."""
+    return [
+        {"date": row["date"], "label": row["label"]}
+        for row in (form.cleaned_data for form in formset.forms)
+        if row.get("date") or row.get("label")
+    ]
+
+
+class OutcomeForm(ServiceErrorsMixin, forms.Form):
+    result = forms.ChoiceField(label=_("Result"), choices=OutcomeResult.choices, widget=forms.RadioSelect)
+    note = forms.CharField(
+        label=_("What was delivered"),
+        required=False,
+        max_length=MAX_OUTCOME_NOTE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
+    )
+
+
+class NotificationEmailForm(ServiceErrorsMixin, forms.Form):
+    notification_email = forms.ChoiceField(
+        label=_("Notification e-mails"), choices=NotificationEmail.choices, widget=forms.RadioSelect
+    )
 
 
 class InviteForm(ServiceErrorsMixin, forms.Form):

@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.utils.translation import gettext as _
 
 from accounts.models import AccessRequest, AccessRequestStatus, User
 from kb.models import (
@@ -28,13 +29,6 @@ from kb.models import (
 from kb.selectors import need_list_for_user, offer_list_for_user, user_scope
 from matching.models import Engagement, EngagementState, MatchCandidate, NeedOutcome
 from matching.selectors import active_full_run, engagement_list_for_user
-
-
-def _mine(qs, model, scope):
-    mine = Q(organisation_id__in=scope.member_org_ids)
-    if model is AssistanceNeed:
-        mine |= Q(organisation__isnull=True, country_id__in=scope.recipient_country_ids)
-    return qs.filter(mine)
 
 
 @dataclass
@@ -55,7 +49,7 @@ def home_data(*, user: User) -> HomeData:
     # One query per kind and one for engagements (UNION of the two bounded lists), none per row:
     # the home page shows titles and states only, so no related rows are prefetched.
     for model, selector in ((ExpertiseOffer, offer_list_for_user), (AssistanceNeed, need_list_for_user)):
-        mine = _mine(selector(user=user), model, scope).select_related(None).prefetch_related(None)
+        mine = selector(user=user).filter(scope.owns(model)).select_related(None).prefetch_related(None)
         returned = Q(status=EntryStatus.RETURNED) | Q(revision_status=RevisionStatus.RETURNED)
         both = mine.filter(status=EntryStatus.DRAFT)[:20].union(mine.filter(returned)[:20], all=True)
         for entry in both:
@@ -63,10 +57,7 @@ def home_data(*, user: User) -> HomeData:
             (data.returned if is_returned else data.drafts).append(entry)
     engagements = engagement_list_for_user(user=user).select_related("need", "offer").prefetch_related(None)
     if not scope.is_moderator:
-        as_recipient = Q(need__organisation_id__in=scope.recipient_org_ids) | Q(
-            need__organisation__isnull=True, need__country_id__in=scope.recipient_country_ids
-        )
-        as_provider = Q(offer__organisation_id__in=scope.provider_org_ids)
+        as_recipient, as_provider = scope.acts_as_recipient(), scope.acts_as_provider()
         proposed = engagements.filter(as_recipient, state=EngagementState.PROPOSED).annotate(home_list=Value(1))
         to_answer = engagements.filter(
             (as_provider & Q(state=EngagementState.INTERESTED)) | (as_recipient & Q(state=EngagementState.ACCEPTED))
@@ -79,7 +70,7 @@ def home_data(*, user: User) -> HomeData:
     events = EntryEvent.objects.select_related("actor").order_by("-created_at")
     if not scope.is_moderator:
         events = events.filter(
-            Q(offer__organisation_id__in=scope.member_org_ids) | Q(need__organisation_id__in=scope.member_org_ids)
+            scope.owns(ExpertiseOffer, prefix="offer__") | scope.owns(AssistanceNeed, prefix="need__")
         )
     data.activity = list(events[:10])
     if scope.is_moderator:
@@ -273,6 +264,22 @@ def needs_without_candidate(f: DashboardFilter = DashboardFilter(), limit: int =
 
 def uncovered_reasons() -> dict[int, str]:
     return dict(NeedOutcome.objects.filter(is_current=True, providers_assigned=0).values_list("need_id", "reason"))
+
+
+def engagement_deliveries() -> list[tuple[str, str, int]]:
+    """Completed engagements by what they delivered (the outcome either side recorded), with
+    those whose outcome nobody recorded yet last: (code, label, count)."""
+    from matching.models import OutcomeResult
+
+    counts = dict(
+        Engagement.objects.filter(state=EngagementState.COMPLETED)
+        .order_by()
+        .values_list("outcome_result")
+        .annotate(n=Count("id"))
+    )
+    rows = [(result.value, str(result.label), counts.get(result.value, 0)) for result in OutcomeResult]
+    rows.append(("", _("Outcome not recorded yet"), counts.get("", 0)))
+    return rows
 
 
 def engagement_outcomes() -> list[tuple[str, str, int]]:

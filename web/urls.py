@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from web.views import accounts, attachments, browse, dashboard, entries, home, matching, saved_searches
+from web.views import accounts, attachments, browse, dashboard, entries, home, matching, moderation, saved_searches
 
 
 class KindConverter:
@@ -31,6 +31,7 @@ app_name = "web"
 urlpatterns = [
     path("", home.home, name="home"),
     path("account/", home.account, name="account"),
+    path("account/notification-emails/", home.account_notification_email, name="account-notification-email"),
     path("account/tokens/<str:key>/revoke/", home.account_token_revoke, name="token-revoke"),
     path("notifications/", home.notifications, name="notifications"),
     # accounts
@@ -79,11 +80,15 @@ urlpatterns = [
         attachments.engagement_attachment_remove,
         name="engagement-attachment-delete",
     ),
+    path("engagements/<int:pk>/messages/", matching.engagement_message, name="engagement-message"),
+    path("engagements/<int:pk>/dates/", matching.engagement_dates, name="engagement-dates"),
+    path("engagements/<int:pk>/outcome/", matching.engagement_outcome, name="engagement-outcome"),
     path("engagements/<int:pk>/<str:action>/", matching.engagement_act, name="engagement-act"),
     path("runs/", matching.runs, name="runs"),
     path("runs/start/", matching.run_start, name="run-start"),
     path("runs/<int:pk>/cancel/", matching.run_cancel, name="run-cancel"),
     # the secretariat
+    path("moderation/", moderation.queue, name="moderation-queue"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/report/", dashboard.dashboard_report, name="dashboard-report"),
     path("dashboard/<str:name>.csv", dashboard.dashboard_csv, name="dashboard-csv"),

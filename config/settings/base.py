@@ -315,6 +315,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_TASK_PUBLISH_RETRY = False
 BROKER_BREAKER_SECONDS = env.int("BROKER_BREAKER_SECONDS", default=30)
+CACHE_BREAKER_SECONDS = env.int("CACHE_BREAKER_SECONDS", default=30)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
@@ -341,6 +342,11 @@ CELERY_BEAT_SCHEDULE = {
     "notification-emails-drain": {
         "task": "matching.tasks.notification_emails_drain_task",
         "schedule": env.int("NOTIFICATION_EMAIL_DRAIN_SECONDS", default=60),
+    },
+    # One e-mail a day to readers who chose the daily digest.
+    "notification-daily-digest": {
+        "task": "matching.tasks.notification_digests_task",
+        "schedule": crontab(hour=env.int("NOTIFICATION_DIGEST_HOUR", default=6), minute=30),
     },
     "matching-nightly-full-run": {
         "task": "matching.tasks.nightly_full_run_task",
@@ -411,6 +417,11 @@ MATCHING_RESCORE_RETRY_SECONDS = env.int("MATCHING_RESCORE_RETRY_SECONDS", defau
 MATCHING_RESCORE_BUDGET_HOURS = env.int("MATCHING_RESCORE_BUDGET_HOURS", default=24)
 # Unsent notification e-mails are retried by beat for this long, then stay in the app only.
 NOTIFICATION_EMAIL_RETRY_HOURS = env.int("NOTIFICATION_EMAIL_RETRY_HOURS", default=24)
+# Readers who chose a daily digest get one e-mail at this hour (UTC) with their notifications not
+# e-mailed yet from the last NOTIFICATION_DIGEST_HOURS (more than a day: a late run misses none;
+# each notification is e-mailed once whatever the overlap).
+NOTIFICATION_DIGEST_HOUR = env.int("NOTIFICATION_DIGEST_HOUR", default=6)
+NOTIFICATION_DIGEST_HOURS = env.int("NOTIFICATION_DIGEST_HOURS", default=36)
 # The text encoder behind semantic matching (kb/vectors/encoders.py): "e5" (multilingual-e5-small,
 # bundled), "use" (multilingual USE v3, bundled) or "none" (no vectors). MATCHING_ENCODER_MODEL may
 # name another model file for the e5 engine (a larger model). One thread per process by default.

@@ -68,10 +68,7 @@ class _EntryFilterSet(django_filters.FilterSet):
         return queryset.filter(awaiting) if value else queryset.exclude(awaiting)
 
     def filter_mine(self, queryset, name, value):
-        scope = user_scope(self.request.user)
-        mine = Q(organisation_id__in=scope.member_org_ids)
-        if self._meta.model is AssistanceNeed:
-            mine |= Q(organisation__isnull=True, country_id__in=scope.recipient_country_ids)
+        mine = user_scope(self.request.user).owns(self._meta.model)
         return queryset.filter(mine) if value else queryset.exclude(mine)
 
     def filter_text(self, queryset, name, value):

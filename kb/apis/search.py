@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import connection
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -49,8 +53,11 @@ class SearchParamsSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
             raise serializers.ValidationError(
                 {
                     "page": [
-                        f"Only the first {MAX_RESULT_WINDOW} results can be paged through: with "
-                        f"page_size {page_size} the last page is {MAX_RESULT_WINDOW // page_size}."
+                        _(
+                            "Only the first %(window)d results can be paged through: with %(size)d results "
+                            "per page, the last page is %(last)d."
+                        )
+                        % {"window": MAX_RESULT_WINDOW, "size": page_size, "last": MAX_RESULT_WINDOW // page_size}
                     ]
                 }
             )
@@ -98,12 +105,45 @@ class SearchResponseSerializer(serializers.Serializer):
     took_ms = serializers.FloatField()
 
 
-def _query_dict(request: Request) -> dict:
+@dataclass(frozen=True)
+class SearchParams:
+    text: str
+    kinds: tuple[str, ...]
+    filters: dict[str, list[str]]
+    sort: str
+    page: int
+    page_size: int
+
+
+#: What every path accepts besides the facets (``format``: DRF's own ``?format=json``).
+_PARAMS = ("q", "type", "sort", "page", "page_size", "format")
+
+
+def search_params_parse(query: QueryDict, *, page_size: int | None = None, strict: bool = True) -> SearchParams:
+    """The search parameters, parsed and checked once for the API and the web pages alike: the
+    same bad input gets the same errors (``serializers.ValidationError``, by field) on every path.
+
+    ``page_size``: fixed by the caller (a web page) instead of read from the query. ``strict``:
+    unknown parameters are an error (the API); a web page ignores them (links from elsewhere)."""
     data: dict = {}
-    for key in request.query_params:
-        values = request.query_params.getlist(key)
+    for key in query:
+        if not strict and key not in _PARAMS and key not in FACET_FIELDS:
+            continue
+        values = query.getlist(key)
         data[key] = values if key in FACET_FIELDS else values[-1]
-    return data
+    if page_size is not None:
+        data["page_size"] = page_size
+    params = SearchParamsSerializer(data=data)
+    params.is_valid(raise_exception=True)
+    valid = params.validated_data
+    return SearchParams(
+        text=valid.get("q", ""),
+        kinds=_TYPES.get(valid.get("type"), ("offer", "need")),
+        filters={facet: valid[facet] for facet in FACET_FIELDS if valid.get(facet)},
+        sort=valid["sort"],
+        page=valid["page"],
+        page_size=valid["page_size"],
+    )
 
 
 class SearchView(APIView):
@@ -126,19 +166,15 @@ class SearchView(APIView):
         responses={200: SearchResponseSerializer, 503: UNAVAILABLE_RESPONSE},
     )
     def get(self, request: Request) -> Response:
-        params = SearchParamsSerializer(data=_query_dict(request))
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
-        kinds = _TYPES.get(data.get("type"), ("offer", "need"))
-        filters = {facet: data[facet] for facet in FACET_FIELDS if data.get(facet)}
+        params = search_params_parse(request.query_params)
         results = entries_search(
             user=request.user,
-            text=data.get("q", ""),
-            kinds=kinds,
-            filters=filters,
-            sort=data["sort"],
-            page=data["page"],
-            page_size=data["page_size"],
+            text=params.text,
+            kinds=params.kinds,
+            filters=params.filters,
+            sort=params.sort,
+            page=params.page,
+            page_size=params.page_size,
         )
         hits = []
         for hit in results.hits:
@@ -168,8 +204,8 @@ class SearchView(APIView):
         return Response(
             {
                 "count": results.total,
-                "page": data["page"],
-                "page_size": data["page_size"],
+                "page": params.page,
+                "page_size": params.page_size,
                 "results": hits,
                 "facets": facets,
                 "took_ms": round(results.took_ms, 2),

@@ -31,8 +31,8 @@ class SortOrder:
 
 
 #: No search pages beyond this many results (``offset + limit``): Elasticsearch's default
-#: ``index.max_result_window``, past which it refuses the query. The parsers of the search
-#: parameters (API and web) keep requests inside it, for both backends alike.
+#: ``index.max_result_window``, past which it refuses the query. The parser of the search
+#: parameters (``kb.apis.search.search_params_parse``, API and web alike) keeps requests inside it.
 MAX_RESULT_WINDOW = 10_000
 
 

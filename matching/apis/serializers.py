@@ -1,12 +1,27 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.serializers import RejectUnknownFieldsMixin
 from kb.apis.filters import MAX_ID
-from matching.models import Engagement, EngagementRating, MatchCandidate, MatchRun, NeedOutcome, Notification
+from matching.models import (
+    MAX_MESSAGE_LENGTH,
+    MAX_MISSION_LABEL_LENGTH,
+    MAX_MISSIONS,
+    MAX_OUTCOME_NOTE_LENGTH,
+    Engagement,
+    EngagementMessage,
+    EngagementMission,
+    EngagementRating,
+    MatchCandidate,
+    MatchRun,
+    NeedOutcome,
+    Notification,
+    OutcomeResult,
+)
 from matching.reasons import render_reasons
 from matching.services.attachments import ENGAGEMENT_ATTACHMENT_KINDS
 from matching.services.engagements import allowed_engagement_actions, offer_capacity_left
@@ -107,7 +122,15 @@ class EngagementOfferSerializer(OfferBriefSerializer):
         return super().get_url(engagement.offer)
 
 
+class MissionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EngagementMission
+        fields = ["date", "label"]
+        read_only_fields = fields
+
+
 class EngagementSerializer(serializers.ModelSerializer):
+    missions = MissionSerializer(many=True, read_only=True)
     need = EngagementNeedSerializer(source="*", read_only=True)
     offer = EngagementOfferSerializer(source="*", read_only=True)
     reasons = serializers.SerializerMethodField()
@@ -120,6 +143,7 @@ class EngagementSerializer(serializers.ModelSerializer):
         fields = [
             "id", "state", "need", "offer", "score", "south_south", "reasons", "allowed_actions",
             "offer_capacity_left", "last_reason", "superseded_reason", "replaced_by", "ratings", "created_at", "updated_at", "accepted_at", "completed_at",
+            "start_date", "end_date", "missions", "outcome_result", "outcome_note", "outcome_recorded_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -180,6 +204,44 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 class MarkReadInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     ids = serializers.ListField(child=_id(), required=False, max_length=1000, help_text="Omit to mark all read.")
+
+
+class EngagementMessageSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField(help_text="The author's name (or e-mail address), or empty.")
+
+    class Meta:
+        model = EngagementMessage
+        fields = ["id", "side", "author", "body", "created_at"]
+        read_only_fields = fields
+
+    def get_author(self, message) -> str:
+        return str(message.author) if message.author else ""
+
+
+class MessageInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    body = serializers.CharField(max_length=MAX_MESSAGE_LENGTH, help_text="The message (plain text).")
+
+
+class MissionInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    date = serializers.DateField(help_text="yyyy-mm-dd")
+    label = serializers.CharField(max_length=MAX_MISSION_LABEL_LENGTH)
+
+
+class DatesInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    start_date = serializers.DateField(allow_null=True, help_text="yyyy-mm-dd, or null")
+    end_date = serializers.DateField(allow_null=True, help_text="yyyy-mm-dd, or null; not before the start")
+    missions = MissionInputSerializer(many=True, required=False, max_length=MAX_MISSIONS)
+
+    def validate(self, attrs):
+        start, end = attrs.get("start_date"), attrs.get("end_date")
+        if start and end and end < start:
+            raise serializers.ValidationError({"end_date": _("End date: it is before the start date.")})
+        return attrs
+
+
+class OutcomeInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    result = serializers.ChoiceField(choices=OutcomeResult.choices)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=MAX_OUTCOME_NOTE_LENGTH)
 
 
 class EngagementAttachmentInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

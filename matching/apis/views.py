@@ -27,15 +27,19 @@ from kb.apis.serializers import AttachmentSerializer
 from kb.selectors import need_list_for_user, offer_list_for_user
 from matching.apis.serializers import (
     CandidateSerializer,
+    DatesInputSerializer,
     EngagementActionInputSerializer,
     EngagementAttachmentInputSerializer,
+    EngagementMessageSerializer,
     EngagementSerializer,
     InterestInputSerializer,
     MarkReadInputSerializer,
     MatchRunSerializer,
+    MessageInputSerializer,
     NeedOutcomeSerializer,
     NotificationSerializer,
     OfferHelpInputSerializer,
+    OutcomeInputSerializer,
     RatingInputSerializer,
     RatingSerializer,
 )
@@ -43,11 +47,13 @@ from matching.models import Engagement, EngagementState, RunTrigger
 from matching.selectors import (
     engagement_attachments,
     engagement_list_for_user,
+    engagement_messages,
     need_candidates,
     need_outcome,
     run_list,
 )
 from matching.services.attachments import engagement_attachment_add, engagement_attachment_delete
+from matching.services.collaboration import engagement_dates_set, engagement_message_post, engagement_outcome_record
 from matching.services.engagements import (
     EngagementAction,
     engagement_express_interest,
@@ -179,6 +185,11 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             action=name,
             reason=data.validated_data.get("reason", ""),
         )
+        return self._fresh(request, engagement)
+
+    def _fresh(self, request: Request, engagement: Engagement) -> Response:
+        """The engagement as the caller reads it after a change (read again through the scoped
+        queryset, with what the change touched)."""
         engagement = self.get_queryset().get(pk=engagement.pk)
         return Response(EngagementSerializer(engagement, context={"request": request}).data)
 
@@ -198,6 +209,66 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             comment=data.validated_data.get("comment", ""),
         )
         return Response(RatingSerializer(rating).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The engagement's message thread, oldest first (its two sides' focal points and moderators).",
+        responses=EngagementMessageSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Write in the engagement's thread; the other side is notified (in the app and by e-mail).",
+        request=MessageInputSerializer,
+        responses={201: EngagementMessageSerializer},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def messages(self, request: Request, pk=None) -> Response:
+        engagement = self.get_object()
+        if request.method == "POST":
+            data = MessageInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            message = engagement_message_post(
+                author=request.user, engagement=engagement, body=data.validated_data["body"]
+            )
+            return Response(EngagementMessageSerializer(message).data, status=status.HTTP_201_CREATED)
+        page = self.paginate_queryset(engagement_messages(user=request.user, engagement=engagement))
+        return self.get_paginated_response(EngagementMessageSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Set the agreed start, end and missions (either side, once the provider has accepted); "
+        "the missions listed replace the earlier ones.",
+        request=DatesInputSerializer,
+        responses={200: EngagementSerializer},
+    )
+    @action(detail=True, methods=["put"])
+    def dates(self, request: Request, pk=None) -> Response:
+        data = DatesInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        engagement = engagement_dates_set(
+            actor=request.user,
+            engagement=self.get_object(),
+            start_date=data.validated_data["start_date"],
+            end_date=data.validated_data["end_date"],
+            missions=data.validated_data.get("missions", []),
+        )
+        return self._fresh(request, engagement)
+
+    @extend_schema(
+        summary="Record what a completed engagement delivered (either side; a later recording corrects it).",
+        request=OutcomeInputSerializer,
+        responses={200: EngagementSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def outcome(self, request: Request, pk=None) -> Response:
+        data = OutcomeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        engagement = engagement_outcome_record(
+            actor=request.user,
+            engagement=self.get_object(),
+            result=data.validated_data["result"],
+            note=data.validated_data.get("note", ""),
+        )
+        return self._fresh(request, engagement)
 
     def _attachment_context(self, request: Request) -> dict:
         def download_path(attachment) -> str:

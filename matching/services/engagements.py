@@ -234,15 +234,30 @@ def engagement_express_interest(*, actor: User, need: AssistanceNeed, offer: Exp
     return engagement
 
 
+def rating_side_of(user: User, engagement: Engagement) -> RatingSide | None:
+    """The side ``user`` rates for (the recipient's first when they act for both), or None."""
+    if need_can_manage(user=user, need=engagement.need):
+        return RatingSide.RECIPIENT
+    if offer_can_manage(user=user, offer=engagement.offer):
+        return RatingSide.PROVIDER
+    return None
+
+
+def engagement_can_rate(user: User, engagement: Engagement) -> bool:
+    """Whether ``user`` may still rate: completed, one of its two sides, and that side has not
+    rated yet (the rating form then disappears for the whole side)."""
+    side = rating_side_of(user, engagement)
+    if engagement.state != EngagementState.COMPLETED or side is None:
+        return False
+    return not any(r.side == side for r in engagement.ratings.all())
+
+
 def engagement_rate(*, actor: User, engagement: Engagement, score: int, comment: str = "") -> EngagementRating:
     """After completion, each side rates the other once, 1 to 5."""
     if engagement.state != EngagementState.COMPLETED:
         raise ValidationError({"score": _("Only completed engagements can be rated.")})
-    if need_can_manage(user=actor, need=engagement.need):
-        side = RatingSide.RECIPIENT
-    elif offer_can_manage(user=actor, offer=engagement.offer):
-        side = RatingSide.PROVIDER
-    else:
+    side = rating_side_of(actor, engagement)
+    if side is None:
         raise PermissionDenied(_("Only the two sides of the engagement can rate it."))
     if not isinstance(score, int) or not 1 <= score <= 5:
         raise ValidationError({"score": _("Give a rating from 1 to 5.")})

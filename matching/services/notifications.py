@@ -21,8 +21,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import MODERATORS_GROUP, Membership, User
-from matching.models import Engagement, Notification
+from accounts.models import MODERATORS_GROUP, Membership, NotificationEmail, User
+from matching.models import Engagement, EngagementMessage, MessageSide, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ ACTION_AUDIENCE = {
     "start": "both",
     "complete": "both",
     "cancel": "both",
+    "dates": "both",
 }
 
 
@@ -94,6 +95,33 @@ def notify_engagement(*, engagement: Engagement, action: str, actor: User | None
         "reason": engagement.last_reason,
     }
     return _create(users, f"engagement_{action}", engagement, params, exclude=actor)
+
+
+#: How much of a message its notification (and e-mail) quotes.
+MESSAGE_EXCERPT_LENGTH = 300
+
+
+def notify_message(*, message: EngagementMessage) -> list[Notification]:
+    """A new message in an engagement's thread: the other side's focal points are told (both
+    sides when the secretariat writes); never the author."""
+    engagement = message.engagement
+    users: list[User] = []
+    if message.side in (MessageSide.PROVIDER, MessageSide.MODERATOR):
+        users += recipient_focal_points(engagement.need)
+    if message.side in (MessageSide.RECIPIENT, MessageSide.MODERATOR):
+        users += provider_focal_points(engagement.offer)
+    excerpt = (
+        message.body if len(message.body) <= MESSAGE_EXCERPT_LENGTH else message.body[:MESSAGE_EXCERPT_LENGTH] + "…"
+    )
+    params = {
+        "action": "message",
+        "need": engagement.need_title,
+        "offer": engagement.offer_title,
+        "author": str(message.author) if message.author else "",
+        "side": message.side,
+        "excerpt": excerpt,
+    }
+    return _create(users, "engagement_message", engagement, params, exclude=message.author)
 
 
 def notify_proposals(*, engagements: list[Engagement]) -> int:
@@ -268,6 +296,8 @@ def render_notification(notification: Notification) -> tuple[str, str]:
         "entry_publish": _("Your entry “%(title)s” is published"),
         "entry_return": _("Your entry “%(title)s” was returned to you"),
         "entry_unpublish": _("Your entry “%(title)s” was unpublished and returned to you"),
+        "engagement_message": _("New message on the engagement “%(offer)s” for “%(need)s”"),
+        "engagement_dates": _("Dates changed on the engagement “%(offer)s” for “%(need)s”"),
         "saved_search_match": _("New entry for your saved search “%(search)s”: “%(title)s”"),
         "saved_search_matches": _("New entries for your saved search “%(search)s”: %(count)s"),
     }
@@ -279,6 +309,9 @@ def render_notification(notification: Notification) -> tuple[str, str]:
         "count": p.get("count", ""),
     }
     text = title
+    if p.get("excerpt"):
+        text += "\n\n" + _("%(author)s wrote:") % {"author": p.get("author") or "—"}
+        text += "\n" + p["excerpt"]
     if p.get("reason"):
         text += "\n\n" + _("Reason given: %(reason)s") % {"reason": p["reason"]}
     if p.get("reason_code"):
@@ -323,7 +356,11 @@ def notification_emails_send(ids: Iterable[int]) -> int:
     for pk in sorted(set(ids)):
         with transaction.atomic():
             pending = Notification.objects.filter(
-                pk=pk, emailed_at__isnull=True, user__is_active=True, user__email__gt=""
+                pk=pk,
+                emailed_at__isnull=True,
+                user__is_active=True,
+                user__email__gt="",
+                user__notification_email=NotificationEmail.IMMEDIATE,  # the others: digest or none
             )
             if connection.features.has_select_for_update_skip_locked:
                 pending = pending.select_for_update(skip_locked=True, of=("self",))
@@ -348,6 +385,7 @@ def notification_emails_drain(*, grace_seconds: int = 60) -> dict[str, int]:
         emailed_at__isnull=True,
         user__is_active=True,
         user__email__gt="",
+        user__notification_email=NotificationEmail.IMMEDIATE,
         created_at__lt=now - timedelta(seconds=grace_seconds),
         created_at__gte=budget,  # older ones stay in the app only
     )
@@ -359,3 +397,84 @@ def notification_emails_drain(*, grace_seconds: int = 60) -> dict[str, int]:
                        type(exc).__name__, exc, len(ids))  # fmt: skip
         return {"sent": 0, "pending": len(ids)}
     return {"sent": sent, "pending": len(ids) - sent}
+
+
+# --- the daily digest ----------------------------------------------------------------------------
+
+
+def notification_digest_text(user: User, notifications: list[Notification]) -> tuple[str, str]:
+    """(subject, body) of a user's digest in the active language: each notification's title and
+    the link to its page, built from ``SITE_URL``."""
+    from django.utils.translation import gettext as _
+
+    subject = _("TA Exchange: your notifications of the day (%(n)d)") % {"n": len(notifications)}
+    parts = []
+    for notification in notifications:
+        title, _text = render_notification(notification)
+        line = f"- {title}"
+        if notification.params.get("excerpt"):
+            line += "\n  " + notification.params["excerpt"].replace("\n", "\n  ")
+        path = notification_path(notification)
+        if path:
+            line += "\n  " + settings.SITE_URL.rstrip("/") + path
+        parts.append(line)
+    body = "\n\n".join(parts)
+    body += "\n\n" + _("You receive one e-mail a day; change this on your account page: %(url)s") % {
+        "url": settings.SITE_URL.rstrip("/") + reverse("web:account")
+    }
+    return subject, body
+
+
+def notification_digest_send(*, user_id: int) -> int:
+    """Send one user their digest: every notification of theirs not e-mailed yet from the last
+    ``NOTIFICATION_DIGEST_HOURS``. The rows are locked and marked in the same transaction as the
+    e-mail is sent, so a second run finds nothing; returns how many notifications it carried."""
+    since = timezone.now() - timedelta(hours=settings.NOTIFICATION_DIGEST_HOURS)
+    with transaction.atomic():
+        user = User.objects.filter(
+            pk=user_id, is_active=True, email__gt="", notification_email=NotificationEmail.DAILY
+        ).first()
+        if user is None:
+            return 0
+        pending = Notification.objects.filter(user=user, emailed_at__isnull=True, created_at__gte=since)
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True, of=("self",))
+        notifications = list(pending.select_related("engagement").order_by("created_at", "id")[:200])
+        if not notifications:
+            return 0
+        with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
+            subject, body = notification_digest_text(user, notifications)
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], fail_silently=False)
+        Notification.objects.filter(pk__in=[n.pk for n in notifications]).update(emailed_at=timezone.now())
+    return len(notifications)
+
+
+def notification_digests_send() -> dict[str, int]:
+    """Every "daily" reader with notifications not e-mailed yet gets their digest. A mail-server
+    failure for one reader is logged and leaves their notifications for the next run (within the
+    window); the others still get theirs."""
+    since = timezone.now() - timedelta(hours=settings.NOTIFICATION_DIGEST_HOURS)
+    user_ids = (
+        Notification.objects.filter(
+            emailed_at__isnull=True,
+            created_at__gte=since,
+            user__is_active=True,
+            user__email__gt="",
+            user__notification_email=NotificationEmail.DAILY,
+        )
+        .values_list("user_id", flat=True)
+        .distinct()
+        .order_by("user_id")
+    )
+    result = {"users": 0, "notifications": 0, "failed": 0}
+    for user_id in list(user_ids):
+        try:
+            carried = notification_digest_send(user_id=user_id)
+        except Exception as exc:  # the mail server refused: this reader waits for the next run
+            logger.warning("notification digest for user %s not sent (%s: %s)", user_id, type(exc).__name__, exc)
+            result["failed"] += 1
+            continue
+        if carried:
+            result["users"] += 1
+            result["notifications"] += carried
+    return result

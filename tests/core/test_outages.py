@@ -94,9 +94,24 @@ def test_the_write_throttle_fails_open_but_still_throttles_when_the_cache_works(
     from core.api.throttling import WriteRateThrottle
 
     monkeypatch.setattr(WriteRateThrottle, "THROTTLE_RATES", {"writes": "1/min"})
+    settings.CACHE_BREAKER_SECONDS = 1
     with _redis_at(refused_redis_url(), settings):
         assert post_offer()[0].status_code == 201
         assert post_offer()[0].status_code == 201  # no count can be kept: let writes through
+    time.sleep(1.1)  # the breaker lets the next write ask the cache again
     caches["default"].clear()
     assert post_offer()[0].status_code == 201
     assert post_offer()[0].status_code == 429
+
+
+def test_after_one_cache_failure_writes_stop_waiting_for_the_hung_cache(post_offer, settings):
+    """The first write meets the hung cache's timeout; the breaker opens and the next writes let
+    the throttle through without asking the cache (Redis hung cost every API write a second)."""
+    from core.api.throttling import cache_breaker
+
+    with hung_url() as url, _redis_at(url, settings):
+        assert post_offer()[0].status_code == 201
+        assert cache_breaker.is_open
+        skipped = cache_breaker.skipped
+        assert post_offer()[0].status_code == 201
+        assert cache_breaker.skipped == skipped + 1

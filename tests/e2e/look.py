@@ -75,7 +75,7 @@ def main(out: Path) -> int:
         focal["matches"] = f"/needs/{need.group(1)}/matches/"
     if engagement:
         focal["engagement"] = engagement.group(1)
-    moderator = {"dashboard": "/dashboard/", "people": "/people/"}
+    moderator = {"dashboard": "/dashboard/", "people": "/people/", "moderation": "/moderation/"}
     for language in LANGUAGES:
         for email, pages in (("civ.focal@example.org", focal), ("moderator@example.org", moderator)):
             sign_in(email, language)

@@ -157,3 +157,81 @@ def test_arabic_home_page_reads_right_to_left(chrome, live_server, people, scree
     assert width <= 400  # nothing overflows sideways
     screenshot("home-ar-phone")
     chrome.set_window_size(1280, 1000)
+
+
+def test_both_sides_talk_and_rate_and_the_rating_forms_disappear(chrome, live_server, people, screenshot):
+    """A provider sees a proposal, writes to the recipient, the recipient answers; the engagement
+    goes to completion and both rate it, after which neither side sees a rating form."""
+    from kb.services.entries import need_create
+    from matching.services.runs import match_run_start
+
+    recipient, provider, moderator = people["recipient"], people["provider"], people["moderator"]
+    need = need_create(
+        actor=recipient,
+        organisation=recipient.memberships.get().organisation,
+        data={
+            "title": "Vérification des déclarations de patrimoine",
+            "description": "Nous avons besoin d'appui pour vérifier les déclarations de patrimoine des agents publics.",
+            "language": "fr",
+            "articles": [8],
+            "ta_types": ["technology"],
+            "thematic_areas": ["asset_declarations"],
+        },
+        submit=True,
+    )
+    entry_transition(actor=moderator, entry=need, action="publish")
+    match_run_start(trigger="command")
+    engagement = Engagement.objects.get(need=need)
+    assert engagement.state == "proposed"
+
+    # The provider sees the proposal in its inbox and writes to the recipient.
+    sign_in(chrome, live_server, provider)
+    chrome.get(live_server.url + "/inbox/")
+    chrome.find_element(By.PARTIAL_LINK_TEXT, "Vérification des déclarations").click()
+    WebDriverWait(chrome, 10).until(lambda driver: f"/engagements/{engagement.pk}/" in driver.current_url)
+    chrome.find_element(By.NAME, "body").send_keys("We can send two experts in March. Would that suit you?")
+    click_and_wait(chrome, "//form[@id='message-form']//button")
+    assert (
+        "We can send two experts in March."
+        in chrome.find_element(By.ID, "thread").find_element(By.XPATH, "following-sibling::ol").text
+    )
+    click_and_wait(chrome, "//form[contains(@action,'/accept/')]/button")
+    screenshot("engagement-thread-provider")
+
+    # The recipient reads it in French and answers, then confirms the agreement.
+    sign_in(chrome, live_server, recipient, "fr")
+    chrome.get(f"{live_server.url}/engagements/{engagement.pk}/")
+    assert "We can send two experts in March." in chrome.page_source
+    chrome.find_element(By.NAME, "body").send_keys("Oui, mars nous convient. Merci !")
+    click_and_wait(chrome, "//form[@id='message-form']//button")
+    assert "Oui, mars nous convient. Merci !" in chrome.page_source
+    click_and_wait(chrome, "//form[contains(@action,'/agree/')]/button")
+    click_and_wait(chrome, "//form[contains(@action,'/start/')]/button")
+    click_and_wait(chrome, "//form[contains(@action,'/complete/')]/button")
+    engagement.refresh_from_db()
+    assert engagement.state == "completed"
+
+    # The recipient rates; its rating form disappears.
+    chrome.find_element(By.CSS_SELECTOR, "#rating-form input[name=score][value='5']").click()
+    click_and_wait(chrome, "//form[@id='rating-form']//button")
+    assert not chrome.find_elements(By.ID, "rating-form")
+    screenshot("engagement-rated-recipient-fr")
+
+    # The provider sees the answer, rates; its form disappears too.
+    sign_in(chrome, live_server, provider)
+    chrome.get(f"{live_server.url}/engagements/{engagement.pk}/")
+    assert "Oui, mars nous convient. Merci !" in chrome.page_source
+    chrome.find_element(By.CSS_SELECTOR, "#rating-form input[name=score][value='4']").click()
+    click_and_wait(chrome, "//form[@id='rating-form']//button")
+    assert not chrome.find_elements(By.ID, "rating-form")
+    assert engagement.ratings.count() == 2
+    screenshot("engagement-rated-provider")
+
+    # In Arabic the page reads right to left; the Latin messages keep their own direction.
+    chrome.add_cookie({"name": "django_language", "value": "ar"})
+    chrome.get(f"{live_server.url}/engagements/{engagement.pk}/")
+    assert chrome.find_element(By.TAG_NAME, "html").get_attribute("dir") == "rtl"
+    bodies = chrome.find_elements(By.CSS_SELECTOR, ".message-body")
+    assert [b.get_attribute("dir") for b in bodies] == ["auto", "auto"]
+    assert chrome.execute_script("return document.documentElement.scrollWidth") <= 1280
+    screenshot("engagement-thread-ar")

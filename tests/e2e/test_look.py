@@ -90,6 +90,7 @@ def test_main_pages_in_six_languages_and_at_phone_width(chrome, live_server, dem
         "report": "/dashboard/report/",
         "people": "/people/",
         "runs": "/runs/",
+        "moderation": "/moderation/",
     }
     for language in LANGUAGES:
         desktop = {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}

@@ -13,10 +13,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from matching.models import MatchCandidate, MatchRun, RunScope, RunStatus, RunTrigger
-from matching.services import runs
 from matching.services.runs import (
     MatchRunAlreadyActive,
     RunLeaseHeld,
+    lease,
     match_run_execute,
     match_run_start,
     runs_recover,
@@ -33,7 +33,7 @@ def _rows(run):
 
 def test_a_live_lease_is_not_taken_over_and_the_caller_is_told_when_to_come_back(search_backend, small_kb):
     run = match_run_start(trigger=RunTrigger.API, enqueue=False)
-    owner = runs._claim(run.pk)
+    owner = lease.claim(run.pk)
     assert owner
     with pytest.raises(RunLeaseHeld) as held:
         match_run_execute(run_id=run.pk, backend=search_backend)
@@ -46,7 +46,7 @@ def test_a_live_lease_is_not_taken_over_and_the_caller_is_told_when_to_come_back
 
 def test_an_expired_lease_is_taken_over_and_the_old_worker_writes_nothing(search_backend, small_kb):
     run = match_run_start(trigger=RunTrigger.API, enqueue=False)
-    stale_owner = runs._claim(run.pk)
+    stale_owner = lease.claim(run.pk)
     MatchRun.objects.filter(pk=run.pk).update(lease_expires_at=LONG_AGO)  # its worker died
     done = match_run_execute(run_id=run.pk, backend=search_backend)
     assert done.status == RunStatus.COMPLETED
@@ -55,16 +55,16 @@ def test_an_expired_lease_is_taken_over_and_the_old_worker_writes_nothing(search
     assert done.lease_expires_at is None
     rows = _rows(done)
     # The first worker was only paused: it wakes up, finds the lease gone and stops.
-    assert not runs._still_wanted(run.pk, stale_owner, 1)
+    assert not lease.still_wanted(run.pk, stale_owner, 1)
     assert _rows(done) == rows
 
 
 def test_the_heartbeat_renews_the_lease_and_notices_when_it_is_lost(small_kb, settings):
     settings.MATCHING_RUN_LEASE_SECONDS = 30
     run = match_run_start(trigger=RunTrigger.API, enqueue=False)
-    owner = runs._claim(run.pk)
+    owner = lease.claim(run.pk)
     MatchRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() + timedelta(seconds=1))
-    beat = runs._Heartbeat(run.pk, owner)
+    beat = lease.Heartbeat(run.pk, owner)
     assert beat.renew()
     assert MatchRun.objects.get(pk=run.pk).lease_expires_at > timezone.now() + timedelta(seconds=25)
     MatchRun.objects.filter(pk=run.pk).update(lease_owner="another-worker")
@@ -86,23 +86,23 @@ def test_a_run_that_keeps_killing_its_worker_fails_instead_of_looping(search_bac
 
 def test_recovery_hands_back_lost_and_dead_runs_only(small_kb, settings):
     run = match_run_start(trigger=RunTrigger.API, enqueue=False)  # never handed to the broker
-    assert runs._recoverable(run)
+    assert lease.recoverable(run)
     MatchRun.objects.filter(pk=run.pk).update(enqueued_at=timezone.now())
     run.refresh_from_db()
-    assert not runs._recoverable(run), "handed over a moment ago: it is waiting for a worker"
+    assert not lease.recoverable(run), "handed over a moment ago: it is waiting for a worker"
     MatchRun.objects.filter(pk=run.pk).update(
         enqueued_at=timezone.now() - timedelta(seconds=settings.MATCHING_RUN_QUEUED_SECONDS + 1)
     )
     run.refresh_from_db()
-    assert runs._recoverable(run)
+    assert lease.recoverable(run)
     MatchRun.objects.filter(pk=run.pk).update(
         status=RunStatus.RUNNING, lease_expires_at=timezone.now() + timedelta(minutes=1)
     )
     run.refresh_from_db()
-    assert not runs._recoverable(run), "a live lease: its worker is at work"
+    assert not lease.recoverable(run), "a live lease: its worker is at work"
     MatchRun.objects.filter(pk=run.pk).update(lease_expires_at=LONG_AGO)
     run.refresh_from_db()
-    assert runs._recoverable(run)
+    assert lease.recoverable(run)
 
 
 def test_recovery_completes_a_dead_run_with_the_rows_of_a_clean_one(small_kb):
@@ -110,7 +110,7 @@ def test_recovery_completes_a_dead_run_with_the_rows_of_a_clean_one(small_kb):
     match_run_execute(run_id=clean.pk)
     expected = [row[1:] for row in _rows(clean)]
     dead = match_run_start(trigger=RunTrigger.API, enqueue=False)
-    runs._claim(dead.pk)
+    lease.claim(dead.pk)
     MatchRun.objects.filter(pk=dead.pk).update(lease_expires_at=LONG_AGO, needs_done=2)
     assert runs_recover() == {"full": 1, "incremental": 0}  # tasks run eagerly in tests: done here
     dead.refresh_from_db()
@@ -121,7 +121,7 @@ def test_recovery_completes_a_dead_run_with_the_rows_of_a_clean_one(small_kb):
 
 def test_asking_for_a_run_while_a_dead_one_blocks_resumes_the_dead_one(small_kb):
     dead = match_run_start(trigger=RunTrigger.API, enqueue=False)
-    runs._claim(dead.pk)
+    lease.claim(dead.pk)
     MatchRun.objects.filter(pk=dead.pk).update(lease_expires_at=LONG_AGO)
     with pytest.raises(MatchRunAlreadyActive):
         match_run_start(trigger=RunTrigger.API)
@@ -150,7 +150,7 @@ def test_incremental_rescoring_whose_worker_died_is_retried_once(small_kb):
 
 def test_the_embedded_start_finishes_an_interrupted_run_first(small_kb):
     dead = match_run_start(trigger=RunTrigger.API, enqueue=False)
-    runs._claim(dead.pk)  # its lease is still alive: the process was stopped a moment ago
+    lease.claim(dead.pk)  # its lease is still alive: the process was stopped a moment ago
     call_command("runs_recover", "--no-worker")
     dead.refresh_from_db()
     assert dead.status == RunStatus.COMPLETED

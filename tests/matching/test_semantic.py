@@ -17,7 +17,7 @@ from kb.vectors.sync import entry_vectors_reconcile
 from matching.engine import fuse
 from matching.models import MatchCandidate, RunTrigger
 from matching.reasons import FSI, PDI, render_reason
-from matching.services.runs import match_run_execute, match_run_start
+from matching.services.runs import match_rescore_needs, match_run_execute, match_run_start
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +108,34 @@ def test_reciprocal_rank_fusion_keeps_both_lists_best_first():
     semantic = {1: [13, 10], 2: [20]}
     assert fuse([lexical, semantic]) == {1: [10, 13, 11, 12], 2: [20]}
     assert fuse([lexical, semantic], size=2) == {1: [10, 13], 2: [20]}
+
+
+def test_rescoring_one_need_reads_stored_terms_and_the_offers_matrix(semantic_kb, monkeypatch):
+    """Incremental re-scoring analyses no text (the terms are stored) and finds neighbours in the
+    published offers' matrix, as a full run does: the same candidates, not the engine's kNN."""
+    from kb.search import terms
+
+    need = AssistanceNeed.objects.get(external_id="SEM-N-PT")
+    full = match_run_start(trigger=RunTrigger.COMMAND, enqueue=False)
+    match_run_execute(run_id=full.pk, backend=semantic_kb)
+    by_full = list(MatchCandidate.objects.filter(run=full, need=need).order_by("rank").values_list("offer_id", "score"))
+
+    def no_analysis(*args, **kwargs):
+        raise AssertionError("re-scoring analysed a text")
+
+    knn_queries = []
+    real_similar = semantic_kb.similar
+
+    def similar(kind, queries, size):  # the real engine's kNN, counted
+        knn_queries.extend(queries)
+        return real_similar(kind, queries, size)
+
+    monkeypatch.setattr(semantic_kb, "similar", similar)
+    monkeypatch.setattr(terms, "analyse_entry", no_analysis)
+    run = match_rescore_needs(need_ids=[need.pk], backend=semantic_kb)
+
+    assert knn_queries == []
+    by_rescoring = list(
+        MatchCandidate.objects.filter(run=run, need=need).order_by("rank").values_list("offer_id", "score")
+    )
+    assert by_rescoring == by_full

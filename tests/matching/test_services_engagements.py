@@ -7,7 +7,6 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from core.state_machine import IllegalTransition, Role
-from kb.models import Language
 from matching.models import Engagement, EngagementEvent, EngagementState, Notification
 from matching.services.engagements import (
     TRANSITIONS,
@@ -18,7 +17,7 @@ from matching.services.engagements import (
     engagement_rate,
     engagement_transition,
 )
-from tests.conftest import _focal_point
+from tests.conftest import published_sides
 from tests.factories import NeedFactory, OfferFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,15 +28,7 @@ E = EngagementState
 @pytest.fixture
 def sides(civ, db):
     """A published need of Côte d'Ivoire (civ's organisation) and a published Rwandan offer."""
-    rwa = _focal_point("RWA", provider=True, recipient=False)
-    need = NeedFactory(
-        organisation=civ.organisation,
-        country=civ.organisation.country,
-        language=Language.objects.get(code="fr"),
-        published=True,
-    )
-    offer = OfferFactory(organisation=rwa.organisation, published=True, capacity=1)
-    return civ, rwa, need, offer
+    return published_sides(civ, capacity=1)
 
 
 PATH = {

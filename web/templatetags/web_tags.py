@@ -106,3 +106,19 @@ def superseded_reason(value: str) -> str:
         return str(SupersededReason(value).label)
     except ValueError:
         return value or ""
+
+
+@register.filter
+def engagement_event_label(event) -> str:
+    """What an engagement event was, in words of the reader's language (not its action code)."""
+    from matching.selectors import engagement_event_label as label
+
+    return label(event.action)
+
+
+@register.filter
+def engagement_event_changes(event) -> list[tuple[str, str, str]]:
+    """(field label, before, after) of an edit recorded in an engagement's history, in words."""
+    from matching.selectors import engagement_event_changes as changes
+
+    return changes(event)

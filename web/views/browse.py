@@ -6,12 +6,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.http import urlencode
+from rest_framework import serializers
 
+from kb.apis.search import search_params_parse
 from kb.models import EntryStatus, ExpertiseOffer
 from kb.search import SearchUnavailable
-from kb.search.documents import FACET_FIELDS
 from kb.search.labels import facet_label
-from kb.search.query import MAX_RESULT_WINDOW
 from kb.selectors import (
     entry_can_manage,
     entry_contact_for_user,
@@ -21,6 +21,7 @@ from kb.selectors import (
     user_scope,
 )
 from kb.services.moderation import allowed_actions
+from kb.services.revisions import entry_pending_diff
 from kb.services.search import entries_search
 from matching.selectors import need_candidates, need_outcome
 from web.views.attachments import entry_attachments_context
@@ -42,21 +43,30 @@ FACET_ORDER = (
 
 @login_required
 def browse(request):
-    text = request.GET.get("q", "").strip()[:500]
-    kind = request.GET.get("kind")
-    kinds = (kind,) if kind in ("offer", "need") else ("offer", "need")
-    filters = {
-        facet: request.GET.getlist(facet) for facet in FACET_FIELDS if facet != "kind" and request.GET.getlist(facet)
-    }
-    sort = request.GET.get("sort") if request.GET.get("sort") in ("relevance", "date") else "relevance"
+    # The web's "kind" (offer/need) is the API's "type" (offers/needs); then one parser for both.
+    query = request.GET.copy()
+    kind = query.pop("kind", [""])[-1]
+    if kind:
+        query["type"] = f"{kind}s"
+    query.pop("page_size", None)  # a page of this size, whatever the link says
     try:
-        page = max(1, min(MAX_RESULT_WINDOW // PAGE_SIZE, int(request.GET.get("page", 1))))
-    except ValueError:
-        page = 1
-    context = {"q": text, "kind": kind or "", "filters": filters, "sort": sort, "page": page}
+        params = search_params_parse(query, page_size=PAGE_SIZE, strict=False)
+    except serializers.ValidationError as exc:
+        # The same errors as the API's, by field, shown above the (empty) results.
+        errors = [str(message) for messages in exc.detail.values() for message in messages]
+        context = {"q": request.GET.get("q", "")[:500], "kind": kind, "filters": {}, "sort": "relevance", "page": 1}
+        return render(request, "web/browse.html", {**context, "errors": errors}, status=400)
+    text, filters, sort, page = params.text, params.filters, params.sort, params.page
+    context = {
+        "q": text,
+        "kind": kind if kind in ("offer", "need") else "",
+        "filters": filters,
+        "sort": sort,
+        "page": page,
+    }
     try:
         results = entries_search(
-            user=request.user, text=text, kinds=kinds, filters=filters, sort=sort, page=page, page_size=PAGE_SIZE
+            user=request.user, text=text, kinds=params.kinds, filters=filters, sort=sort, page=page, page_size=PAGE_SIZE
         )
     except SearchUnavailable:
         return render(request, "web/browse.html", {**context, "unavailable": True}, status=503)
@@ -102,6 +112,8 @@ def entry_detail(request, kind: str, pk: int):
         "country": entry.organisation.country if kind == "offer" else entry.country,
         "contact": entry_contact_for_user(user=request.user, entry=entry),
         **entry_attachments_context(user=request.user, kind=kind, entry=entry),
+        # The authors and the moderators read the pending changes against the published text.
+        "pending_diff": entry_pending_diff(entry) if is_owner or scope.is_moderator else [],
     }
     if kind == "need" and (is_owner or scope.is_moderator):
         context["candidates"] = need_candidates(user=request.user, need=entry)
@@ -109,7 +121,7 @@ def entry_detail(request, kind: str, pk: int):
     if kind == "need" and entry.status == EntryStatus.PUBLISHED and scope.provider_org_ids:
         # A provider can offer help on any published need with one of its own published offers.
         context["help_offers"] = (
-            ExpertiseOffer.objects.filter(organisation_id__in=scope.provider_org_ids, status=EntryStatus.PUBLISHED)
+            ExpertiseOffer.objects.filter(scope.acts_as_provider(prefix=""), status=EntryStatus.PUBLISHED)
             .exclude(organisation__country_id=entry.country_id)
             .order_by("title")
         )

@@ -118,6 +118,7 @@ def _picture(request) -> dict:
     heat_rows = [(f"{a.number}. {a.title}", [grid.cell(a, r) for r in grid.regions]) for a in grid.articles]
     with_ss, total = selectors.south_south_share(f)
     outcomes = selectors.engagement_outcomes()
+    deliveries = selectors.engagement_deliveries()
     labels = dict(_uncovered_reason_labels())
     query = urlencode([(k, v) for k, v in request.GET.items() if k in form.fields and v])
     return {
@@ -150,6 +151,14 @@ def _picture(request) -> dict:
             title=_("Engagement outcomes"),
             rtl=rtl,
             ident="outcomes",
+        ),
+        "deliveries": deliveries,
+        "deliveries_chart": bar_chart(
+            [(label, [n]) for _v, label, n in deliveries],
+            [_("Completed engagements")],
+            title=_("What completed engagements delivered"),
+            rtl=rtl,
+            ident="deliveries",
         ),
         "generated_at": timezone.now(),
     }
@@ -198,6 +207,9 @@ def dashboard_csv(request, name: str):
     elif name == "outcomes":
         writer.writerow([_("Code"), pgettext("engagement", "State"), _("Engagements")])
         writer.writerows(selectors.engagement_outcomes())
+    elif name == "deliveries":
+        writer.writerow([_("Code"), _("Result"), _("Completed engagements")])
+        writer.writerows(selectors.engagement_deliveries())
     elif name == "uncovered":
         reasons = selectors.uncovered_reasons()
         labels = dict(_uncovered_reason_labels())

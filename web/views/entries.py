@@ -143,8 +143,8 @@ def entry_action(request, kind: str, pk: int, action: str):
 @login_required
 def my_entries(request):
     scope = user_scope(request.user)
-    offers = offer_list_for_user(user=request.user).filter(organisation_id__in=scope.member_org_ids)
-    needs = need_list_for_user(user=request.user).filter(organisation_id__in=scope.member_org_ids)
+    offers = offer_list_for_user(user=request.user).filter(scope.owns(ExpertiseOffer))
+    needs = need_list_for_user(user=request.user).filter(scope.owns(AssistanceNeed))
     return render(
         request,
         "web/my_entries.html",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
@@ -9,8 +10,9 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import token_list_for_user, user_memberships
-from accounts.services import token_revoke
+from accounts.services import token_revoke, user_set_notification_email
 from matching.services.notifications import notifications_for_user, notifications_mark_read
+from web.forms import NotificationEmailForm
 from web.selectors import home_data
 from web.views.saved_searches import saved_searches_for_account
 
@@ -22,13 +24,30 @@ def home(request):
 
 
 @login_required
-def account(request):
+def account(request, notification_form=None, status=200):
     context = {
         "memberships": user_memberships(user=request.user),
         "tokens": token_list_for_user(user=request.user),
         "saved_searches": saved_searches_for_account(user=request.user),
+        "notification_form": notification_form
+        or NotificationEmailForm(initial={"notification_email": request.user.notification_email}),
     }
-    return render(request, "web/account.html", context)
+    return render(request, "web/account.html", context, status=status)
+
+
+@login_required
+@require_POST
+def account_notification_email(request):
+    form = NotificationEmailForm(request.POST)
+    if form.is_valid():
+        try:
+            user_set_notification_email(user=request.user, value=form.cleaned_data["notification_email"])
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, _("Your choice of notification e-mails is saved."))
+            return redirect("web:account")
+    return account(request, notification_form=form, status=400)
 
 
 @login_required

@@ -8,6 +8,7 @@ from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db.models import Case, Q, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -16,12 +17,27 @@ from core.web import USER_ERRORS, show_error
 from kb.models import EntryStatus
 from kb.selectors import need_list_for_user, offer_list_for_user, user_scope
 from matching.models import EngagementState, RunTrigger
-from matching.selectors import active_full_run, engagement_list_for_user, need_candidates, need_outcome, run_list
+from matching.selectors import (
+    active_full_run,
+    engagement_list_for_user,
+    engagement_messages,
+    engagement_timeline,
+    need_candidates,
+    need_outcome,
+    run_list,
+)
+from matching.services.collaboration import (
+    DATES_STATES,
+    engagement_dates_set,
+    engagement_message_post,
+    engagement_outcome_record,
+)
 from matching.services.engagements import (
     EITHER,
     PAUSED_MESSAGE,
     EngagementAction,
     allowed_engagement_actions,
+    engagement_can_rate,
     engagement_express_interest,
     engagement_is_paused,
     engagement_offer_help,
@@ -31,7 +47,15 @@ from matching.services.engagements import (
     sides_of,
 )
 from matching.services.runs import match_run_cancel, match_run_start
-from web.forms import RatingForm, ReasonForm
+from web.forms import (
+    DatesForm,
+    MessageForm,
+    MissionFormSet,
+    OutcomeForm,
+    RatingForm,
+    ReasonForm,
+    missions_of,
+)
 from web.views.attachments import engagement_attachments_context
 from web.views.common import moderator_required
 
@@ -130,28 +154,116 @@ def offer_help(request, need_pk: int):
     return redirect("web:engagement", pk=engagement.pk)
 
 
+def _engagement_page(request, item, *, status: int = 200, **forms):
+    """The engagement's page: its state and actions, thread, dates and timeline, ratings,
+    outcome and history. ``forms`` replaces the blank forms by bound ones that failed."""
+    sides = sides_of(request.user, item)
+    can_rate = engagement_can_rate(request.user, item)
+    dates_editable = item.state in DATES_STATES and bool(sides & EITHER)
+    missions = [{"date": m.date, "label": m.label} for m in item.missions.all()]
+    context = {
+        "item": item,
+        "actions": allowed_engagement_actions(request.user, item),
+        "reason_form": ReasonForm(),
+        "rating_form": RatingForm() if can_rate else None,
+        "messages_list": engagement_messages(user=request.user, engagement=item),
+        "message_form": MessageForm(),
+        "dates_form": DatesForm(initial={"start_date": item.start_date, "end_date": item.end_date})
+        if dates_editable
+        else None,
+        "missions_formset": MissionFormSet(initial=missions, prefix="missions") if dates_editable else None,
+        "outcome_form": OutcomeForm(initial={"result": item.outcome_result, "note": item.outcome_note})
+        if item.state == EngagementState.COMPLETED and sides & EITHER
+        else None,
+        "timeline": engagement_timeline(engagement=item),
+        "events": item.events.select_related("actor")[:50],
+        "capacity_left": offer_capacity_left(item.offer),
+        "paused": PAUSED_MESSAGE if engagement_is_paused(item) else "",
+        # What replaced a superseded proposal is the recipient's to see (another provider's pair).
+        "replacement": item.replaced_by if item.replaced_by_id and sides & Role.RECIPIENT else None,
+        **engagement_attachments_context(user=request.user, engagement=item, sides=sides),
+    }
+    context.update(forms)
+    return render(request, "web/engagement.html", context, status=status)
+
+
 @login_required
 def engagement(request, pk: int):
     item = get_object_or_404(engagement_list_for_user(user=request.user), pk=pk)
-    sides = sides_of(request.user, item)
-    can_rate = item.state == EngagementState.COMPLETED and bool(sides & EITHER) and not request.user.is_moderator
-    rated_sides = {r.side for r in item.ratings.all()}
-    return render(
+    return _engagement_page(request, item)
+
+
+def _engagement_form(request, pk: int, *, forms: dict, apply, done: str, anchor: str):
+    """The engagement page's forms post here alike: the engagement as the user may see it (another
+    State's focal point: 404), the forms validated, the service applied; its errors are shown
+    beside the fields (ValidationError) or as a message (PermissionDenied)."""
+    item = get_object_or_404(engagement_list_for_user(user=request.user), pk=pk)
+    checked = [form.is_valid() for form in forms.values()]  # every form validated, for its errors
+    if all(checked):
+        first = next(iter(forms.values()))
+        try:
+            apply(item, *forms.values())
+        except ValidationError as exc:
+            first.add_service_errors(exc)
+        except PermissionDenied as exc:
+            show_error(request, exc)
+            return redirect("web:engagement", pk=pk)
+        else:
+            messages.success(request, done)
+            return redirect(reverse("web:engagement", args=[pk]) + anchor)
+    return _engagement_page(request, item, status=400, **forms)
+
+
+@login_required
+@require_POST
+def engagement_message(request, pk: int):
+    """Write in the engagement's thread."""
+    return _engagement_form(
         request,
-        "web/engagement.html",
-        {
-            "item": item,
-            "actions": allowed_engagement_actions(request.user, item),
-            "reason_form": ReasonForm(),
-            "rating_form": RatingForm() if can_rate else None,
-            "rated_sides": rated_sides,
-            "events": item.events.select_related("actor")[:30],
-            "capacity_left": offer_capacity_left(item.offer),
-            "paused": PAUSED_MESSAGE if engagement_is_paused(item) else "",
-            # What replaced a superseded proposal is the recipient's to see (another provider's pair).
-            "replacement": item.replaced_by if item.replaced_by_id and sides & Role.RECIPIENT else None,
-            **engagement_attachments_context(user=request.user, engagement=item, sides=sides),
+        pk,
+        forms={"message_form": MessageForm(request.POST)},
+        apply=lambda item, form: engagement_message_post(
+            author=request.user, engagement=item, body=form.cleaned_data["body"]
+        ),
+        done=_("Message sent; the other side has been told."),
+        anchor="#thread",
+    )
+
+
+@login_required
+@require_POST
+def engagement_dates(request, pk: int):
+    return _engagement_form(
+        request,
+        pk,
+        forms={
+            "dates_form": DatesForm(request.POST),
+            "missions_formset": MissionFormSet(request.POST, prefix="missions"),
         },
+        apply=lambda item, form, formset: engagement_dates_set(
+            actor=request.user,
+            engagement=item,
+            start_date=form.cleaned_data["start_date"],
+            end_date=form.cleaned_data["end_date"],
+            missions=missions_of(formset),
+        ),
+        done=_("Dates saved."),
+        anchor="#dates",
+    )
+
+
+@login_required
+@require_POST
+def engagement_outcome(request, pk: int):
+    return _engagement_form(
+        request,
+        pk,
+        forms={"outcome_form": OutcomeForm(request.POST)},
+        apply=lambda item, form: engagement_outcome_record(
+            actor=request.user, engagement=item, result=form.cleaned_data["result"], note=form.cleaned_data["note"]
+        ),
+        done=_("Outcome recorded."),
+        anchor="#outcome",
     )
 
 

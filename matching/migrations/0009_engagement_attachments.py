@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('matching', '0007_provider_offers'),
+        ('matching', '0008_engagement_collaboration'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
