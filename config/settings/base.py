@@ -500,6 +500,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EntryStatusEnum": "kb.models.EntryStatus",
         "MatchRunStatusEnum": "matching.models.RunStatus",
+        "OutcomeResultEnum": "matching.models.OutcomeResult",
+        "EntryTypeEnum": [("offers", "offers"), ("needs", "needs")],
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
