@@ -1,7 +1,8 @@
 """Request limits applied before anything reads a request.
 
 - ``RequestSizeLimitMiddleware``: a body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (or, for the
-  import upload, ``IMPORT_MAX_UPLOAD_SIZE``) is refused with 413 from its declared length, before a
+  import upload, ``IMPORT_MAX_UPLOAD_SIZE``; for an attachment upload, ``ATTACHMENT_MAX_SIZE`` plus
+  that) is refused with 413 from its declared length, before a
   parser or a form reads a byte of it. Django reads no body without a ``Content-Length``, so the
   declared length bounds what is read. API paths answer in the API's error shape.
 """
@@ -30,11 +31,13 @@ class RequestSizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        limit = (
-            settings.IMPORT_MAX_UPLOAD_SIZE
-            if request.path in settings.LARGE_UPLOAD_PATHS
-            else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        )
+        if request.path in settings.LARGE_UPLOAD_PATHS:
+            limit = settings.IMPORT_MAX_UPLOAD_SIZE
+        elif request.method == "POST" and request.path.endswith(settings.ATTACHMENT_UPLOAD_PATH_SUFFIX):
+            # The file itself is checked against ATTACHMENT_MAX_SIZE with a message naming it.
+            limit = settings.ATTACHMENT_MAX_SIZE + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        else:
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if length > limit:
             if request.path.startswith(API_PREFIX):
                 return api_error(413, "request_too_large", f"The request body is larger than {limit} bytes.")

@@ -22,12 +22,14 @@ from kb.models import (
     AssistanceNeed,
     Country,
     EntryAction,
+    EntryAttachment,
     EntryEvent,
     EntryStatus,
     ExpertiseOffer,
     KnowledgeEntry,
     Organisation,
     RevisionStatus,
+    SavedSearch,
 )
 
 
@@ -105,8 +107,10 @@ def _need_visibility(scope: UserScope) -> Q:
 
 def offer_list_for_user(*, user: User) -> QuerySet[ExpertiseOffer]:
     scope = user_scope(user)
-    qs = ExpertiseOffer.objects.select_related("organisation__country", "language", "created_by").prefetch_related(
-        "articles", "ta_types", "thematic_areas", "working_languages", "modalities", "regions_served"
+    qs = ExpertiseOffer.objects.select_related(
+        "organisation__country", "language", "created_by", "contact_person__user"
+    ).prefetch_related(
+        "articles", "ta_types", "thematic_areas", "working_languages", "modalities", "regions_served", "attachments"
     )
     return qs if scope.is_moderator else qs.filter(_offer_visibility(scope))
 
@@ -114,8 +118,8 @@ def offer_list_for_user(*, user: User) -> QuerySet[ExpertiseOffer]:
 def need_list_for_user(*, user: User) -> QuerySet[AssistanceNeed]:
     scope = user_scope(user)
     qs = AssistanceNeed.objects.select_related(
-        "country", "organisation__country", "language", "created_by"
-    ).prefetch_related("articles", "ta_types", "thematic_areas", "working_languages")
+        "country", "organisation__country", "language", "created_by", "contact_person__user"
+    ).prefetch_related("articles", "ta_types", "thematic_areas", "working_languages", "attachments")
     return qs if scope.is_moderator else qs.filter(_need_visibility(scope))
 
 
@@ -138,6 +142,44 @@ def entry_can_manage(*, user: User, entry: KnowledgeEntry) -> bool:
     return need_can_manage(user=user, need=entry)  # type: ignore[arg-type]
 
 
+def entry_contact_choices(*, entry: KnowledgeEntry) -> QuerySet[Membership]:
+    """Who may be an entry's contact person: an active member of its organisation; for a need of
+    a State as a whole, an active recipient focal point of that State."""
+    organisation_id = getattr(entry, "organisation_id", None)
+    if organisation_id:
+        memberships = Membership.objects.filter(organisation_id=organisation_id)
+    else:
+        memberships = Membership.objects.filter(
+            organisation__country_id=entry.country_id,  # type: ignore[attr-defined]
+            is_recipient_focal_point=True,
+        )
+    return memberships.filter(user__is_active=True).select_related("user", "organisation").order_by("user__email")
+
+
+def entry_contact_current(*, entry: KnowledgeEntry) -> Membership | None:
+    """The entry's contact person while they still qualify (``entry_contact_choices``: active,
+    and a member of the organisation, or a recipient focal point of the State); else ``None``.
+    A membership that ends clears the reference itself (``on_delete=SET_NULL``)."""
+    membership = entry.contact_person if entry.contact_person_id else None
+    if membership is None or not membership.user.is_active:
+        return None
+    organisation_id = getattr(entry, "organisation_id", None)
+    if organisation_id:
+        return membership if membership.organisation_id == organisation_id else None
+    qualifies = membership.is_recipient_focal_point and (
+        membership.organisation.country_id == entry.country_id  # type: ignore[attr-defined]
+    )
+    return membership if qualifies else None
+
+
+def entry_contact_for_user(*, user: User, entry: KnowledgeEntry) -> Membership | None:
+    """The contact person as ``user`` may know them: signed-in users only, and only while the
+    person still acts for the entry (``entry_contact_current``)."""
+    if not user.is_authenticated:
+        return None
+    return entry_contact_current(entry=entry)
+
+
 def entry_can_view(*, user: User, entry: KnowledgeEntry) -> bool:
     scope = user_scope(user)
     if scope.is_moderator or entry.status == EntryStatus.PUBLISHED:
@@ -149,6 +191,27 @@ def entry_can_view(*, user: User, entry: KnowledgeEntry) -> bool:
         and entry.organisation_id is None
         and entry.country_id in scope.recipient_country_ids
     )
+
+
+def entry_attachments(*, entry: KnowledgeEntry) -> QuerySet[EntryAttachment]:
+    """The documents attached to ``entry`` (whoever may read the entry may read them)."""
+    field = "offer" if isinstance(entry, ExpertiseOffer) else "need"
+    return EntryAttachment.objects.filter(**{field: entry}).select_related("uploaded_by").order_by("created_at", "id")
+
+
+def entry_attachment_get_for_user(
+    *, user: User, kind: str, entry_id: int, attachment_id: int
+) -> EntryAttachment | None:
+    """One attachment, if ``user`` may read its entry; ``None`` otherwise (a 404, never a 403:
+    another State's draft and its files do not exist for its readers)."""
+    entries = offer_list_for_user(user=user) if kind == "offer" else need_list_for_user(user=user)
+    entry = entries.filter(pk=entry_id).first()
+    if entry is None:
+        return None
+    attachment = entry_attachments(entry=entry).filter(pk=attachment_id).first()
+    if attachment is not None:
+        setattr(attachment, kind, entry)  # the entry as the reader may see it
+    return attachment
 
 
 def entry_events(*, entry: KnowledgeEntry) -> QuerySet[EntryEvent]:
@@ -199,6 +262,13 @@ def moderation_queue(*, user: User, limit: int = 200) -> list[QueueItem]:
         key=lambda item: (item.entry.submitted_at is None, item.entry.submitted_at or 0, item.kind, item.entry.pk)
     )
     return items[:limit]
+
+
+def saved_search_list_for_user(*, user: User) -> QuerySet[SavedSearch]:
+    """A user's own saved searches (nobody else's, moderators included)."""
+    if not user.is_authenticated:
+        return SavedSearch.objects.none()
+    return SavedSearch.objects.filter(user=user).order_by("-created_at", "-id")
 
 
 def organisation_list() -> QuerySet[Organisation]:

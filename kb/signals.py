@@ -17,6 +17,9 @@ Each is sent with ``sender`` the entry kind (``"offer"`` or ``"need"``) and ``id
   ``publish``, ``return``, ``unpublish``; with ``entry``, ``actor`` and ``reason``); sent inside the
   writing transaction, so what a receiver writes (matching's notifications: the authors, or the
   moderators for a submission) commits or rolls back with the transition. Imports send none.
+- ``saved_searches_matched``: newly published entries matched saved searches (``alerts``, new
+  ``SavedSearchAlert`` rows, each once per saved search and entry: ``kb/search/alerts.py``); sent
+  inside the transaction that records them, after indexing. Matching notifies the owners.
 """
 
 from __future__ import annotations
@@ -28,3 +31,4 @@ entries_committed = Signal()
 entry_vectors_changed = Signal()
 entry_features_ready = Signal()
 entry_moderated = Signal()
+saved_searches_matched = Signal()

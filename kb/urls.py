@@ -16,6 +16,7 @@ from kb.apis.reference import (
     UncacArticleViewSet,
     UncacChapterViewSet,
 )
+from kb.apis.saved_searches import SavedSearchViewSet
 from kb.apis.search import HealthView, SearchView
 
 app_name = "kb-api"
@@ -23,6 +24,7 @@ app_name = "kb-api"
 router = DefaultRouter()
 router.register("offers", OfferViewSet, basename="offer")
 router.register("needs", NeedViewSet, basename="need")
+router.register("saved-searches", SavedSearchViewSet, basename="saved-search")
 router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("countries", CountryViewSet, basename="country")
 router.register("regions", RegionViewSet, basename="region")

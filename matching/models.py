@@ -19,6 +19,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.attachments import Attachment
+
 
 class MatchingSettings(models.Model):
     """Weights and limits of matching, tuned by moderators in the admin (one row).
@@ -382,6 +384,19 @@ class Engagement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.need} ← {self.offer} ({self.get_state_display()})"
+
+
+class EngagementAttachment(Attachment):
+    """A document shared on an engagement (a mission report, terms of reference...): read by both
+    sides' focal points and moderators, like the engagement itself (``core.attachments``)."""
+
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("engagement")
+    )
+
+    class Meta(Attachment.Meta):
+        verbose_name = _("engagement attachment")
+        verbose_name_plural = _("engagement attachments")
 
 
 class EngagementEvent(models.Model):

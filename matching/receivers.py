@@ -6,7 +6,8 @@ Connected when the app loads (``MatchingConfig.ready``), so every write path of 
 incremental matching), and ``rescore_changed_entries`` on ``entry_features_ready`` queues the task
 once the entries' vectors are current. ``notify_entry_moderated`` on ``kb.signals.entry_moderated``
 writes the moderation notifications (in the transition's transaction; e-mailed through the same
-outbox as the engagements'). The task removes the requests it served; beat re-sends the
+outbox as the engagements'); ``notify_saved_search_matches`` on ``kb.signals.saved_searches_matched``
+tells the owners of saved searches of the new entries they match. The task removes the requests it served; beat re-sends the
 others (``matching.services.runs.rescore_requests_drain``).
 """
 
@@ -46,3 +47,9 @@ def notify_entry_moderated(sender: str, entry, action: str, actor, reason: str, 
     from matching.services.notifications import notify_entry_moderated as notify
 
     notify(kind=sender, entry=entry, action=action, actor=actor, reason=reason)
+
+
+def notify_saved_search_matches(sender: str, alerts, **kwargs: object) -> None:
+    from matching.services.notifications import notify_saved_search_matches as notify
+
+    notify(kind=sender, alerts=alerts)

@@ -20,6 +20,7 @@ from kb.models import AssistanceNeed, EntryStatus
 from kb.selectors import need_can_manage, user_scope
 from matching.models import (
     Engagement,
+    EngagementAttachment,
     EngagementMessage,
     EngagementState,
     MatchCandidate,
@@ -55,6 +56,24 @@ def engagement_list_for_user(*, user: User) -> QuerySet[Engagement]:
     if scope.is_moderator:
         return qs
     return qs.filter(scope.acts_as_recipient() | scope.acts_as_provider())
+
+
+def engagement_attachments(*, engagement: Engagement) -> QuerySet[EngagementAttachment]:
+    return EngagementAttachment.objects.filter(engagement=engagement).select_related("uploaded_by")
+
+
+def engagement_attachment_get_for_user(
+    *, user: User, engagement_id: int, attachment_id: int
+) -> EngagementAttachment | None:
+    """One attachment, if ``user`` may see its engagement (either side's focal points, moderators);
+    ``None`` otherwise, which callers answer with 404."""
+    engagement = engagement_list_for_user(user=user).filter(pk=engagement_id).first()
+    if engagement is None:
+        return None
+    attachment = engagement_attachments(engagement=engagement).filter(pk=attachment_id).first()
+    if attachment is not None:
+        attachment.engagement = engagement
+    return attachment
 
 
 def run_list() -> QuerySet[MatchRun]:

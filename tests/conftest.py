@@ -40,6 +40,14 @@ def _isolated_search(tmp_path, settings):
     """Never touch a developer's index: embedded indices live in a per-test folder."""
     settings.SEARCH_EMBEDDED_PATH = tmp_path / "search"
     settings.SEARCH_INDEX_PREFIX = f"ta-test-{uuid.uuid4().hex[:10]}"
+    # Attachments too: each test stores its files in its own folder.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "attachments"), "base_url": None},
+        },
+    }
     reset_backend(None)
     yield
     reset_backend(None)

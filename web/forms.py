@@ -7,11 +7,14 @@ Entry forms turn their cleaned data into the same plain dictionary the API sends
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import NotificationEmail
+from core.attachments import AttachmentKind
 from kb.models import (
     MAX_DESCRIPTION_LENGTH,
     MAX_TITLE_LENGTH,
@@ -99,13 +102,26 @@ class EntryForm(ServiceErrorsMixin, forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Languages the work can be done in; the text's language if none is chosen."),
     )
+    contact_person = forms.ChoiceField(
+        label=_("Contact person"),
+        required=False,
+        help_text=_("A member of the organisation; shown to signed-in users only."),
+    )
 
     service_fields: tuple[str, ...] = (
         "title", "description", "language", "articles", "ta_types", "thematic_areas", "keywords", "working_languages",
+        "contact_person",
     )  # fmt: skip
 
-    def __init__(self, *args, organisations=None, editing: bool = False, **kwargs):
+    def __init__(self, *args, organisations=None, editing: bool = False, contacts=(), **kwargs):
+        """``contacts``: the memberships that may be the contact person (``entry_contact_choices``,
+        or when creating, those of the organisations offered)."""
         super().__init__(*args, **kwargs)
+        several = len({m.organisation_id for m in contacts}) > 1
+        self.fields["contact_person"].choices = [("", _("None"))] + [
+            (m.user.email, f"{m.user.get_full_name()} ({m.organisation.name})" if several else m.user.get_full_name())
+            for m in contacts
+        ]
         if editing:
             del self.fields["organisation"]
         else:
@@ -140,6 +156,8 @@ class EntryForm(ServiceErrorsMixin, forms.Form):
         data["articles"] = [int(a) for a in data.get("articles", [])]
         if not data.get("working_languages"):
             data.pop("working_languages", None)
+        if "contact_person" in data:
+            data["contact_person"] = data["contact_person"] or None
         return data
 
 
@@ -190,6 +208,20 @@ class NeedForm(EntryForm):
             if key in data:
                 data[key] = data[key].isoformat() if data[key] else None
         return data
+
+
+class AttachmentForm(ServiceErrorsMixin, forms.Form):
+    """A document to attach; its content is checked by the service (``core.attachments``)."""
+
+    file = forms.FileField(label=_("Document"), max_length=500)
+    kind = forms.ChoiceField(label=_("Kind of document"))
+
+    def __init__(self, *args, kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(k, AttachmentKind(k).label) for k in kinds]
+        self.fields["file"].help_text = _(
+            "PDF, Word, Excel, PowerPoint, OpenDocument, plain text or an image; at most %(size)s."
+        ) % {"size": filesizeformat(settings.ATTACHMENT_MAX_SIZE)}
 
 
 class ReasonForm(forms.Form):

@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from web.views import accounts, browse, dashboard, entries, home, matching, moderation
+from web.views import accounts, attachments, browse, dashboard, entries, home, matching, moderation, saved_searches
 
 
 class KindConverter:
@@ -43,6 +43,8 @@ urlpatterns = [
     path("request-access/", accounts.request_access, name="request-access"),
     # the knowledge base
     path("browse/", browse.browse, name="browse"),
+    path("searches/save/", saved_searches.saved_search_save, name="saved-search-save"),
+    path("searches/<int:pk>/delete/", saved_searches.saved_search_remove, name="saved-search-delete"),
     path("mine/", entries.my_entries, name="my-entries"),
     path("needs/<int:pk>/matches/", matching.need_matches, name="need-matches"),
     path("needs/<int:need_pk>/interest/<int:offer_pk>/", matching.express_interest, name="express-interest"),
@@ -51,10 +53,33 @@ urlpatterns = [
     path("<kind:kind>s/<int:pk>/", browse.entry_detail, name="entry"),
     path("<kind:kind>s/<int:pk>/edit/", entries.entry_edit, name="entry-edit"),
     path("<kind:kind>s/<int:pk>/delete/", entries.entry_delete_confirm, name="entry-delete"),
+    # documents (before the actions: "attachments" is no action)
+    path("<kind:kind>s/<int:pk>/attachments/", attachments.entry_attachment_upload, name="entry-attachments"),
+    path(
+        "<kind:kind>s/<int:pk>/attachments/<int:attachment_pk>/",
+        attachments.entry_attachment_download,
+        name="entry-attachment",
+    ),
+    path(
+        "<kind:kind>s/<int:pk>/attachments/<int:attachment_pk>/delete/",
+        attachments.entry_attachment_remove,
+        name="entry-attachment-delete",
+    ),
     path("<kind:kind>s/<int:pk>/<str:action>/", entries.entry_action, name="entry-action"),
     # matching
     path("inbox/", matching.inbox, name="inbox"),
     path("engagements/<int:pk>/", matching.engagement, name="engagement"),
+    path("engagements/<int:pk>/attachments/", attachments.engagement_attachment_upload, name="engagement-attachments"),
+    path(
+        "engagements/<int:pk>/attachments/<int:attachment_pk>/",
+        attachments.engagement_attachment_download,
+        name="engagement-attachment",
+    ),
+    path(
+        "engagements/<int:pk>/attachments/<int:attachment_pk>/delete/",
+        attachments.engagement_attachment_remove,
+        name="engagement-attachment-delete",
+    ),
     path("engagements/<int:pk>/messages/", matching.engagement_message, name="engagement-message"),
     path("engagements/<int:pk>/dates/", matching.engagement_dates, name="engagement-dates"),
     path("engagements/<int:pk>/outcome/", matching.engagement_outcome, name="engagement-outcome"),

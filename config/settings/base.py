@@ -82,6 +82,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 # An interchange file uploaded to the API (moderators) may be larger: 50 MB, about 20,000 entries.
 IMPORT_MAX_UPLOAD_SIZE = env.int("IMPORT_MAX_UPLOAD_SIZE", default=50 * 1024 * 1024)
 LARGE_UPLOAD_PATHS = ("/api/v1/imports/",)
+# An attachment (terms of reference, mission report...): at most 10 MB; the upload paths (ending
+# in /attachments/, web and API) accept a body that large plus the form's other fields.
+ATTACHMENT_MAX_SIZE = env.int("ATTACHMENT_MAX_SIZE", default=10 * 1024 * 1024)
+ATTACHMENT_UPLOAD_PATH_SUFFIX = "/attachments/"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -244,6 +248,31 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# --- Attachments (core/attachments.py) -------------------------------------------------------
+# Never served directly: no URL maps to this directory or bucket; a view checks who may read.
+ATTACHMENTS_ROOT = Path(env("ATTACHMENTS_ROOT", default=str(VAR_DIR / "attachments")))
+ATTACHMENTS_S3_BUCKET = env("ATTACHMENTS_S3_BUCKET", default="")
+if ATTACHMENTS_S3_BUCKET:
+    # Any S3-compatible store (AWS, MinIO, Ceph...) through django-storages; private objects, and
+    # the app streams them itself, so no signed or public URL ever leaves it.
+    STORAGES["attachments"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ATTACHMENTS_S3_BUCKET,
+            "endpoint_url": env("ATTACHMENTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env("ATTACHMENTS_S3_REGION", default="") or None,
+            "access_key": env("ATTACHMENTS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env("ATTACHMENTS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["attachments"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(ATTACHMENTS_ROOT), "base_url": None},
+    }
 
 # --- Cache -----------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -471,6 +500,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EntryStatusEnum": "kb.models.EntryStatus",
         "MatchRunStatusEnum": "matching.models.RunStatus",
+        "OutcomeResultEnum": "matching.models.OutcomeResult",
+        "EntryTypeEnum": [("offers", "offers"), ("needs", "needs")],
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",

@@ -14,6 +14,6 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="") or generated_secret_key(VAR_DI
 
 # Development serves static files without a collectstatic step.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **STORAGES,  # noqa: F405  (attachments as base says)
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

@@ -23,7 +23,7 @@ SEARCH_REFRESH_ON_WRITE = True
 # Tests of incremental matching switch it on; elsewhere an entry change should not cascade.
 MATCHING_INCREMENTAL = env.bool("MATCHING_INCREMENTAL", default=False)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **STORAGES,  # noqa: F405  (attachments as base says; a folder per test in tests/conftest.py)
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"writes": "10000/min"}}  # noqa: F405

@@ -7,16 +7,23 @@ Writes go through ``kb.services``; views only parse input and serialise output.
 
 from __future__ import annotations
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.errors import CONFLICT_RESPONSE
+from core.api.negotiation import FileDownloadNegotiation
+from core.attachments import attachment_response
 from kb.apis.filters import NeedFilterSet, OfferFilterSet
 from kb.apis.serializers import (
+    AttachmentInputSerializer,
+    AttachmentSerializer,
     EntryEventSerializer,
     NeedInputSerializer,
     NeedSerializer,
@@ -26,7 +33,13 @@ from kb.apis.serializers import (
     OfferUpdateSerializer,
     TransitionInputSerializer,
 )
-from kb.selectors import entry_history_for_user, need_list_for_user, offer_list_for_user
+from kb.selectors import (
+    entry_attachments,
+    entry_history_for_user,
+    need_list_for_user,
+    offer_list_for_user,
+)
+from kb.services.attachments import entry_attachment_add, entry_attachment_delete
 from kb.services.entries import entry_delete, entry_update, need_create, offer_create
 from kb.services.moderation import Action, entry_transition
 
@@ -120,6 +133,75 @@ class _EntryViewSet(
         events, full = entry_history_for_user(user=request.user, entry=self.get_object())
         page = self.paginate_queryset(events)
         return self.get_paginated_response(EntryEventSerializer(page, many=True, context={"full": full}).data)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The documents attached to the entry (whoever may read the entry).",
+        responses=AttachmentSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary=(
+            "Attach a document (multipart: file and kind; the entry's focal points). PDF, Office or "
+            "OpenDocument files, plain text or images, recognised by their content; at most ATTACHMENT_MAX_SIZE."
+        ),
+        request={"multipart/form-data": AttachmentInputSerializer},
+        responses={201: AttachmentSerializer, 409: CONFLICT_RESPONSE},
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        url_path="attachments",
+        url_name="attachments",
+        parser_classes=[MultiPartParser],
+        pagination_class=None,
+    )
+    def attachments(self, request: Request, pk=None, format=None) -> Response:
+        entry = self.get_object()
+        context = {**self.get_serializer_context(), "kind": entry.kind}
+        if request.method == "GET":
+            return Response(AttachmentSerializer(entry_attachments(entry=entry), many=True, context=context).data)
+        serializer = AttachmentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        attachment = entry_attachment_add(
+            actor=request.user,
+            entry=entry,
+            upload=serializer.validated_data["file"],
+            kind=serializer.validated_data["kind"],
+        )
+        return Response(AttachmentSerializer(attachment, context=context).data, status=status.HTTP_201_CREATED)
+
+    def _attachment(self, request: Request, attachment_id):
+        entry = self.get_object()  # scoped to the caller: another State's draft is a 404
+        attachment = entry_attachments(entry=entry).filter(pk=attachment_id).first()
+        if attachment is None:
+            raise Http404
+        setattr(attachment, entry.kind, entry)
+        return attachment
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Download a document (as an attachment, never displayed inline).",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Remove a document (the entry's focal points, moderators).",
+        responses={204: None},
+    )
+    @action(
+        detail=True,
+        methods=["get", "delete"],
+        url_path=r"attachments/(?P<attachment_id>[0-9]+)",
+        url_name="attachment-detail",
+        content_negotiation_class=FileDownloadNegotiation,
+    )
+    def attachment_detail(self, request: Request, pk=None, attachment_id=None, format=None):
+        attachment = self._attachment(request, attachment_id)
+        if request.method == "DELETE":
+            entry_attachment_delete(actor=request.user, attachment=attachment)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return attachment_response(attachment)
 
     submit = _transition_action(Action.SUBMIT)
     withdraw = _transition_action(Action.WITHDRAW)

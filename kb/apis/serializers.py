@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.serializers import RejectUnknownFieldsMixin
+from core.attachments import AttachmentKind
 from kb.models import (
     MAX_DESCRIPTION_LENGTH,
     MAX_TITLE_LENGTH,
@@ -32,7 +33,7 @@ from kb.models import (
     UncacArticle,
     UncacChapter,
 )
-from kb.selectors import entry_can_manage, user_scope
+from kb.selectors import entry_can_manage, entry_contact_for_user, user_scope
 from kb.services.moderation import allowed_actions
 
 # --- reference data ------------------------------------------------------------------------------
@@ -140,6 +141,15 @@ class EntryInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     thematic_areas = _codes(required=False)
     keywords = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
     working_languages = _codes(required=False, help_text="ISO 639-1 codes; defaults to the text's language.")
+    contact_person = serializers.EmailField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text=(
+            "E-mail address of the contact person: an active member of the entry's organisation (for a "
+            "need of a State as a whole, a recipient focal point of that State); empty or null for none."
+        ),
+    )
 
 
 class OfferInputSerializer(EntryInputSerializer):
@@ -180,6 +190,45 @@ class TransitionInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer
     )
 
 
+class ContactPersonSerializer(serializers.Serializer):
+    name = serializers.CharField(source="user.get_full_name", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    organisation = serializers.CharField(source="organisation.name", read_only=True)
+
+
+class AttachmentSerializer(serializers.Serializer):
+    """An attached document; ``download`` is the only way to its bytes (signed-in readers of the
+    entry or engagement; never a public URL)."""
+
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    content_type = serializers.CharField(read_only=True)
+    size = serializers.IntegerField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    download = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.URLField())
+    def get_download(self, attachment) -> str:
+        path = (
+            self.context["download_path"](attachment)
+            if "download_path" in self.context
+            else self._entry_path(attachment)
+        )
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def _entry_path(self, attachment) -> str:
+        kind = self.context.get("kind") or ("offer" if attachment.offer_id else "need")
+        entry_id = attachment.offer_id or attachment.need_id
+        return reverse(f"kb-api:{kind}-attachment-detail", kwargs={"pk": entry_id, "attachment_id": attachment.pk})
+
+
+class AttachmentInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    file = serializers.FileField(help_text="PDF, Office or OpenDocument file, plain text or image; at most 10 MB.")
+    kind = serializers.ChoiceField(choices=AttachmentKind.choices, help_text="Kind of document.")
+
+
 class EntryOutputSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     language = serializers.CharField(source="language_id", read_only=True)
@@ -192,14 +241,17 @@ class EntryOutputSerializer(serializers.ModelSerializer):
     pending_changes = serializers.SerializerMethodField()
     moderation_reason = serializers.SerializerMethodField()
     is_mine = serializers.SerializerMethodField()
+    contact_person = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField()
 
     common_fields = [
         "id", "url", "external_id", "title", "description", "language", "articles", "ta_types",
         "thematic_areas", "keywords", "working_languages", "status", "moderation_state",
         "moderation_reason", "pending_changes", "allowed_actions", "is_mine", "created_at",
-        "updated_at", "submitted_at", "published_at",
+        "updated_at", "submitted_at", "published_at", "contact_person", "attachments",
     ]  # fmt: skip
     url_name = ""
+    kind = ""
 
     @extend_schema_field(serializers.URLField())
     def get_url(self, entry: KnowledgeEntry) -> str:
@@ -216,6 +268,20 @@ class EntryOutputSerializer(serializers.ModelSerializer):
         if user is None or not user.is_authenticated:
             return False
         return user_scope(user).is_moderator or entry_can_manage(user=user, entry=entry)
+
+    @extend_schema_field(ContactPersonSerializer(allow_null=True))
+    def get_contact_person(self, entry: KnowledgeEntry) -> dict | None:
+        """Signed-in readers only (the API has no other), and only while the person acts for it."""
+        user = self._user()
+        membership = entry_contact_for_user(user=user, entry=entry) if user is not None else None
+        return ContactPersonSerializer(membership).data if membership else None
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_attachments(self, entry: KnowledgeEntry) -> list[dict]:
+        # ``attachments`` is prefetched by the list selectors (ordered as ``entry_attachments``).
+        return AttachmentSerializer(
+            entry.attachments.all(), many=True, context={**self.context, "kind": self.kind}
+        ).data
 
     def get_is_mine(self, entry: KnowledgeEntry) -> bool:
         user = self._user()
@@ -248,6 +314,7 @@ class OfferSerializer(EntryOutputSerializer):
     modalities = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     regions_served = serializers.SlugRelatedField(slug_field="m49_code", many=True, read_only=True)
     url_name = "kb-api:offer-detail"
+    kind = "offer"
 
     class Meta:
         model = ExpertiseOffer
@@ -263,6 +330,7 @@ class NeedSerializer(EntryOutputSerializer):
     organisation = OrganisationBriefSerializer(read_only=True, allow_null=True)
     country = serializers.CharField(source="country.iso3", read_only=True)
     url_name = "kb-api:need-detail"
+    kind = "need"
 
     class Meta:
         model = AssistanceNeed

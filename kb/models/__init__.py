@@ -1,5 +1,6 @@
 """Models of the knowledge base, split by concern (reference data, organisations, entries, search)."""
 
+from kb.models.attachments import NEED_ATTACHMENT_KINDS, OFFER_ATTACHMENT_KINDS, EntryAttachment
 from kb.models.entries import (
     MAX_DESCRIPTION_LENGTH,
     MAX_TITLE_LENGTH,
@@ -30,11 +31,15 @@ from kb.models.reference import (
     UncacChapter,
     content_language_code,
 )
+from kb.models.saved_searches import SavedSearch, SavedSearchAlert
 from kb.models.search_sync import SearchOutbox, SearchSyncState
 from kb.models.terms import EntryTerms
 from kb.models.vectors import EntryVector
 
 __all__ = [
+    "NEED_ATTACHMENT_KINDS",
+    "OFFER_ATTACHMENT_KINDS",
+    "EntryAttachment",
     "MAX_DESCRIPTION_LENGTH",
     "MAX_TITLE_LENGTH",
     "AssistanceNeed",
@@ -58,6 +63,8 @@ __all__ = [
     "RegionKind",
     "RegionalGroup",
     "RevisionStatus",
+    "SavedSearch",
+    "SavedSearchAlert",
     "SearchOutbox",
     "SearchSyncState",
     "SouthSouthPreference",

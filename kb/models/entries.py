@@ -84,6 +84,17 @@ class KnowledgeEntry(models.Model):
     working_languages = models.ManyToManyField(
         "kb.Language", blank=True, related_name="+", verbose_name=_("working languages")
     )
+    # A member of the entry's organisation (for a State's need, a recipient focal point of that
+    # State), shown to signed-in users only; cleared when the membership ends.
+    contact_person = models.ForeignKey(
+        "accounts.Membership",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("contact person"),
+        help_text=_("A member of the organisation whom others can write to about this entry."),
+    )
 
     status = models.CharField(
         _("status"),
@@ -291,6 +302,8 @@ class EntryAction(models.TextChoices):
     RESTORED = "restore", _("Restored to draft")
     CHANGES_PROPOSED = "propose_changes", _("Changes proposed")
     DELETED = "deleted", _("Deleted")
+    ATTACHED = "attach", _("Document attached")
+    DETACHED = "detach", _("Document removed")
 
 
 class EntryKind(models.TextChoices):

@@ -49,6 +49,8 @@ class SearchRequest:
     limit: int = 25
     facets: tuple[str, ...] = tuple(FACET_FIELDS)
     extra_languages: tuple[str, ...] = ()
+    # None: any entry. Otherwise only these entry ids (saved-search alerts check new entries).
+    entry_ids: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         self.groups = analysis.query_groups(self.text, self.extra_languages)

@@ -1,7 +1,7 @@
 """Keeping the search index in step with the database.
 
-- ``search_sync_entries`` brings given entries' index state to their database state and then
-  clears their outbox rows (only those it saw before reading the database, so a change committed
+- ``search_sync_entries`` brings given entries' index state to their database state, raises the
+  saved-search alerts of the published ones (``kb.search.alerts``), and then clears their outbox rows (only those it saw before reading the database, so a change committed
   meanwhile keeps its row).
 - ``search_outbox_drain`` does that for everything in the outbox (the periodic reconcile, and after
   an outage).
@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from kb.models import EntryKind, SearchOutbox, SearchSyncState
 from kb.search import get_backend
+from kb.search.alerts import saved_search_alerts_raise
 from kb.search.backends.base import SearchBackend, SearchRequestRejected, SearchUnavailable
 from kb.search.documents import build_documents, indexable_queryset
 
@@ -40,6 +41,9 @@ def search_sync_entries(*, kind: str, entry_ids: Iterable[int], backend: SearchB
     with backend.write_session(kind):
         documents, deleted = build_documents(kind, ids)
         backend.write(kind, documents, deleted)
+    # Before the outbox rows go: if this fails, the retry indexes and checks again (alerts are
+    # recorded once per saved search and entry, whatever runs twice).
+    saved_search_alerts_raise(kind=kind, entry_ids=[d.entry_id for d in documents], backend=backend)
     if outbox_ids:
         SearchOutbox.objects.filter(id__in=outbox_ids).delete()
     return len(ids)

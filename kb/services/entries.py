@@ -29,7 +29,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import Membership, User
+from core.attachments import attachment_files_delete
 from kb.exceptions import EntryNotEditable
 from kb.models import (
     AssistanceNeed,
@@ -49,7 +50,7 @@ from kb.models import (
     ThematicArea,
     UncacArticle,
 )
-from kb.selectors import entry_can_manage, user_scope
+from kb.selectors import entry_can_manage, entry_contact_choices, entry_contact_current, user_scope
 from kb.services.effects import entry_changed_on_commit
 from kb.signals import entry_moderated
 from kb.validators import keywords_clean
@@ -67,7 +68,7 @@ _COMMON_RELATED = {
     "thematic_areas": RelatedSpec(ThematicArea, "code"),
     "working_languages": RelatedSpec(Language, "code"),
 }
-_COMMON_SCALARS = ("title", "description", "language", "keywords")
+_COMMON_SCALARS = ("title", "description", "language", "keywords", "contact_person")
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,8 @@ def entry_snapshot(entry: KnowledgeEntry) -> dict[str, Any]:
     for name in spec.scalars:
         if name == "language":
             data[name] = entry.language_id
+        elif name == "contact_person":
+            data[name] = _contact_email(entry)
         else:
             value = getattr(entry, name)
             data[name] = value.isoformat() if isinstance(value, dt.date) else value
@@ -130,6 +133,19 @@ def entry_snapshot(entry: KnowledgeEntry) -> dict[str, Any]:
         values = [getattr(obj, related.key) for obj in getattr(entry, name).all()] if entry.pk else []
         data[name] = sorted(values)
     return data
+
+
+def _contact_email(entry: KnowledgeEntry) -> str | None:
+    """The contact person's e-mail, while they still act for the entry (else ``None``)."""
+    membership = entry_contact_current(entry=entry)
+    return membership.user.email if membership else None
+
+
+def _contact_membership(entry: KnowledgeEntry, email: str | None) -> Membership | None:
+    """The membership ``email`` holds for ``entry`` (``entry_contact_choices``), or ``None``."""
+    if not email:
+        return None
+    return entry_contact_choices(entry=entry).filter(user__email__iexact=str(email).strip()).first()
 
 
 def _resolve_related(spec: EntrySpec, data: Mapping[str, Any]) -> dict[str, list[models.Model]]:
@@ -174,6 +190,13 @@ def _assign_scalars(entry: KnowledgeEntry, spec: EntrySpec, data: Mapping[str, A
             entry.language_id = value
         elif name == "keywords":
             entry.keywords = keywords_clean(value)
+        elif name == "contact_person":
+            membership = _contact_membership(entry, value)
+            if value and membership is None:
+                raise ValidationError(
+                    {"contact_person": _("Choose a member of the entry's organisation as its contact person.")}
+                )
+            entry.contact_person = membership
         elif name in ("timeframe_start", "timeframe_end") and isinstance(value, str):
             try:
                 setattr(entry, name, dt.date.fromisoformat(value) if value else None)
@@ -421,9 +444,13 @@ def entry_update(
 
 
 def revision_apply(entry: KnowledgeEntry) -> None:
-    """Copy ``pending_revision`` into the entry's fields (moderator approved it)."""
+    """Copy ``pending_revision`` into the entry's fields (moderator approved it). A contact person
+    who left the organisation since the changes were proposed is dropped, not an error."""
     spec = spec_for(entry)
-    related = _validate(entry, spec, entry.pending_revision or {})
+    revision = dict(entry.pending_revision or {})
+    if revision.get("contact_person") and _contact_membership(entry, revision["contact_person"]) is None:
+        revision["contact_person"] = None
+    related = _validate(entry, spec, revision)
     entry.pending_revision = None
     entry.revision_status = RevisionStatus.NONE
     _save(entry, related)
@@ -441,6 +468,8 @@ def entry_delete(*, actor: User, entry: KnowledgeEntry) -> None:
                 _("Only drafts that were never published can be deleted; archive this entry instead.")
             )
         kind, pk = spec_for(locked).kind, locked.pk
+        files = list(locked.attachments.values_list("file", flat=True))
         entry_event_record(entry=locked, action=EntryAction.DELETED, actor=actor, from_status=locked.status)
-        locked.delete()
+        locked.delete()  # its attachments' rows go with it, their files after commit
         entry_changed_on_commit(kind, [pk])
+        transaction.on_commit(lambda: attachment_files_delete(files))

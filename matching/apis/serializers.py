@@ -23,6 +23,7 @@ from matching.models import (
     OutcomeResult,
 )
 from matching.reasons import render_reasons
+from matching.services.attachments import ENGAGEMENT_ATTACHMENT_KINDS
 from matching.services.engagements import allowed_engagement_actions, offer_capacity_left
 from matching.services.notifications import notification_path, render_notification
 
@@ -241,3 +242,10 @@ class DatesInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 class OutcomeInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     result = serializers.ChoiceField(choices=OutcomeResult.choices)
     note = serializers.CharField(required=False, allow_blank=True, max_length=MAX_OUTCOME_NOTE_LENGTH)
+
+
+class EngagementAttachmentInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    file = serializers.FileField(help_text="PDF, Office or OpenDocument file, plain text or image; at most 10 MB.")
+    kind = serializers.ChoiceField(
+        choices=[(k.value, k.label) for k in ENGAGEMENT_ATTACHMENT_KINDS], help_text="Kind of document."
+    )

@@ -4,24 +4,32 @@ engagements and their actions, ratings, notifications."""
 from __future__ import annotations
 
 import django_filters
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.errors import CONFLICT_RESPONSE
+from core.api.negotiation import FileDownloadNegotiation
 from core.api.permissions import IsModerator
+from core.attachments import attachment_response
 from kb.apis.filters import IdFilter
+from kb.apis.serializers import AttachmentSerializer
 from kb.selectors import need_list_for_user, offer_list_for_user
 from matching.apis.serializers import (
     CandidateSerializer,
     DatesInputSerializer,
     EngagementActionInputSerializer,
+    EngagementAttachmentInputSerializer,
     EngagementMessageSerializer,
     EngagementSerializer,
     InterestInputSerializer,
@@ -37,12 +45,14 @@ from matching.apis.serializers import (
 )
 from matching.models import Engagement, EngagementState, RunTrigger
 from matching.selectors import (
+    engagement_attachments,
     engagement_list_for_user,
     engagement_messages,
     need_candidates,
     need_outcome,
     run_list,
 )
+from matching.services.attachments import engagement_attachment_add, engagement_attachment_delete
 from matching.services.collaboration import engagement_dates_set, engagement_message_post, engagement_outcome_record
 from matching.services.engagements import (
     EngagementAction,
@@ -259,6 +269,79 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             note=data.validated_data.get("note", ""),
         )
         return self._fresh(request, engagement)
+
+    def _attachment_context(self, request: Request) -> dict:
+        def download_path(attachment) -> str:
+            return reverse(
+                "matching-api:engagement-attachment-detail",
+                kwargs={"pk": attachment.engagement_id, "attachment_id": attachment.pk},
+            )
+
+        return {"request": request, "download_path": download_path}
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The documents shared on the engagement (both sides' focal points, moderators).",
+        responses=AttachmentSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary=(
+            "Attach a document, e.g. a mission report (multipart: file and kind; both sides' focal points). "
+            "PDF, Office or OpenDocument files, plain text or images, recognised by their content; at most "
+            "ATTACHMENT_MAX_SIZE."
+        ),
+        request={"multipart/form-data": EngagementAttachmentInputSerializer},
+        responses={201: AttachmentSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        url_path="attachments",
+        url_name="attachments",
+        parser_classes=[MultiPartParser],
+        pagination_class=None,
+    )
+    def attachments(self, request: Request, pk=None, format=None) -> Response:
+        engagement = self.get_object()
+        context = self._attachment_context(request)
+        if request.method == "GET":
+            return Response(
+                AttachmentSerializer(engagement_attachments(engagement=engagement), many=True, context=context).data
+            )
+        data = EngagementAttachmentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        attachment = engagement_attachment_add(
+            actor=request.user,
+            engagement=engagement,
+            upload=data.validated_data["file"],
+            kind=data.validated_data["kind"],
+        )
+        return Response(AttachmentSerializer(attachment, context=context).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Download a document of the engagement (as an attachment, never displayed inline).",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    @extend_schema(methods=["DELETE"], summary="Remove a document (both sides' focal points).", responses={204: None})
+    @action(
+        detail=True,
+        methods=["get", "delete"],
+        url_path=r"attachments/(?P<attachment_id>[0-9]+)",
+        url_name="attachment-detail",
+        content_negotiation_class=FileDownloadNegotiation,
+    )
+    def attachment_detail(self, request: Request, pk=None, attachment_id=None, format=None):
+        engagement = self.get_object()  # scoped to the caller: another State's engagement is a 404
+        attachment = engagement_attachments(engagement=engagement).filter(pk=attachment_id).first()
+        if attachment is None:
+            raise Http404
+        attachment.engagement = engagement
+        if request.method == "DELETE":
+            engagement_attachment_delete(actor=request.user, attachment=attachment)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return attachment_response(attachment)
 
 
 def _engagement_action(name: str):

@@ -213,6 +213,51 @@ def notify_entry_moderated(*, kind: str, entry, action: str, actor: User | None,
     return _create(users, MODERATION_KINDS[action], None, params, exclude=actor)
 
 
+def _saved_search_query(search) -> str:
+    """The Browse page's query string for a saved search (the page the grouped alert links to)."""
+    from django.utils.http import urlencode
+
+    params: list[tuple[str, str]] = [("q", search.text)] if search.text else []
+    if search.kind:
+        params.append(("kind", search.kind))
+    params += [(facet, value) for facet, values in sorted(search.filters.items()) for value in values]
+    params.append(("sort", "date"))
+    return urlencode(params)
+
+
+def notify_saved_search_matches(*, kind: str, alerts) -> list[Notification]:
+    """The owners of saved searches hear of their new alerts, inside the transaction that records
+    them (``kb.search.alerts`` raises an alert once per saved search and entry). One entry: a
+    notification about it; several in one batch (an import): one notification for the saved
+    search, newest first, so a bulk load is one message, not hundreds."""
+    from kb.models import AssistanceNeed, ExpertiseOffer
+
+    model = ExpertiseOffer if kind == "offer" else AssistanceNeed
+    titles = dict(model.objects.filter(pk__in={a.entry_id for a in alerts}).values_list("id", "title"))
+    by_search: dict[int, list] = {}
+    for alert in alerts:
+        by_search.setdefault(alert.saved_search_id, []).append(alert)
+    rows = []
+    for group in by_search.values():
+        search = group[0].saved_search
+        if len(group) == 1:
+            params = {
+                "entry_kind": kind,
+                "entry_id": group[0].entry_id,
+                "title": titles.get(group[0].entry_id, ""),
+                "search": search.name,
+            }
+            rows.append(Notification(user=search.user, kind="saved_search_match", params=params))
+        else:
+            params = {"search": search.name, "count": len(group), "browse_query": _saved_search_query(search)}
+            rows.append(Notification(user=search.user, kind="saved_search_matches", params=params))
+    created = Notification.objects.bulk_create(rows)
+    ids = [n.pk for n in created]
+    if ids:
+        transaction.on_commit(lambda: _queue_emails(ids))
+    return created
+
+
 def notifications_for_user(*, user: User):
     return Notification.objects.filter(user=user).select_related("engagement")
 
@@ -253,11 +298,15 @@ def render_notification(notification: Notification) -> tuple[str, str]:
         "entry_unpublish": _("Your entry “%(title)s” was unpublished and returned to you"),
         "engagement_message": _("New message on the engagement “%(offer)s” for “%(need)s”"),
         "engagement_dates": _("Dates changed on the engagement “%(offer)s” for “%(need)s”"),
+        "saved_search_match": _("New entry for your saved search “%(search)s”: “%(title)s”"),
+        "saved_search_matches": _("New entries for your saved search “%(search)s”: %(count)s"),
     }
     title = titles.get(notification.kind, notification.kind) % {
         "need": p.get("need", ""),
         "offer": p.get("offer", ""),
         "title": p.get("title", ""),
+        "search": p.get("search", ""),
+        "count": p.get("count", ""),
     }
     text = title
     if p.get("excerpt"):
@@ -283,6 +332,8 @@ def notification_path(notification: Notification) -> str:
     p = notification.params
     if p.get("entry_kind") in ("offer", "need") and p.get("entry_id"):
         return reverse("web:entry", kwargs={"kind": p["entry_kind"], "pk": p["entry_id"]})
+    if notification.kind == "saved_search_matches":
+        return reverse("web:browse") + "?" + p.get("browse_query", "")
     return ""
 
 

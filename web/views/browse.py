@@ -14,6 +14,7 @@ from kb.search import SearchUnavailable
 from kb.search.labels import facet_label
 from kb.selectors import (
     entry_can_manage,
+    entry_contact_for_user,
     entry_events,
     need_list_for_user,
     offer_list_for_user,
@@ -23,6 +24,7 @@ from kb.services.moderation import allowed_actions
 from kb.services.revisions import entry_pending_diff
 from kb.services.search import entries_search
 from matching.selectors import need_candidates, need_outcome
+from web.views.attachments import entry_attachments_context
 
 PAGE_SIZE = 20
 FACET_ORDER = (
@@ -108,6 +110,8 @@ def entry_detail(request, kind: str, pk: int):
         "actions": allowed_actions(entry, is_owner=is_owner, is_moderator=scope.is_moderator),
         "events": entry_events(entry=entry)[:20] if is_owner or scope.is_moderator else [],
         "country": entry.organisation.country if kind == "offer" else entry.country,
+        "contact": entry_contact_for_user(user=request.user, entry=entry),
+        **entry_attachments_context(user=request.user, kind=kind, entry=entry),
         # The authors and the moderators read the pending changes against the published text.
         "pending_diff": entry_pending_diff(entry) if is_owner or scope.is_moderator else [],
     }

@@ -9,9 +9,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.models import Membership
 from core.web import USER_ERRORS, show_error
 from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer, Organisation
-from kb.selectors import entry_can_manage, need_list_for_user, offer_list_for_user, user_scope
+from kb.selectors import entry_can_manage, entry_contact_choices, need_list_for_user, offer_list_for_user, user_scope
 from kb.services.entries import entry_delete, entry_snapshot, entry_update, need_create, offer_create
 from kb.services.moderation import Action, entry_transition
 from web.forms import NeedForm, OfferForm, ReasonForm
@@ -32,8 +33,14 @@ def entry_create(request, kind: str):
     organisations = _organisations(request, kind)
     if not organisations.exists():
         raise PermissionDenied
+    contacts = Membership.objects.filter(organisation__in=organisations, user__is_active=True).select_related(
+        "user", "organisation"
+    )
     form = FORMS[kind](
-        request.POST or None, organisations=organisations, initial={"organisation": organisations.first()}
+        request.POST or None,
+        organisations=organisations,
+        contacts=list(contacts.order_by("organisation__name", "user__full_name")),
+        initial={"organisation": organisations.first(), "contact_person": request.user.email},
     )
     if request.method == "POST" and form.is_valid():
         submit = "submit" in request.POST
@@ -60,7 +67,9 @@ def entry_edit(request, kind: str, pk: int):
         raise PermissionDenied
     initial = entry.pending_revision or entry_snapshot(entry)
     initial = {**initial, "articles": [str(a) for a in initial.get("articles", [])]}
-    form = FORMS[kind](request.POST or None, initial=initial, editing=True)
+    form = FORMS[kind](
+        request.POST or None, initial=initial, editing=True, contacts=list(entry_contact_choices(entry=entry))
+    )
     if request.method == "POST" and form.is_valid():
         try:
             entry = entry_update(
@@ -84,7 +93,11 @@ def entry_edit(request, kind: str, pk: int):
 def _edit_form_with_errors(request, kind: str, entry, error: ValidationError):
     """The entry's edit form showing why it cannot be submitted, each reason beside its field."""
     initial = entry.pending_revision or entry_snapshot(entry)
-    form = FORMS[kind](initial={**initial, "articles": [str(a) for a in initial.get("articles", [])]}, editing=True)
+    form = FORMS[kind](
+        initial={**initial, "articles": [str(a) for a in initial.get("articles", [])]},
+        editing=True,
+        contacts=list(entry_contact_choices(entry=entry)),
+    )
     form.add_service_errors(error)
     context = {"form": form, "kind": kind, "entry": entry, "creating": False}
     return render(request, "web/entry_form.html", context, status=400)

@@ -14,6 +14,7 @@ from accounts.services import token_revoke, user_set_notification_email
 from matching.services.notifications import notifications_for_user, notifications_mark_read
 from web.forms import NotificationEmailForm
 from web.selectors import home_data
+from web.views.saved_searches import saved_searches_for_account
 
 
 def home(request):
@@ -27,6 +28,7 @@ def account(request, notification_form=None, status=200):
     context = {
         "memberships": user_memberships(user=request.user),
         "tokens": token_list_for_user(user=request.user),
+        "saved_searches": saved_searches_for_account(user=request.user),
         "notification_form": notification_form
         or NotificationEmailForm(initial={"notification_email": request.user.notification_email}),
     }

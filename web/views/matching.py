@@ -56,6 +56,7 @@ from web.forms import (
     ReasonForm,
     missions_of,
 )
+from web.views.attachments import engagement_attachments_context
 from web.views.common import moderator_required
 
 
@@ -180,6 +181,7 @@ def _engagement_page(request, item, *, status: int = 200, **forms):
         "paused": PAUSED_MESSAGE if engagement_is_paused(item) else "",
         # What replaced a superseded proposal is the recipient's to see (another provider's pair).
         "replacement": item.replaced_by if item.replaced_by_id and sides & Role.RECIPIENT else None,
+        **engagement_attachments_context(user=request.user, engagement=item, sides=sides),
     }
     context.update(forms)
     return render(request, "web/engagement.html", context, status=status)

@@ -115,6 +115,10 @@ class SearchBackend(ABC):
         closest (cosine), as (entry id, similarity), best first; entries of the query's excluded
         country never. Empty lists where no vectors exist (the ``none`` encoder)."""
 
+    def refresh(self) -> None:
+        """Make what was just written visible to searches (a no-op where it is at once)."""
+        return None
+
     @abstractmethod
     def count(self, kind: str, index: str | None = None) -> int: ...
 

@@ -365,6 +365,8 @@ class ElasticsearchBackend(SearchBackend):
             if request.visible_to_owners:
                 visibility.append({"terms": {"owners": list(request.visible_to_owners)}})
             filters.append({"bool": {"should": visibility, "minimum_should_match": 1}})
+        if request.entry_ids is not None:
+            filters.append({"terms": {"entry_id": list(request.entry_ids)}})
         query: dict = {"filter": filters}
         if request.is_text_query:
             query["should"] = self._text_clauses([g.alternatives for g in request.groups], request.concepts)

@@ -291,6 +291,8 @@ class EmbeddedBackend(SearchBackend):
                     (Occur.Should, Query.term_set_query(SCHEMA, "owners", list(request.visible_to_owners)))
                 )
             filters.append(Query.boolean_query(visibility))
+        if request.entry_ids is not None:
+            filters.append(Query.term_set_query(SCHEMA, "entry_id", list(request.entry_ids)))
         return filters
 
     def _request_query(self, request: SearchRequest) -> tantivy.Query:

@@ -1,0 +1,171 @@
+"""Documents attached to entries and engagements: upload, download, removal.
+
+Reading follows the entry's or engagement's visibility (``kb.selectors`` /
+``matching.selectors``): another State's draft or engagement and their files are a 404. Files are
+always sent as downloads with ``nosniff`` (``core.attachments.attachment_response``).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.attachments import attachment_response
+from core.web import USER_ERRORS, show_error
+from kb.selectors import (
+    entry_attachment_get_for_user,
+    entry_attachments,
+    entry_can_manage,
+    need_list_for_user,
+    offer_list_for_user,
+    user_scope,
+)
+from kb.services.attachments import attachment_kinds_for, entry_attachment_add, entry_attachment_delete
+from matching.selectors import engagement_attachment_get_for_user, engagement_attachments, engagement_list_for_user
+from matching.services.attachments import (
+    ENGAGEMENT_ATTACHMENT_KINDS,
+    engagement_attachment_add,
+    engagement_attachment_delete,
+)
+from web.forms import AttachmentForm
+
+
+def _entry(request, kind: str, pk: int):
+    entries = offer_list_for_user(user=request.user) if kind == "offer" else need_list_for_user(user=request.user)
+    return get_object_or_404(entries, pk=pk)
+
+
+def _upload_errors(request, form: AttachmentForm) -> None:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
+
+
+def entry_attachments_context(*, user, kind: str, entry) -> dict:
+    """What the entry page shows of its documents, and the upload form for its focal points."""
+    items = list(entry_attachments(entry=entry))
+    can_manage = entry_can_manage(user=user, entry=entry)
+    for item in items:
+        item.download_url = reverse("web:entry-attachment", args=[kind, entry.pk, item.pk])
+        item.delete_url = reverse("web:entry-attachment-delete", args=[kind, entry.pk, item.pk])
+    return {
+        "attachments": items,
+        "attachments_removable": can_manage or user_scope(user).is_moderator,
+        "attachment_form": AttachmentForm(kinds=attachment_kinds_for(entry))
+        if can_manage and entry.status != "archived"
+        else None,
+        "attachment_upload_url": reverse("web:entry-attachments", args=[kind, entry.pk]),
+    }
+
+
+def engagement_attachments_context(*, user, engagement, sides) -> dict:
+    items = list(engagement_attachments(engagement=engagement))
+    for item in items:
+        item.download_url = reverse("web:engagement-attachment", args=[engagement.pk, item.pk])
+        item.delete_url = reverse("web:engagement-attachment-delete", args=[engagement.pk, item.pk])
+    return {
+        "attachments": items,
+        "attachments_removable": bool(sides),
+        "attachment_form": AttachmentForm(kinds=ENGAGEMENT_ATTACHMENT_KINDS) if sides else None,
+        "attachment_upload_url": reverse("web:engagement-attachments", args=[engagement.pk]),
+    }
+
+
+@login_required
+@require_POST
+def entry_attachment_upload(request, kind: str, pk: int):
+    entry = _entry(request, kind, pk)
+    form = AttachmentForm(request.POST, request.FILES, kinds=attachment_kinds_for(entry))
+    if form.is_valid():
+        try:
+            attachment = entry_attachment_add(
+                actor=request.user, entry=entry, upload=form.cleaned_data["file"], kind=form.cleaned_data["kind"]
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+            _upload_errors(request, form)
+        except (*USER_ERRORS, PermissionDenied) as exc:
+            show_error(request, exc)
+        else:
+            messages.success(request, _("Attached: %(name)s") % {"name": attachment.name})
+    else:
+        _upload_errors(request, form)
+    return redirect(reverse("web:entry", args=[kind, pk]) + "#documents")
+
+
+@login_required
+def entry_attachment_download(request, kind: str, pk: int, attachment_pk: int):
+    attachment = entry_attachment_get_for_user(user=request.user, kind=kind, entry_id=pk, attachment_id=attachment_pk)
+    if attachment is None:
+        raise Http404
+    return attachment_response(attachment)
+
+
+@login_required
+@require_POST
+def entry_attachment_remove(request, kind: str, pk: int, attachment_pk: int):
+    attachment = entry_attachment_get_for_user(user=request.user, kind=kind, entry_id=pk, attachment_id=attachment_pk)
+    if attachment is None:
+        raise Http404
+    try:
+        entry_attachment_delete(actor=request.user, attachment=attachment)
+    except (*USER_ERRORS, PermissionDenied) as exc:
+        show_error(request, exc)
+    else:
+        messages.success(request, _("Removed: %(name)s") % {"name": attachment.name})
+    return redirect(reverse("web:entry", args=[kind, pk]) + "#documents")
+
+
+@login_required
+@require_POST
+def engagement_attachment_upload(request, pk: int):
+    engagement = get_object_or_404(engagement_list_for_user(user=request.user), pk=pk)
+    form = AttachmentForm(request.POST, request.FILES, kinds=ENGAGEMENT_ATTACHMENT_KINDS)
+    if form.is_valid():
+        try:
+            attachment = engagement_attachment_add(
+                actor=request.user,
+                engagement=engagement,
+                upload=form.cleaned_data["file"],
+                kind=form.cleaned_data["kind"],
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+            _upload_errors(request, form)
+        except (*USER_ERRORS, PermissionDenied) as exc:
+            show_error(request, exc)
+        else:
+            messages.success(request, _("Attached: %(name)s") % {"name": attachment.name})
+    else:
+        _upload_errors(request, form)
+    return redirect(reverse("web:engagement", args=[pk]) + "#documents")
+
+
+@login_required
+def engagement_attachment_download(request, pk: int, attachment_pk: int):
+    attachment = engagement_attachment_get_for_user(user=request.user, engagement_id=pk, attachment_id=attachment_pk)
+    if attachment is None:
+        raise Http404
+    return attachment_response(attachment)
+
+
+@login_required
+@require_POST
+def engagement_attachment_remove(request, pk: int, attachment_pk: int):
+    attachment = engagement_attachment_get_for_user(user=request.user, engagement_id=pk, attachment_id=attachment_pk)
+    if attachment is None:
+        raise Http404
+    try:
+        engagement_attachment_delete(actor=request.user, attachment=attachment)
+    except (*USER_ERRORS, PermissionDenied) as exc:
+        show_error(request, exc)
+    else:
+        messages.success(request, _("Removed: %(name)s") % {"name": attachment.name})
+    return redirect(reverse("web:engagement", args=[pk]) + "#documents")
