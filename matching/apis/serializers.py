@@ -23,7 +23,8 @@ from matching.models import (
     OutcomeResult,
 )
 from matching.reasons import render_reasons
-from matching.services.engagements import allowed_engagement_actions, offer_capacity_left
+from matching.selectors import offer_capacity_left
+from matching.services.engagements import allowed_engagement_actions
 from matching.services.notifications import notification_path, render_notification
 
 

@@ -8,7 +8,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -39,7 +38,7 @@ from matching.models import Engagement, EngagementState, RunTrigger
 from matching.selectors import (
     engagement_list_for_user,
     engagement_messages,
-    need_candidates,
+    need_candidates_for_user,
     need_outcome,
     run_list,
 )
@@ -99,12 +98,7 @@ class NeedCandidatesView(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         need = get_object_or_404(need_list_for_user(user=request.user), pk=pk)
-        candidates = need_candidates(user=request.user, need=need)
-        if not candidates.exists() and not request.user.is_moderator:
-            from kb.selectors import need_can_manage
-
-            if not need_can_manage(user=request.user, need=need):
-                raise PermissionDenied("Only the need's focal points and moderators see its candidates.")
+        candidates = need_candidates_for_user(user=request.user, need=need)
         outcome = need_outcome(need=need)
         return Response(
             {

@@ -37,7 +37,6 @@ from core.errors import DomainError
 from core.state_machine import NOBODY, Role, StateMachine, Transition
 from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer
 from kb.selectors import need_can_manage, offer_can_manage, user_scope
-from matching.features import capacity_used
 from matching.models import (
     CLOSED_STATES,
     Engagement,
@@ -47,6 +46,7 @@ from matching.models import (
     MatchCandidate,
     RatingSide,
 )
+from matching.selectors import offer_capacity_left
 from matching.services.notifications import notify_engagement
 
 
@@ -155,10 +155,6 @@ def allowed_engagement_actions(user: User, engagement: Engagement) -> list[str]:
         return []
     actions = ENGAGEMENTS.allowed_actions(EngagementState(engagement.state), sides_of(user, engagement))
     return [action.value for action in actions]
-
-
-def offer_capacity_left(offer: ExpertiseOffer) -> int:
-    return max(0, offer.capacity - capacity_used([offer.pk]).get(offer.pk, 0))
 
 
 def _record(engagement: Engagement, action: str, before: str, actor: User | None, reason: str = "") -> None:

@@ -7,7 +7,6 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.http import urlencode
 
-from kb.models import EntryStatus, ExpertiseOffer
 from kb.search import SearchUnavailable
 from kb.search.documents import FACET_FIELDS
 from kb.search.labels import facet_label
@@ -22,7 +21,7 @@ from kb.selectors import (
 from kb.services.moderation import allowed_actions
 from kb.services.revisions import entry_pending_diff
 from kb.services.search import entries_search
-from matching.selectors import need_candidates, need_outcome
+from matching.selectors import need_candidates, need_outcome, offers_to_help_with
 
 PAGE_SIZE = 20
 FACET_ORDER = (
@@ -105,11 +104,7 @@ def entry_detail(request, kind: str, pk: int):
     if kind == "need" and (is_owner or scope.is_moderator):
         context["candidates"] = need_candidates(user=request.user, need=entry)
         context["outcome"] = need_outcome(need=entry)
-    if kind == "need" and entry.status == EntryStatus.PUBLISHED and scope.provider_org_ids:
+    if kind == "need" and scope.provider_org_ids:
         # A provider can offer help on any published need with one of its own published offers.
-        context["help_offers"] = (
-            ExpertiseOffer.objects.filter(scope.acts_as_provider(prefix=""), status=EntryStatus.PUBLISHED)
-            .exclude(organisation__country_id=entry.country_id)
-            .order_by("title")
-        )
+        context["help_offers"] = offers_to_help_with(user=request.user, need=entry)
     return render(request, "web/entry_detail.html", context)
