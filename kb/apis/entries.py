@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.selectors import request_user
 from core.api.errors import CONFLICT_RESPONSE
 from kb.apis.filters import NeedFilterSet, OfferFilterSet
 from kb.apis.serializers import (
@@ -46,7 +47,7 @@ def _transition_action(name: Action, attribute: str | None = None):
         serializer = TransitionInputSerializer(data=request.data or {})
         serializer.is_valid(raise_exception=True)
         entry = entry_transition(
-            actor=request.user,
+            actor=request_user(request),
             entry=self.get_object(),
             action=name.value,
             reason=serializer.validated_data.get("reason", ""),
@@ -65,9 +66,9 @@ class _EntryViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    output_serializer_class = OfferSerializer
-    create_serializer_class = OfferInputSerializer
-    update_serializer_class = OfferUpdateSerializer
+    output_serializer_class: type[serializers.BaseSerializer] = OfferSerializer
+    create_serializer_class: type[serializers.BaseSerializer] = OfferInputSerializer
+    update_serializer_class: type[serializers.BaseSerializer] = OfferUpdateSerializer
 
     def get_serializer_class(self):
         return self.output_serializer_class
@@ -94,7 +95,7 @@ class _EntryViewSet(
             key: (value.isoformat() if hasattr(value, "isoformat") else value)
             for key, value in serializer.validated_data.items()
         }
-        entry = entry_update(actor=request.user, entry=entry, data=data)
+        entry = entry_update(actor=request_user(request), entry=entry, data=data)
         output = self.output_serializer_class(self._reload(entry), context=self.get_serializer_context())
         return Response(output.data)
 
@@ -105,7 +106,7 @@ class _EntryViewSet(
         return self._update(request, partial=True)
 
     def destroy(self, request: Request, pk=None) -> Response:
-        entry_delete(actor=request.user, entry=self.get_object())
+        entry_delete(actor=request_user(request), entry=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -117,7 +118,7 @@ class _EntryViewSet(
     )
     @action(detail=True, methods=["get"])
     def history(self, request: Request, pk=None) -> Response:
-        events, full = entry_history_for_user(user=request.user, entry=self.get_object())
+        events, full = entry_history_for_user(user=request_user(request), entry=self.get_object())
         page = self.paginate_queryset(events)
         return self.get_paginated_response(EntryEventSerializer(page, many=True, context={"full": full}).data)
 
@@ -171,11 +172,11 @@ class OfferViewSet(_EntryViewSet):
     update_serializer_class = OfferUpdateSerializer
 
     def get_queryset(self):
-        return offer_list_for_user(user=self.request.user).order_by("-updated_at", "-id")
+        return offer_list_for_user(user=request_user(self.request)).order_by("-updated_at", "-id")
 
     def _create(self, request: Request, data: dict):
         organisation = data.pop("organisation")
-        return offer_create(actor=request.user, organisation=organisation, data=data)
+        return offer_create(actor=request_user(request), organisation=organisation, data=data)
 
 
 @_entry_schema("need", NeedInputSerializer, NeedUpdateSerializer, NeedSerializer)
@@ -186,11 +187,11 @@ class NeedViewSet(_EntryViewSet):
     update_serializer_class = NeedUpdateSerializer
 
     def get_queryset(self):
-        return need_list_for_user(user=self.request.user).order_by("-updated_at", "-id")
+        return need_list_for_user(user=request_user(self.request)).order_by("-updated_at", "-id")
 
     def _create(self, request: Request, data: dict):
         organisation = data.pop("organisation")
         for key in ("timeframe_start", "timeframe_end"):
             if data.get(key):
                 data[key] = data[key].isoformat()
-        return need_create(actor=request.user, organisation=organisation, data=data)
+        return need_create(actor=request_user(request), organisation=organisation, data=data)

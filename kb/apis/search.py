@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import request_user
 from core.api.errors import UNAVAILABLE_RESPONSE
 from core.api.serializers import RejectUnknownFieldsMixin
 from kb.search import SearchUnavailable, get_backend
@@ -59,7 +60,8 @@ class SearchParamsSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 class FacetValueSerializer(serializers.Serializer):
     value = serializers.CharField()
-    label = serializers.CharField()
+    # The stubs see ``Field.label`` here; DRF's metaclass moves declared fields into ``_declared_fields``.
+    label = serializers.CharField()  # type: ignore[assignment]
     count = serializers.IntegerField()
 
 
@@ -132,7 +134,7 @@ class SearchView(APIView):
         kinds = _TYPES.get(data.get("type"), ("offer", "need"))
         filters = {facet: data[facet] for facet in FACET_FIELDS if data.get(facet)}
         results = entries_search(
-            user=request.user,
+            user=request_user(request),
             text=data.get("q", ""),
             kinds=kinds,
             filters=filters,

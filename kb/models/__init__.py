@@ -1,6 +1,7 @@
 """Models of the knowledge base, split by concern (reference data, organisations, entries, search)."""
 
 from kb.models.entries import (
+    ENTRY_MODELS,
     MAX_DESCRIPTION_LENGTH,
     MAX_TITLE_LENGTH,
     AssistanceNeed,
@@ -8,6 +9,7 @@ from kb.models.entries import (
     EntryAction,
     EntryEvent,
     EntryKind,
+    EntryModel,
     EntryStatus,
     ExpertiseOffer,
     KnowledgeEntry,
@@ -35,6 +37,7 @@ from kb.models.terms import EntryTerms
 from kb.models.vectors import EntryVector
 
 __all__ = [
+    "ENTRY_MODELS",
     "MAX_DESCRIPTION_LENGTH",
     "MAX_TITLE_LENGTH",
     "AssistanceNeed",
@@ -43,6 +46,7 @@ __all__ = [
     "EntryAction",
     "EntryEvent",
     "EntryKind",
+    "EntryModel",
     "EntryTerms",
     "EntryVector",
     "EntryStatus",
