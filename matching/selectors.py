@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Q, QuerySet, When
@@ -27,6 +28,7 @@ from kb.selectors import need_can_manage, need_list_for_user, offer_list_for_use
 from matching.features import capacity_used
 from matching.models import (
     Engagement,
+    EngagementEvent,
     EngagementMessage,
     EngagementState,
     MatchCandidate,
@@ -224,7 +226,7 @@ def _change_labels() -> dict[str, str]:
     }
 
 
-def _change_value(field: str, value) -> str:
+def _change_value(field: str, value: Any) -> str:  # a JSON value of EngagementEvent.changes
     if isinstance(value, list):
         return "; ".join(map(str, value))
     if field == "outcome_result" and value in OutcomeResult.values:
@@ -232,7 +234,7 @@ def _change_value(field: str, value) -> str:
     return str(value or "")
 
 
-def engagement_event_changes(event) -> list[tuple[str, str, str]]:
+def engagement_event_changes(event: EngagementEvent) -> list[tuple[str, str, str]]:
     """(field label, before, after) of what an edit changed, in the active language; an empty
     value reads as "—"."""
     labels = _change_labels()

@@ -29,6 +29,7 @@ import enum
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -69,7 +70,7 @@ class EngagementSystemAction(enum.StrEnum):
     SUPERSEDE = "supersede"
 
 
-ACTION_LABELS = {
+ACTION_LABELS: dict[EngagementAction | EngagementSystemAction, Promise | str] = {
     EngagementAction.INTEREST: gettext_lazy("I am interested"),
     EngagementAction.DISMISS: gettext_lazy("Dismiss"),
     EngagementAction.ACCEPT: gettext_lazy("Accept"),
@@ -106,7 +107,10 @@ TRANSITIONS: dict[tuple[EngagementAction | EngagementSystemAction, EngagementSta
     (EngagementSystemAction.SUPERSEDE, E.INTERESTED): T(E.SUPERSEDED, Role.SYSTEM),
 }
 
-ENGAGEMENTS = StateMachine(
+EngagementMachine = StateMachine[
+    EngagementAction | EngagementSystemAction, EngagementState, Transition[EngagementState]
+]
+ENGAGEMENTS: EngagementMachine = StateMachine(
     TRANSITIONS,
     action_labels=ACTION_LABELS,
     illegal_message=gettext_lazy(
@@ -126,7 +130,7 @@ class EngagementPaused(DomainError):
 
     code = "entry_not_published"
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(str(PAUSED_MESSAGE))
 
 
