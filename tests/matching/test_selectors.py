@@ -128,6 +128,9 @@ def test_the_offers_a_provider_may_offer_help_with(world):
     assert list(offers_to_help_with(user=rwa, need=need)) == [world["other_offer"], world["offer"]], "by title"
     assert list(offers_to_help_with(user=civ, need=need)) == [], "a State does not help itself"
     assert list(offers_to_help_with(user=kor, need=need)) == [], "Korea's agency has no published offer"
+    kor_offer = OfferFactory(organisation=world["kor"].organisation, published=True)
+    assert list(offers_to_help_with(user=kor, need=need)) == [kor_offer], "its own offers, never Rwanda's"
+    assert set(offers_of_provider(user=kor)) == {kor_offer}
     assert list(offers_to_help_with(user=rwa, need=world["draft_need"])) == [], "only on a published need"
 
 
