@@ -8,8 +8,11 @@ full count, so they stay fast on hundreds of thousands of rows.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.http import HttpRequest
@@ -18,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 from modeltranslation.admin import TranslationAdmin
 
+from accounts.selectors import request_user
 from core.web import USER_ERRORS, error_text
 from kb.models import (
     AssistanceNeed,
@@ -157,7 +161,7 @@ class EntryAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     date_hierarchy = None
-    search_fields = ("title", "external_id")
+    search_fields: ClassVar[tuple[str, ...]] = ("title", "external_id")
     inlines = [EventInline]
     actions = ["approve_selected", "return_selected", "archive_selected"]
 
@@ -218,7 +222,9 @@ class EntryAdmin(admin.ModelAdmin):
     def _transition(self, request: HttpRequest, queryset: QuerySet, action: Action, reason: str = "") -> None:
         entries = list(queryset)
         try:
-            count = entries_transition_bulk(actor=request.user, entries=entries, action=action.value, reason=reason)
+            count = entries_transition_bulk(
+                actor=request_user(request), entries=entries, action=action.value, reason=reason
+            )
         except (*USER_ERRORS, PermissionDenied) as exc:
             self.message_user(request, _("Nothing was changed: %(error)s") % {"error": error_text(exc)}, messages.ERROR)
             return
@@ -248,7 +254,7 @@ class EntryAdmin(admin.ModelAdmin):
             "title": _("Return to the authors"),
             "entries": queryset,
             "form": form,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/kb/return_reason.html", context)
@@ -282,8 +288,9 @@ class ExpertiseOfferAdmin(EntryAdmin):
     search_fields = ("title", "external_id", "organisation__name")
 
     @admin.display(description=pgettext_lazy("country", "State"), ordering="organisation__country__name")
-    def provider_state(self, obj) -> str:
-        return obj.organisation.country.display_name if obj.organisation.country_id else _("International")
+    def provider_state(self, obj: ExpertiseOffer) -> str:
+        country = obj.organisation.country
+        return country.display_name if country is not None else str(_("International"))
 
 
 @admin.register(AssistanceNeed)

@@ -307,7 +307,7 @@ def read_lines(stream: IO) -> Iterator[str]:
 
 # --- export ---------------------------------------------------------------------------------------
 
-_EXPORT_STATUS = {
+_EXPORT_STATUS: dict[str, str] = {
     EntryStatus.DRAFT: "draft",
     EntryStatus.RETURNED: "draft",
     EntryStatus.SUBMITTED: "submitted",
@@ -321,7 +321,7 @@ def entry_to_line(entry: ExpertiseOffer | AssistanceNeed) -> str | None:
     if status is None:
         return None
     is_offer = isinstance(entry, ExpertiseOffer)
-    country = entry.organisation.country if is_offer else entry.country
+    country = entry.organisation.country if isinstance(entry, ExpertiseOffer) else entry.country
     organisation = entry.organisation
     obj: dict[str, Any] = {
         "kind": EntryKind.OFFER if is_offer else EntryKind.NEED,
@@ -338,7 +338,7 @@ def entry_to_line(entry: ExpertiseOffer | AssistanceNeed) -> str | None:
         "languages": sorted(lang.code for lang in entry.working_languages.all()),
         "status": status,
     }
-    if is_offer:
+    if isinstance(entry, ExpertiseOffer):
         obj["modalities"] = sorted(m.code for m in entry.modalities.all())
         obj["capacity"] = entry.capacity
     else:

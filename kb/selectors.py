@@ -12,6 +12,7 @@ Editing additionally needs the role: provider focal point for offers, recipient 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q, QuerySet
@@ -31,6 +32,9 @@ from kb.models import (
     RevisionStatus,
     SavedSearch,
 )
+
+if TYPE_CHECKING:  # kb.search reads kb.selectors' scope: imported where used at run time
+    from kb.search.query import SearchResults
 
 
 @dataclass(frozen=True)
@@ -69,14 +73,18 @@ class UserScope:
     @property
     def owner_tokens(self) -> tuple[str, ...]:
         """Tokens matching the ``owners`` field of search documents this user may see (built by
-        ``kb.search.documents.owner_tokens_of`` for each document)."""
+        ``kb.search.documents._document`` for each document)."""
         return tuple(sorted({f"org:{i}" for i in self.member_org_ids})) + tuple(
             sorted(f"state:{c}" for c in self.recipient_country_codes)
         )
 
 
+#: The attribute a request's user carries its scope in (computed once per request).
+_SCOPE_ATTR = "_ta_scope"
+
+
 def user_scope(user: User) -> UserScope:
-    cached = getattr(user, "_ta_scope", None)
+    cached: UserScope | None = getattr(user, _SCOPE_ATTR, None)
     if cached is not None:
         return cached
     memberships = (
@@ -91,9 +99,11 @@ def user_scope(user: User) -> UserScope:
         provider_org_ids=frozenset(m.organisation_id for m in memberships if m.is_provider_focal_point),
         recipient_org_ids=frozenset(m.organisation_id for m in recipient),
         recipient_country_ids=frozenset(m.organisation.country_id for m in recipient if m.organisation.country_id),
-        recipient_country_codes=frozenset(m.organisation.country.iso3 for m in recipient if m.organisation.country_id),
+        recipient_country_codes=frozenset(
+            m.organisation.country.iso3 for m in recipient if m.organisation.country is not None
+        ),
     )
-    user._ta_scope = scope  # type: ignore[attr-defined]
+    setattr(user, _SCOPE_ATTR, scope)
     return scope
 
 
@@ -136,10 +146,18 @@ def need_can_manage(*, user: User, need: AssistanceNeed) -> bool:
     return need.country_id in scope.recipient_country_ids
 
 
+def _concrete(entry: KnowledgeEntry) -> ExpertiseOffer | AssistanceNeed:
+    """``entry`` as the offer or need it is (``KnowledgeEntry`` is abstract)."""
+    if isinstance(entry, ExpertiseOffer | AssistanceNeed):
+        return entry
+    raise TypeError(f"not an offer or a need: {type(entry).__name__}")
+
+
 def entry_can_manage(*, user: User, entry: KnowledgeEntry) -> bool:
+    entry = _concrete(entry)
     if isinstance(entry, ExpertiseOffer):
         return offer_can_manage(user=user, offer=entry)
-    return need_can_manage(user=user, need=entry)  # type: ignore[arg-type]
+    return need_can_manage(user=user, need=entry)
 
 
 def entry_contact_choices(*, entry: KnowledgeEntry) -> QuerySet[Membership]:
@@ -181,10 +199,11 @@ def entry_contact_for_user(*, user: User, entry: KnowledgeEntry) -> Membership |
 
 
 def entry_can_view(*, user: User, entry: KnowledgeEntry) -> bool:
+    entry = _concrete(entry)
     scope = user_scope(user)
     if scope.is_moderator or entry.status == EntryStatus.PUBLISHED:
         return True
-    if entry.organisation_id in scope.member_org_ids:  # type: ignore[attr-defined]
+    if entry.organisation_id in scope.member_org_ids:
         return True
     return (
         isinstance(entry, AssistanceNeed)
@@ -291,7 +310,7 @@ def entry_search(
     sort: str = "relevance",
     page: int = 1,
     page_size: int = 25,
-):
+) -> SearchResults:
     """Full-text, faceted search over what ``user`` may see (published entries, plus their own
     organisation's unpublished ones; everything for moderators). Reads only: views call
     ``kb.services.search.entries_search``, which first catches up with the outbox."""

@@ -139,7 +139,7 @@ class OfferTable:
         self.feedback_known = np.array([bool(f.feedback_count) for f in listed], dtype=bool)
         feedback = []
         for f in listed:
-            if f.feedback_count:
+            if f.feedback_count and f.feedback_average is not None:  # an average of at least one rating
                 total = f.feedback_average * f.feedback_count + FEEDBACK_PRIOR_MEAN * FEEDBACK_PRIOR_COUNT
                 feedback.append((total / (f.feedback_count + FEEDBACK_PRIOR_COUNT) - 1) / 4)
             else:
@@ -156,8 +156,10 @@ class OfferTable:
             if f.embedding is None:
                 continue
             sentences = f.sentence_embeddings
-            usable = sentences is not None and len(sentences) and sentences.shape[1] == len(f.embedding)
-            block = sentences if usable else f.embedding[None, :]
+            if sentences is not None and len(sentences) and sentences.shape[1] == len(f.embedding):
+                block = sentences
+            else:
+                block = f.embedding[None, :]
             blocks.append(block.astype(np.float32))
             counts[row] = len(block)
         self.sentence_count = counts

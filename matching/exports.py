@@ -12,9 +12,10 @@ from matching.reasons import render_reasons
 from matching.scoring import COMPONENTS
 
 
-def match_lines(*, run: MatchRun, top: int = 10, current: bool = False, language: str = "en") -> Iterator[str]:
+def match_lines(*, run: MatchRun | None, top: int = 10, current: bool = False, language: str = "en") -> Iterator[str]:
     """One JSON line per (need, offer) candidate of ``run`` (rank ≤ ``top``); with ``current``,
-    the current candidates of every need instead (incremental re-scoring included)."""
+    the current candidates of every need instead (incremental re-scoring included; ``run`` may
+    then be None)."""
     qs = MatchCandidate.objects.current() if current else MatchCandidate.objects.filter(run=run)
     qs = qs.filter(rank__lte=top).select_related("need", "offer").order_by("need_id", "rank")
     with translation.override(language):

@@ -125,7 +125,8 @@ def load_features(kind: str, ids: list[int], stats: dict | None = None) -> dict[
     stored, analysed = entry_terms(kind, rows)
     if stats is not None:
         stats["analysed"] = stats.get("analysed", 0) + analysed
-    extra = _need_extras(ids) if kind == EntryKind.NEED else _offer_extras(ids)
+    need_extra = _need_extras(ids) if kind == EntryKind.NEED else {}
+    offer_extra = _offer_extras(ids) if kind != EntryKind.NEED else {}
     embeddings = entry_vectors(kind, [r["id"] for r in rows])
     sentence_embeddings = entry_sentence_vectors(kind, [r["id"] for r in rows]) if kind == EntryKind.OFFER else {}
     result: dict[int, Features] = {}
@@ -172,13 +173,13 @@ def load_features(kind: str, ids: list[int], stats: dict | None = None) -> dict[
         if kind == EntryKind.NEED:
             features.south_south = row["south_south"]
             features.priority = row["priority"]
-            features.providers_wanted = extra.get(entry_id, 1)
+            features.providers_wanted = need_extra.get(entry_id, 1)
         else:
             features.capacity_total = row["capacity"]
-            used = extra["used"].get(entry_id, 0)
+            used = offer_extra["used"].get(entry_id, 0)
             features.capacity_left = max(0, row["capacity"] - used)
-            features.regions_served = extra["regions"].get(entry_id, frozenset())
-            average, count = extra["feedback"].get(row["organisation_id"], (None, 0))
+            features.regions_served = offer_extra["regions"].get(entry_id, frozenset())
+            average, count = offer_extra["feedback"].get(row["organisation_id"], (None, 0))
             features.feedback_average, features.feedback_count = average, count
         result[entry_id] = features
     return result
@@ -211,7 +212,7 @@ def provider_feedback(organisation_ids: list[int]) -> dict[int, tuple[float, int
     return {row["engagement__offer__organisation_id"]: (row["average"], row["n"]) for row in rows}
 
 
-def _offer_extras(ids: list[int]) -> dict:
+def _offer_extras(ids: list[int]) -> dict[str, dict]:
     regions: dict[int, set[str]] = {}
     through = ExpertiseOffer.regions_served.through
     for offer_id, name in through.objects.filter(expertiseoffer_id__in=ids).values_list(

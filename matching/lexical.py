@@ -8,7 +8,7 @@ are the query.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 
 from matching.features import Features
 
@@ -34,7 +34,7 @@ def bm25_scores(needs: list[Features], offers: list[Features]) -> dict[int, dict
             postings.setdefault(term, []).append((offer.id, idf[term] * tf * (K1 + 1) / (tf + norm)))
     result: dict[int, dict[int, float]] = {}
     for need in needs:
-        scores: Counter = Counter()
+        scores: defaultdict[int, float] = defaultdict(float)
         for term in need.counts:
             for offer_id, weight in postings.get(term, ()):
                 scores[offer_id] += weight

@@ -201,7 +201,7 @@ def components_of(
     else:
         components["proximity"] = 0.0
     components["capacity"] = offer.capacity_left / offer.capacity_total if offer.capacity_total else 0.0
-    if offer.feedback_count:
+    if offer.feedback_count and offer.feedback_average is not None:  # an average of at least one rating
         total = offer.feedback_average * offer.feedback_count + FEEDBACK_PRIOR_MEAN * FEEDBACK_PRIOR_COUNT
         components["feedback"] = (total / (offer.feedback_count + FEEDBACK_PRIOR_COUNT) - 1) / 4
     else:
@@ -265,7 +265,7 @@ def explain(
         reasons.append({"code": "same_region", "params": {"region": need.region}})
     if components["capacity"]:
         reasons.append({"code": "capacity", "params": {"left": offer.capacity_left, "total": offer.capacity_total}})
-    if components["feedback"] is not None:
+    if components["feedback"] is not None and offer.feedback_average is not None:
         reasons.append(
             {"code": "feedback", "params": {"average": round(offer.feedback_average, 1), "count": offer.feedback_count}}
         )

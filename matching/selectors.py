@@ -1,9 +1,14 @@
 """Read-side of matching: candidates, outcomes, runs and engagements, scoped to the caller.
 
-- Candidates of a need: its focal points and moderators (a recipient decides what it needs).
+- Candidates of a need: its focal points and moderators (a recipient decides what it needs;
+  ``need_candidates_can_view``).
 - Engagements: the focal points of either side and moderators; so are their message threads
   (``engagement_messages`` takes an engagement already found through ``engagement_list_for_user``
   and checks again).
+- What waits for whom (the inbox): the needs a user answers for as a recipient and the help
+  offered on them; every engagement on the offers a user answers for as a provider, proposals
+  first; the published offers a provider may offer help with. All built from the caller's
+  ``kb.selectors.UserScope`` (``acts_as_recipient`` / ``acts_as_provider``), never by hand.
 - Runs: every signed-in user sees their progress and history (no entry content in them).
 """
 
@@ -11,16 +16,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import QuerySet
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, Q, QuerySet, When
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from kb.models import AssistanceNeed, EntryStatus
-from kb.selectors import need_can_manage, user_scope
+from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer
+from kb.selectors import need_can_manage, need_list_for_user, offer_list_for_user, user_scope
+from matching.features import capacity_used
 from matching.models import (
     Engagement,
     EngagementAttachment,
+    EngagementEvent,
     EngagementMessage,
     EngagementState,
     MatchCandidate,
@@ -32,8 +41,14 @@ from matching.models import (
 )
 
 
+def need_candidates_can_view(*, user: User, need: AssistanceNeed) -> bool:
+    """Whether ``user`` sees the need's candidates: its focal points and moderators."""
+    return user_scope(user).is_moderator or need_can_manage(user=user, need=need)
+
+
 def need_candidates(*, user: User, need: AssistanceNeed) -> QuerySet[MatchCandidate]:
-    if not (user_scope(user).is_moderator or need_can_manage(user=user, need=need)):
+    """The need's current candidates, ranked; none for whoever may not see them."""
+    if not need_candidates_can_view(user=user, need=need):
         return MatchCandidate.objects.none()
     return (
         MatchCandidate.objects.current()
@@ -42,6 +57,14 @@ def need_candidates(*, user: User, need: AssistanceNeed) -> QuerySet[MatchCandid
         .select_related("offer__organisation__country", "offer__language")
         .order_by("rank")
     )
+
+
+def need_candidates_for_user(*, user: User, need: AssistanceNeed) -> QuerySet[MatchCandidate]:
+    """The need's candidates for its matches page (web) and endpoint (API): refused to anyone but
+    its focal points and moderators, who may read the need itself but not what it is matched with."""
+    if not need_candidates_can_view(user=user, need=need):
+        raise PermissionDenied(_("Only the need's focal points and moderators see its candidates."))
+    return need_candidates(user=user, need=need)
 
 
 def need_outcome(*, need: AssistanceNeed) -> NeedOutcome | None:
@@ -74,6 +97,85 @@ def engagement_attachment_get_for_user(
     if attachment is not None:
         attachment.engagement = engagement
     return attachment
+
+
+def offer_capacity_left(offer: ExpertiseOffer) -> int:
+    """Engagements the offer can still take this year (its capacity minus those accepted)."""
+    return max(0, offer.capacity - capacity_used([offer.pk]).get(offer.pk, 0))
+
+
+# --- what waits for whom (the inbox) -------------------------------------------------------------
+
+
+def needs_answered_as_recipient(*, user: User) -> QuerySet[AssistanceNeed]:
+    """Published needs ``user`` answers for as a recipient focal point (of its organisation, or
+    its State's organisation-less needs), newest publication first."""
+    scope = user_scope(user)
+    return (
+        need_list_for_user(user=user)
+        .filter(scope.acts_as_recipient(prefix=""), status=EntryStatus.PUBLISHED)
+        .order_by("-published_at")
+    )
+
+
+def engagements_of_provider(*, user: User) -> QuerySet[Engagement]:
+    """Every engagement on the offers ``user`` answers for as a provider focal point, from the
+    moment matching proposes it: proposals (which the provider may answer first) first, then the
+    most recently changed."""
+    return (
+        engagement_list_for_user(user=user)
+        .filter(user_scope(user).acts_as_provider())
+        .order_by(Case(When(state=EngagementState.PROPOSED, then=0), default=1), "-updated_at", "-id")
+    )
+
+
+def engagements_offered_to_recipient(*, user: User) -> QuerySet[Engagement]:
+    """Help providers offered on the needs ``user`` answers for, waiting for the recipient."""
+    return engagement_list_for_user(user=user).filter(
+        user_scope(user).acts_as_recipient(), state=EngagementState.OFFERED
+    )
+
+
+def engagements_proposed_to_recipient(*, user: User) -> QuerySet[Engagement]:
+    """New proposals on the needs ``user`` answers for: the recipient reacts first."""
+    return engagement_list_for_user(user=user).filter(
+        user_scope(user).acts_as_recipient(), state=EngagementState.PROPOSED
+    )
+
+
+def engagements_waiting_for_answer(*, user: User) -> QuerySet[Engagement]:
+    """Engagements waiting for ``user``'s side: the provider's answer to a recipient's interest,
+    the recipient's confirmation of a provider's acceptance."""
+    scope = user_scope(user)
+    return engagement_list_for_user(user=user).filter(
+        (scope.acts_as_provider() & Q(state=EngagementState.INTERESTED))
+        | (scope.acts_as_recipient() & Q(state=EngagementState.ACCEPTED))
+    )
+
+
+def engagements_by_pair(*, user: User) -> dict[tuple[int, int], Engagement]:
+    """The engagements ``user`` sees, by (need id, offer id): what a candidate has become."""
+    return {(e.need_id, e.offer_id): e for e in engagement_list_for_user(user=user)}
+
+
+def offers_of_provider(*, user: User) -> QuerySet[ExpertiseOffer]:
+    """Published offers of the organisations ``user`` answers for as a provider focal point."""
+    return offer_list_for_user(user=user).filter(
+        user_scope(user).acts_as_provider(prefix=""), status=EntryStatus.PUBLISHED
+    )
+
+
+def offers_to_help_with(*, user: User, need: AssistanceNeed) -> QuerySet[ExpertiseOffer]:
+    """The offers ``user`` may offer help with on ``need``: its provider organisations' published
+    offers, none of the need's own State (a State does not engage with itself), by title. Empty
+    unless the need is published."""
+    if need.status != EntryStatus.PUBLISHED:
+        return ExpertiseOffer.objects.none()
+    return (
+        ExpertiseOffer.objects.filter(user_scope(user).acts_as_provider(prefix=""), status=EntryStatus.PUBLISHED)
+        .exclude(organisation__country_id=need.country_id)
+        .order_by("title")
+    )
 
 
 def run_list() -> QuerySet[MatchRun]:
@@ -143,7 +245,7 @@ def _change_labels() -> dict[str, str]:
     }
 
 
-def _change_value(field: str, value) -> str:
+def _change_value(field: str, value: Any) -> str:  # a JSON value of EngagementEvent.changes
     if isinstance(value, list):
         return "; ".join(map(str, value))
     if field == "outcome_result" and value in OutcomeResult.values:
@@ -151,7 +253,7 @@ def _change_value(field: str, value) -> str:
     return str(value or "")
 
 
-def engagement_event_changes(event) -> list[tuple[str, str, str]]:
+def engagement_event_changes(event: EngagementEvent) -> list[tuple[str, str, str]]:
     """(field label, before, after) of what an edit changed, in the active language; an empty
     value reads as "—"."""
     labels = _change_labels()

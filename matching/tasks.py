@@ -4,6 +4,7 @@ to run twice (a run is claimed with a lease; candidates are upserted; re-scoring
 from __future__ import annotations
 
 import logging
+from typing import TypedDict
 
 from celery import shared_task
 from django.conf import settings
@@ -30,7 +31,23 @@ from matching.services.runs import (
 
 logger = logging.getLogger(__name__)
 
-_RETRY = {
+
+class _RetryOptions(TypedDict):
+    """Celery's retry options, typed so that ``shared_task(**_RETRY)`` is checked."""
+
+    autoretry_for: tuple[type[BaseException], ...]
+    retry_backoff: int
+    retry_backoff_max: int
+    retry_jitter: bool
+    max_retries: int
+
+
+class _TimeLimits(TypedDict):
+    soft_time_limit: int
+    time_limit: int
+
+
+_RETRY: _RetryOptions = {
     "autoretry_for": (SearchUnavailable,),
     "retry_backoff": 5,
     "retry_backoff_max": 600,
@@ -40,8 +57,11 @@ _RETRY = {
 
 
 #: A full run's limits; the lease renewed by its heartbeat is far shorter (matching/checks.py).
-_RUN_LIMITS = {"soft_time_limit": settings.MATCHING_RUN_SOFT_TIME_LIMIT, "time_limit": settings.MATCHING_RUN_TIME_LIMIT}
-_RESCORE_LIMITS = {
+_RUN_LIMITS: _TimeLimits = {
+    "soft_time_limit": settings.MATCHING_RUN_SOFT_TIME_LIMIT,
+    "time_limit": settings.MATCHING_RUN_TIME_LIMIT,
+}
+_RESCORE_LIMITS: _TimeLimits = {
     "soft_time_limit": settings.MATCHING_RESCORE_SOFT_TIME_LIMIT,
     "time_limit": settings.MATCHING_RESCORE_TIME_LIMIT,
 }

@@ -28,7 +28,7 @@ from kb.models import (
 )
 from kb.selectors import need_list_for_user, offer_list_for_user, user_scope
 from matching.models import Engagement, EngagementState, MatchCandidate, NeedOutcome
-from matching.selectors import active_full_run, engagement_list_for_user
+from matching.selectors import active_full_run, engagements_proposed_to_recipient, engagements_waiting_for_answer
 
 
 @dataclass
@@ -55,13 +55,19 @@ def home_data(*, user: User) -> HomeData:
         for entry in both:
             is_returned = entry.status == EntryStatus.RETURNED or entry.revision_status == RevisionStatus.RETURNED
             (data.returned if is_returned else data.drafts).append(entry)
-    engagements = engagement_list_for_user(user=user).select_related("need", "offer").prefetch_related(None)
-    if not scope.is_moderator:
-        as_recipient, as_provider = scope.acts_as_recipient(), scope.acts_as_provider()
-        proposed = engagements.filter(as_recipient, state=EngagementState.PROPOSED).annotate(home_list=Value(1))
-        to_answer = engagements.filter(
-            (as_provider & Q(state=EngagementState.INTERESTED)) | (as_recipient & Q(state=EngagementState.ACCEPTED))
-        ).annotate(home_list=Value(2))
+    if not scope.is_moderator:  # moderators act for no side: their home lists the secretariat's work
+        proposed = (
+            engagements_proposed_to_recipient(user=user)
+            .select_related("need", "offer")
+            .prefetch_related(None)
+            .annotate(home_list=Value(1))
+        )
+        to_answer = (
+            engagements_waiting_for_answer(user=user)
+            .select_related("need", "offer")
+            .prefetch_related(None)
+            .annotate(home_list=Value(2))
+        )
         for engagement in proposed[:20].union(to_answer[:20], all=True):
             (data.new_proposals if engagement.home_list == 1 else data.to_answer).append(engagement)
     # A UNION has no order of its own: newest first, as each list was.

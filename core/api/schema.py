@@ -9,6 +9,24 @@ strings; the codes the API itself defines are listed in the description.
 
 from __future__ import annotations
 
+from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
+from rest_framework.permissions import AllowAny
+
+
+class AutoSchema(StandardizedErrorsAutoSchema):
+    """drf-standardized-errors' schema, with 403 documented wherever a signed-in caller may get it.
+
+    The library leaves 403 out of views whose only permission is ``IsAuthenticated`` (DRF then
+    answers 401 to anonymous callers). Here the services decide who acts for whom: a focal point
+    changing another State's entry, acting on an engagement that is not theirs or reading a need's
+    candidates gets a 403 from them, so every operation not open to anyone documents it."""
+
+    def _should_add_http403_error_response(self) -> bool:
+        permissions = self.view.get_permissions()
+        open_to_anyone = len(permissions) == 1 and type(permissions[0]) is AllowAny
+        return bool(permissions) and not open_to_anyone
+
+
 #: E-mail properties that may be blank (an optional contact address).
 BLANK_EMAILS = ("contact_email",)
 

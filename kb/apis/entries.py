@@ -11,12 +11,13 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.selectors import request_user
 from core.api.errors import CONFLICT_RESPONSE
 from core.api.negotiation import FileDownloadNegotiation
 from core.attachments import attachment_response
@@ -59,7 +60,7 @@ def _transition_action(name: Action, attribute: str | None = None):
         serializer = TransitionInputSerializer(data=request.data or {})
         serializer.is_valid(raise_exception=True)
         entry = entry_transition(
-            actor=request.user,
+            actor=request_user(request),
             entry=self.get_object(),
             action=name.value,
             reason=serializer.validated_data.get("reason", ""),
@@ -78,9 +79,9 @@ class _EntryViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    output_serializer_class = OfferSerializer
-    create_serializer_class = OfferInputSerializer
-    update_serializer_class = OfferUpdateSerializer
+    output_serializer_class: type[serializers.BaseSerializer] = OfferSerializer
+    create_serializer_class: type[serializers.BaseSerializer] = OfferInputSerializer
+    update_serializer_class: type[serializers.BaseSerializer] = OfferUpdateSerializer
 
     def get_serializer_class(self):
         return self.output_serializer_class
@@ -107,7 +108,7 @@ class _EntryViewSet(
             key: (value.isoformat() if hasattr(value, "isoformat") else value)
             for key, value in serializer.validated_data.items()
         }
-        entry = entry_update(actor=request.user, entry=entry, data=data)
+        entry = entry_update(actor=request_user(request), entry=entry, data=data)
         output = self.output_serializer_class(self._reload(entry), context=self.get_serializer_context())
         return Response(output.data)
 
@@ -118,7 +119,7 @@ class _EntryViewSet(
         return self._update(request, partial=True)
 
     def destroy(self, request: Request, pk=None) -> Response:
-        entry_delete(actor=request.user, entry=self.get_object())
+        entry_delete(actor=request_user(request), entry=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -130,7 +131,7 @@ class _EntryViewSet(
     )
     @action(detail=True, methods=["get"])
     def history(self, request: Request, pk=None) -> Response:
-        events, full = entry_history_for_user(user=request.user, entry=self.get_object())
+        events, full = entry_history_for_user(user=request_user(request), entry=self.get_object())
         page = self.paginate_queryset(events)
         return self.get_paginated_response(EntryEventSerializer(page, many=True, context={"full": full}).data)
 
@@ -164,7 +165,7 @@ class _EntryViewSet(
         serializer = AttachmentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         attachment = entry_attachment_add(
-            actor=request.user,
+            actor=request_user(request),
             entry=entry,
             upload=serializer.validated_data["file"],
             kind=serializer.validated_data["kind"],
@@ -199,7 +200,7 @@ class _EntryViewSet(
     def attachment_detail(self, request: Request, pk=None, attachment_id=None, format=None):
         attachment = self._attachment(request, attachment_id)
         if request.method == "DELETE":
-            entry_attachment_delete(actor=request.user, attachment=attachment)
+            entry_attachment_delete(actor=request_user(request), attachment=attachment)
             return Response(status=status.HTTP_204_NO_CONTENT)
         return attachment_response(attachment)
 
@@ -253,11 +254,11 @@ class OfferViewSet(_EntryViewSet):
     update_serializer_class = OfferUpdateSerializer
 
     def get_queryset(self):
-        return offer_list_for_user(user=self.request.user).order_by("-updated_at", "-id")
+        return offer_list_for_user(user=request_user(self.request)).order_by("-updated_at", "-id")
 
     def _create(self, request: Request, data: dict):
         organisation = data.pop("organisation")
-        return offer_create(actor=request.user, organisation=organisation, data=data)
+        return offer_create(actor=request_user(request), organisation=organisation, data=data)
 
 
 @_entry_schema("need", NeedInputSerializer, NeedUpdateSerializer, NeedSerializer)
@@ -268,11 +269,11 @@ class NeedViewSet(_EntryViewSet):
     update_serializer_class = NeedUpdateSerializer
 
     def get_queryset(self):
-        return need_list_for_user(user=self.request.user).order_by("-updated_at", "-id")
+        return need_list_for_user(user=request_user(self.request)).order_by("-updated_at", "-id")
 
     def _create(self, request: Request, data: dict):
         organisation = data.pop("organisation")
         for key in ("timeframe_start", "timeframe_end"):
             if data.get(key):
                 data[key] = data[key].isoformat()
-        return need_create(actor=request.user, organisation=organisation, data=data)
+        return need_create(actor=request_user(request), organisation=organisation, data=data)

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import request_user
 from core.api.permissions import IsModerator
 from kb.apis.serializers import ImportInputSerializer, ImportReportSerializer
 from kb.services.importing import entries_export_lines, entries_import_file
@@ -31,7 +32,7 @@ class ImportView(APIView):
             stream=serializer.validated_data["file"],
             publish=serializer.validated_data["publish"],
             dry_run=serializer.validated_data["dry_run"],
-            actor=request.user,
+            actor=request_user(request),
         )
         if not report.ok:
             problems: dict[str, list[str]] = {}

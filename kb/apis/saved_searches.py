@@ -11,6 +11,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.selectors import request_user
 from core.api.serializers import RejectUnknownFieldsMixin
 from kb.models import SavedSearch
 from kb.selectors import saved_search_list_for_user
@@ -76,14 +77,14 @@ class SavedSearchViewSet(
     serializer_class = SavedSearchSerializer
 
     def get_queryset(self):
-        return saved_search_list_for_user(user=self.request.user)
+        return saved_search_list_for_user(user=request_user(self.request))
 
     def create(self, request: Request) -> Response:
         serializer = SavedSearchInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         search = saved_search_create(
-            user=request.user,
+            user=request_user(request),
             name=data.get("name", ""),
             text=data.get("q", ""),
             kind=_TYPES.get(data.get("type") or "", ""),
@@ -94,4 +95,4 @@ class SavedSearchViewSet(
         )
 
     def perform_destroy(self, instance: SavedSearch) -> None:
-        saved_search_delete(user=self.request.user, saved_search=instance)
+        saved_search_delete(user=request_user(self.request), saved_search=instance)

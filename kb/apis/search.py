@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import request_user
 from core.api.errors import UNAVAILABLE_RESPONSE
 from core.api.serializers import RejectUnknownFieldsMixin
 from kb.search import SearchUnavailable, get_backend
@@ -66,7 +67,8 @@ class SearchParamsSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 class FacetValueSerializer(serializers.Serializer):
     value = serializers.CharField()
-    label = serializers.CharField()
+    # The stubs see ``Field.label`` here; DRF's metaclass moves declared fields into ``_declared_fields``.
+    label = serializers.CharField()  # type: ignore[assignment]
     count = serializers.IntegerField()
 
 
@@ -168,7 +170,7 @@ class SearchView(APIView):
     def get(self, request: Request) -> Response:
         params = search_params_parse(request.query_params)
         results = entries_search(
-            user=request.user,
+            user=request_user(request),
             text=params.text,
             kinds=params.kinds,
             filters=params.filters,

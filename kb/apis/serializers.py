@@ -42,7 +42,10 @@ from kb.services.moderation import allowed_actions
 class RegionSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="display_name", read_only=True)
     name_en = serializers.CharField(source="name", read_only=True)
-    parent = serializers.CharField(source="parent.m49_code", default=None, read_only=True, allow_null=True)
+    # The stubs see ``Field.parent`` here; DRF's metaclass moves declared fields into ``_declared_fields``.
+    parent = serializers.CharField(  # type: ignore[assignment]
+        source="parent.m49_code", default=None, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Region
@@ -90,7 +93,9 @@ class TATypeSerializer(serializers.ModelSerializer):
 
 
 class ThematicAreaSerializer(serializers.ModelSerializer):
-    articles = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
+    articles: serializers.SlugRelatedField[UncacArticle] = serializers.SlugRelatedField(
+        slug_field="number", many=True, read_only=True
+    )
 
     class Meta:
         model = ThematicArea
@@ -177,11 +182,13 @@ class NeedInputSerializer(EntryInputSerializer):
 
 
 class OfferUpdateSerializer(OfferInputSerializer):
-    organisation = None  # type: ignore[assignment]  # ownership is fixed at creation
+    # Ownership is fixed at creation: ``None`` removes the inherited field (DRF's documented way,
+    # which the stubs do not model).
+    organisation = None  # type: ignore[assignment]
 
 
 class NeedUpdateSerializer(NeedInputSerializer):
-    organisation = None  # type: ignore[assignment]
+    organisation = None  # type: ignore[assignment]  # as for offers: fixed at creation
 
 
 class TransitionInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
@@ -232,10 +239,18 @@ class AttachmentInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer
 class EntryOutputSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     language = serializers.CharField(source="language_id", read_only=True)
-    articles = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
-    ta_types = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    thematic_areas = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    working_languages = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    articles: serializers.SlugRelatedField[UncacArticle] = serializers.SlugRelatedField(
+        slug_field="number", many=True, read_only=True
+    )
+    ta_types: serializers.SlugRelatedField[TAType] = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
+    thematic_areas: serializers.SlugRelatedField[ThematicArea] = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
+    working_languages: serializers.SlugRelatedField[Language] = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
     moderation_state = serializers.CharField(read_only=True)
     allowed_actions = serializers.SerializerMethodField()
     pending_changes = serializers.SerializerMethodField()
@@ -279,9 +294,8 @@ class EntryOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(AttachmentSerializer(many=True))
     def get_attachments(self, entry: KnowledgeEntry) -> list[dict]:
         # ``attachments`` is prefetched by the list selectors (ordered as ``entry_attachments``).
-        return AttachmentSerializer(
-            entry.attachments.all(), many=True, context={**self.context, "kind": self.kind}
-        ).data
+        attachments = entry.attachments.all()  # type: ignore[attr-defined]  # the related name of each concrete entry model
+        return list(AttachmentSerializer(attachments, many=True, context={**self.context, "kind": self.kind}).data)
 
     def get_is_mine(self, entry: KnowledgeEntry) -> bool:
         user = self._user()
@@ -311,8 +325,12 @@ class EntryOutputSerializer(serializers.ModelSerializer):
 class OfferSerializer(EntryOutputSerializer):
     organisation = OrganisationBriefSerializer(read_only=True)
     country = serializers.CharField(source="organisation.country.iso3", default=None, read_only=True)
-    modalities = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    regions_served = serializers.SlugRelatedField(slug_field="m49_code", many=True, read_only=True)
+    modalities: serializers.SlugRelatedField[Modality] = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
+    regions_served: serializers.SlugRelatedField[Region] = serializers.SlugRelatedField(
+        slug_field="m49_code", many=True, read_only=True
+    )
     url_name = "kb-api:offer-detail"
     kind = "offer"
 

@@ -2,6 +2,7 @@
 
 from kb.models.attachments import NEED_ATTACHMENT_KINDS, OFFER_ATTACHMENT_KINDS, EntryAttachment
 from kb.models.entries import (
+    ENTRY_MODELS,
     MAX_DESCRIPTION_LENGTH,
     MAX_TITLE_LENGTH,
     AssistanceNeed,
@@ -9,6 +10,7 @@ from kb.models.entries import (
     EntryAction,
     EntryEvent,
     EntryKind,
+    EntryModel,
     EntryStatus,
     ExpertiseOffer,
     KnowledgeEntry,
@@ -40,6 +42,7 @@ __all__ = [
     "NEED_ATTACHMENT_KINDS",
     "OFFER_ATTACHMENT_KINDS",
     "EntryAttachment",
+    "ENTRY_MODELS",
     "MAX_DESCRIPTION_LENGTH",
     "MAX_TITLE_LENGTH",
     "AssistanceNeed",
@@ -48,6 +51,7 @@ __all__ = [
     "EntryAction",
     "EntryEvent",
     "EntryKind",
+    "EntryModel",
     "EntryTerms",
     "EntryVector",
     "EntryStatus",

@@ -13,12 +13,17 @@ Invariants:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, TypeAlias
+
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from kb.validators import validate_storable_text
+
+if TYPE_CHECKING:
+    from kb.models.reference import Region
 
 #: The longest description accepted, in characters, on every path (API, web form, import): a
 #: country review's executive summary fits several times; texts are analysed, indexed and
@@ -193,7 +198,7 @@ class ExpertiseOffer(KnowledgeEntry):
         verbose_name=_("provider organisation"),
     )
     modalities = models.ManyToManyField("kb.Modality", blank=True, related_name="+", verbose_name=_("modalities"))
-    regions_served = models.ManyToManyField(
+    regions_served: models.ManyToManyField[Region, Any] = models.ManyToManyField(
         "kb.Region",
         blank=True,
         related_name="+",
@@ -309,6 +314,12 @@ class EntryAction(models.TextChoices):
 class EntryKind(models.TextChoices):
     OFFER = "offer", _("Offer")
     NEED = "need", _("Need")
+
+
+#: The model of each kind of entry, by ``EntryKind`` (``KnowledgeEntry`` is abstract: it has no
+#: manager of its own, so code that works on either kind goes through this).
+EntryModel: TypeAlias = type[ExpertiseOffer] | type[AssistanceNeed]
+ENTRY_MODELS: dict[str, EntryModel] = {EntryKind.OFFER: ExpertiseOffer, EntryKind.NEED: AssistanceNeed}
 
 
 class EntryEvent(models.Model):

@@ -7,6 +7,8 @@ names of States, regions and languages come from CLDR through Babel at load time
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import get_language
@@ -23,13 +25,14 @@ class LocalisedNamesMixin(models.Model):
     """A model whose display name exists in several languages (stored at load time)."""
 
     names = models.JSONField(_("names by language"), default=dict, blank=True)
+    name: str  # each model declares its own ``name`` field (the English name)
 
     class Meta:
         abstract = True
 
     @property
     def display_name(self) -> str:
-        return self.names.get(content_language_code()) or self.name  # type: ignore[attr-defined]
+        return self.names.get(content_language_code()) or self.name
 
 
 class RegionKind(models.TextChoices):
@@ -119,7 +122,11 @@ class Language(LocalisedNamesMixin):
         return self.display_name
 
 
-class UncacChapter(models.Model):
+# The plugin cannot resolve the reverse manager of UncacArticle.chapter: modeltranslation builds
+# UncacArticle's manager class at run time (the annotations below give each model's manager type).
+class UncacChapter(models.Model):  # type: ignore[django-manager-missing]
+    objects: ClassVar[models.Manager[UncacChapter]]  # modeltranslation's MultilingualManager at run time
+
     number = models.PositiveSmallIntegerField(_("number"), primary_key=True)
     roman = models.CharField(_("roman numeral"), max_length=5)
     title = models.CharField(_("title"), max_length=200)
@@ -136,6 +143,8 @@ class UncacChapter(models.Model):
 
 
 class UncacArticle(models.Model):
+    objects: ClassVar[models.Manager[UncacArticle]]  # modeltranslation's MultilingualManager at run time
+
     number = models.PositiveSmallIntegerField(_("number"), primary_key=True)
     chapter = models.ForeignKey(
         UncacChapter, on_delete=models.PROTECT, related_name="articles", verbose_name=_("chapter")
@@ -170,6 +179,8 @@ class TaxonomyTerm(models.Model):
 class TAType(TaxonomyTerm):
     """A type of technical assistance, as categorised by the review mechanism."""
 
+    objects: ClassVar[models.Manager[TAType]]  # modeltranslation's MultilingualManager at run time
+
     description = models.CharField(_("description"), max_length=300, blank=True)
     terms = models.JSONField(
         _("recognition terms"),
@@ -185,6 +196,8 @@ class TAType(TaxonomyTerm):
 
 class ThematicArea(TaxonomyTerm):
     """A cross-cutting theme; moderators can add new ones in the admin."""
+
+    objects: ClassVar[models.Manager[ThematicArea]]  # modeltranslation's MultilingualManager at run time
 
     description = models.CharField(_("description"), max_length=300, blank=True)
     terms = models.JSONField(
@@ -204,6 +217,8 @@ class ThematicArea(TaxonomyTerm):
 
 class Modality(TaxonomyTerm):
     """How assistance is delivered (training course, study visit, ...)."""
+
+    objects: ClassVar[models.Manager[Modality]]  # modeltranslation's MultilingualManager at run time
 
     class Meta(TaxonomyTerm.Meta):
         verbose_name = _("modality")

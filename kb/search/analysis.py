@@ -24,6 +24,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import snowballstemmer
 
@@ -88,8 +89,14 @@ def script_of(word: str) -> str:
     return "digits"
 
 
+class Stemmer(Protocol):
+    """What ``snowballstemmer`` (untyped) gives: one word in, its stem out."""
+
+    def stemWord(self, word: str) -> str: ...  # snowballstemmer's name
+
+
 @functools.cache
-def _stemmer(language: str):
+def _stemmer(language: str) -> Stemmer | None:
     algorithm = _SNOWBALL.get(language)
     return snowballstemmer.stemmer(algorithm) if algorithm else None
 
@@ -186,12 +193,12 @@ def query_groups(text: str, extra_languages: Iterable[str] = ()) -> list[QueryGr
             continue
         if any(folded in stop_words(lang) for lang in languages):
             continue
-        alternatives = {folded}
+        found = {folded}
         for language in languages:
             term = analyse_word(word, language)
             if term:
-                alternatives.add(term)
-        key = frozenset(alternatives)
+                found.add(term)
+        key = frozenset(found)
         if key not in seen:
             seen.add(key)
             groups.append(QueryGroup(word, key))

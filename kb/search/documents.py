@@ -19,20 +19,13 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from kb.models import (
-    AssistanceNeed,
+    ENTRY_MODELS,
     EntryKind,
     EntryStatus,
-    ExpertiseOffer,
-    KnowledgeEntry,
 )
 from kb.search import analysis
 from kb.search.concepts import concept_matcher
 from kb.vectors.sync import entry_vectors
-
-ENTRY_MODELS: dict[str, type[KnowledgeEntry]] = {
-    EntryKind.OFFER: ExpertiseOffer,
-    EntryKind.NEED: AssistanceNeed,
-}
 
 #: Facets clients may filter and count on: public name -> document field.
 FACET_FIELDS = {
@@ -71,12 +64,6 @@ KEYWORD_FIELDS = (
     "priority",
     "south_south_preference",
 )
-
-
-def owner_tokens_for_entry(entry: KnowledgeEntry) -> list[str]:
-    if entry.organisation_id:  # type: ignore[attr-defined]
-        return [f"org:{entry.organisation_id}"]  # type: ignore[attr-defined]
-    return [f"state:{entry.country.iso3}"]  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -160,12 +147,14 @@ def related_values(kind: str, ids: list[int]) -> dict[str, dict[int, list]]:
         if m2m.name not in _RELATED_KEYS:
             continue
         through = m2m.remote_field.through
+        if through is None:  # resolved for every many-to-many field once the app registry is ready
+            raise RuntimeError(f"{model.__name__}.{m2m.name} has no through model yet")
         source, target = m2m.m2m_field_name(), m2m.m2m_reverse_field_name()
         columns = [f"{source}_id", f"{target}__{_RELATED_KEYS[m2m.name]}"]
         if m2m.name == "articles":
             columns.append(f"{target}__chapter_id")
         values: dict[int, list] = {}
-        for row in through.objects.filter(**{f"{source}_id__in": ids}).values_list(*columns):
+        for row in through._default_manager.filter(**{f"{source}_id__in": ids}).values_list(*columns):
             values.setdefault(row[0], []).append(row[1:] if m2m.name == "articles" else row[1])
         result[m2m.name] = values
     return result

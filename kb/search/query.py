@@ -193,7 +193,7 @@ def add_highlights(request: SearchRequest, hits: list[SearchHit]) -> None:
         }
 
 
-def parse_datetime(value) -> datetime | None:
+def parse_datetime(value: datetime | str | None) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))

@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 
-from kb.models import AssistanceNeed, EntryKind, EntryTerms, ExpertiseOffer
+from kb.models import ENTRY_MODELS, EntryKind, EntryTerms
 from kb.search import analysis
 from kb.search.concepts import ConceptMatcher, concept_matcher
 
-ENTRY_MODELS = {EntryKind.OFFER: ExpertiseOffer, EntryKind.NEED: AssistanceNeed}
 #: Title words count like this many body words.
 TITLE_WEIGHT = 2
 #: Entries per reconcile step.

@@ -13,6 +13,7 @@ Invariants:
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -43,7 +44,7 @@ def _entry_field(entry: KnowledgeEntry) -> str:
     return "offer" if isinstance(entry, ExpertiseOffer) else "need"
 
 
-def entry_attachment_add(*, actor: User, entry: KnowledgeEntry, upload, kind: str) -> EntryAttachment:
+def entry_attachment_add(*, actor: User, entry: KnowledgeEntry, upload: UploadedFile, kind: str) -> EntryAttachment:
     """Attach ``upload`` (a Django ``UploadedFile``) to ``entry`` as a document of ``kind``."""
     if not entry_can_manage(user=actor, entry=entry):
         raise PermissionDenied(_("Only the entry's focal points can attach documents to it."))
@@ -60,7 +61,7 @@ def entry_attachment_add(*, actor: User, entry: KnowledgeEntry, upload, kind: st
     stored = ""
     try:
         with transaction.atomic(durable=True):
-            locked = type(entry).objects.select_for_update().get(pk=entry.pk)
+            locked = type(entry)._default_manager.select_for_update().get(pk=entry.pk)
             if locked.status == EntryStatus.ARCHIVED:
                 raise EntryNotEditable(_("Archived entries cannot be edited; restore it to a draft first."))
             if EntryAttachment.objects.filter(**{field: locked}).count() >= MAX_ATTACHMENTS:
@@ -68,7 +69,12 @@ def entry_attachment_add(*, actor: User, entry: KnowledgeEntry, upload, kind: st
                     {"file": _("An entry carries at most %(n)d documents; remove one first.") % {"n": MAX_ATTACHMENTS}}
                 )
             attachment = EntryAttachment(
-                kind=kind, name=name, content_type=content_type, size=upload.size, uploaded_by=actor, **{field: locked}
+                kind=kind,
+                name=name,
+                content_type=content_type,
+                size=upload.size or 0,
+                uploaded_by=actor,
+                **{field: locked},
             )
             attachment.file.save(name, upload, save=False)
             stored = attachment.file.name

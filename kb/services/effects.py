@@ -12,6 +12,7 @@ bulk import queues a handful of tasks, not one per entry.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -51,4 +52,4 @@ def effects_batched() -> Iterator[None]:
         _state.batch = None
     for kind, ids in collected.items():
         entries_changing.send(sender=kind, ids=ids)
-        transaction.on_commit(lambda kind=kind, ids=ids: _dispatch(kind, ids))
+        transaction.on_commit(functools.partial(_dispatch, kind, ids))

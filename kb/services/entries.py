@@ -23,7 +23,7 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -36,6 +36,7 @@ from kb.models import (
     AssistanceNeed,
     Country,
     EntryAction,
+    EntryAttachment,
     EntryEvent,
     EntryKind,
     EntryStatus,
@@ -54,6 +55,8 @@ from kb.selectors import entry_can_manage, entry_contact_choices, entry_contact_
 from kb.services.effects import entry_changed_on_commit
 from kb.signals import entry_moderated
 from kb.validators import keywords_clean
+
+EntryT = TypeVar("EntryT", bound=KnowledgeEntry)
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,7 @@ def _resolve_related(spec: EntrySpec, data: Mapping[str, Any]) -> dict[str, list
         try:
             rows = {
                 getattr(obj, related.key): obj
-                for obj in related.model.objects.filter(**{f"{related.key}__in": unique_keys})
+                for obj in related.model._default_manager.filter(**{f"{related.key}__in": unique_keys})
             }
         except (TypeError, ValueError):
             rows = {}
@@ -253,8 +256,8 @@ def entry_event_record(
         entry_kind=kind,
         entry_id=entry.pk,
         entry_title=entry.title[:200],
-        offer=entry if kind == EntryKind.OFFER else None,
-        need=entry if kind == EntryKind.NEED else None,
+        offer=entry if isinstance(entry, ExpertiseOffer) else None,
+        need=entry if isinstance(entry, AssistanceNeed) else None,
         action=action,
         from_status=from_status,
         to_status=to_status,
@@ -275,7 +278,7 @@ def entry_submission_check(content: Mapping[str, Any]) -> None:
         raise ValidationError(errors)
 
 
-def _submit(*, actor: User, entry: KnowledgeEntry) -> KnowledgeEntry:
+def _submit(*, actor: User, entry: EntryT) -> EntryT:
     """Submit inside the caller's transaction (create-and-submit, save-and-submit)."""
     from kb.services.moderation import entry_transition_unchecked  # moderation builds on this module
 
@@ -295,7 +298,7 @@ def _require(condition: bool, message: str) -> None:
         raise PermissionDenied(message)
 
 
-def _create(entry: KnowledgeEntry, spec: EntrySpec, data: Mapping[str, Any], *, actor: User | None, action: str):
+def _create(entry: EntryT, spec: EntrySpec, data: Mapping[str, Any], *, actor: User | None, action: str) -> EntryT:
     """Validate ``data`` onto a new ``entry``, save it with its tags, record and announce it."""
     if "working_languages" not in data and "language" in data:
         data = {**data, "working_languages": [data["language"]]}
@@ -366,12 +369,13 @@ def need_create(
         organisation.pk in user_scope(actor).recipient_org_ids,
         _("Only recipient focal points of %(org)s can post its needs.") % {"org": organisation},
     )
-    if organisation.country_id is None:
+    country = organisation.country
+    if country is None:
         raise ValidationError(
             {"organisation": _("Needs belong to a State; an international organisation cannot post one.")}
         )
     with transaction.atomic(durable=True):
-        need = need_create_unchecked(actor=actor, country=organisation.country, organisation=organisation, data=data)
+        need = need_create_unchecked(actor=actor, country=country, organisation=organisation, data=data)
         return _submit(actor=actor, entry=need) if submit else need
 
 
@@ -436,7 +440,7 @@ def entry_update(
     """Edit an entry; with ``submit``, a draft or returned entry is also submitted, atomically."""
     _require(entry_can_manage(user=actor, entry=entry), _("You can only edit your own organisation's entries."))
     with transaction.atomic(durable=True):
-        locked = type(entry).objects.select_for_update().get(pk=entry.pk)
+        locked = type(entry)._default_manager.select_for_update().get(pk=entry.pk)
         updated = entry_update_unchecked(actor=actor, entry=locked, data=data)
         if submit and updated.status in _EDITABLE_IN_PLACE:
             return _submit(actor=actor, entry=updated)
@@ -462,13 +466,13 @@ def revision_apply(entry: KnowledgeEntry) -> None:
 def entry_delete(*, actor: User, entry: KnowledgeEntry) -> None:
     _require(entry_can_manage(user=actor, entry=entry), _("You can only delete your own organisation's entries."))
     with transaction.atomic(durable=True):
-        locked = type(entry).objects.select_for_update().get(pk=entry.pk)
+        locked = type(entry)._default_manager.select_for_update().get(pk=entry.pk)
         if locked.status not in _EDITABLE_IN_PLACE or locked.published_at is not None:
             raise EntryNotEditable(
                 _("Only drafts that were never published can be deleted; archive this entry instead.")
             )
         kind, pk = spec_for(locked).kind, locked.pk
-        files = list(locked.attachments.values_list("file", flat=True))
+        files = list(EntryAttachment.objects.filter(**{kind: locked}).values_list("file", flat=True))
         entry_event_record(entry=locked, action=EntryAction.DELETED, actor=actor, from_status=locked.status)
         locked.delete()  # its attachments' rows go with it, their files after commit
         entry_changed_on_commit(kind, [pk])

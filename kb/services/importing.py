@@ -29,6 +29,7 @@ from kb.models import (
     Country,
     EntryAction,
     EntryKind,
+    EntryModel,
     EntryStatus,
     ExpertiseOffer,
     Organisation,
@@ -88,11 +89,19 @@ def _target_status(record: EntryRecord, publish: bool) -> str:
     return EntryStatus.PUBLISHED if publish else EntryStatus.DRAFT
 
 
+def _need_country(record: EntryRecord, countries: dict[str, Country]) -> Country:
+    """The need's State (the interchange parser requires it of every need)."""
+    if record.country is None:
+        raise ValidationError({"country": "a need needs a country"})
+    return countries[record.country]
+
+
 def _apply_record(record: EntryRecord, *, publish: bool, actor: User | None, countries: dict[str, Country]) -> str:
-    model = ExpertiseOffer if record.kind == EntryKind.OFFER else AssistanceNeed
+    model: EntryModel = ExpertiseOffer if record.kind == EntryKind.OFFER else AssistanceNeed
     organisation = _organisation(record, countries)
     status = _target_status(record, publish)
     existing = model.objects.select_for_update().filter(external_id=record.external_id).first()
+    entry: ExpertiseOffer | AssistanceNeed
     if existing is None:
         if record.kind == EntryKind.OFFER:
             if organisation is None:
@@ -107,7 +116,7 @@ def _apply_record(record: EntryRecord, *, publish: bool, actor: User | None, cou
         else:
             entry = need_create_unchecked(
                 actor=actor,
-                country=countries[record.country],
+                country=_need_country(record, countries),
                 organisation=organisation,
                 data=record.data,
                 external_id=record.external_id,
@@ -118,12 +127,12 @@ def _apply_record(record: EntryRecord, *, publish: bool, actor: User | None, cou
         return "created"
 
     ownership_changed = False
-    if record.kind == EntryKind.OFFER:
+    if isinstance(existing, ExpertiseOffer):
         if organisation is not None and existing.organisation_id != organisation.pk:
             existing.organisation = organisation
             ownership_changed = True
     else:
-        country = countries[record.country]
+        country = _need_country(record, countries)
         if existing.country_id != country.pk or existing.organisation_id != (organisation.pk if organisation else None):
             existing.country, existing.organisation = country, organisation
             ownership_changed = True

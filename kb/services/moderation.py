@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -33,6 +35,8 @@ from kb.selectors import entry_can_manage
 from kb.services.effects import entry_changed_on_commit
 from kb.services.entries import entry_event_record, entry_snapshot, entry_submission_check, revision_apply, spec_for
 from kb.signals import entry_moderated
+
+EntryT = TypeVar("EntryT", bound=KnowledgeEntry)
 
 
 class Action(enum.StrEnum):
@@ -67,7 +71,7 @@ class ModerationTransition(Transition[ModerationState]):
     records: str = ""  # the EntryEvent action, when it is not the action's own code
 
 
-ACTION_LABELS = {
+ACTION_LABELS: dict[Action | SystemAction, Promise | str] = {
     Action.SUBMIT: gettext_lazy("Submit for moderation"),
     Action.WITHDRAW: gettext_lazy("Withdraw"),
     Action.PUBLISH: gettext_lazy("Publish"),
@@ -114,7 +118,7 @@ TRANSITIONS: dict[tuple[Action | SystemAction, ModerationState], ModerationTrans
     },
 }  # fmt: skip
 
-MODERATION = StateMachine(
+MODERATION: StateMachine[Action | SystemAction, ModerationState, ModerationTransition] = StateMachine(
     TRANSITIONS,
     action_labels=ACTION_LABELS,
     illegal_message=gettext_lazy(
@@ -155,13 +159,13 @@ def _check_role(actor: User, entry: KnowledgeEntry, transition: ModerationTransi
 
 
 def _apply(
-    entry: KnowledgeEntry,
+    entry: EntryT,
     action: Action | SystemAction,
     transition: ModerationTransition,
     *,
     actor: User | None,
     reason: str,
-) -> KnowledgeEntry:
+) -> EntryT:
     """Move ``entry`` (locked, in the caller's transaction) along ``transition``; record it."""
     state = entry.moderation_state
     if transition.effect == Effect.APPLY_CHANGES:
@@ -198,7 +202,7 @@ def _apply(
     return entry
 
 
-def entry_transition_unchecked(*, actor: User, entry: KnowledgeEntry, action: str, reason: str = "") -> KnowledgeEntry:
+def entry_transition_unchecked(*, actor: User, entry: EntryT, action: str, reason: str = "") -> EntryT:
     """Apply one person's action inside the caller's transaction (``entry`` should be locked)."""
     chosen = Action(action)
     transition = MODERATION.transition(chosen, entry.moderation_state)
@@ -220,10 +224,10 @@ def entry_import_status(*, actor: User | None, entry: KnowledgeEntry, status: st
     return _apply(entry, action, transition, actor=actor, reason="")
 
 
-def entry_transition(*, actor: User, entry: KnowledgeEntry, action: str, reason: str = "") -> KnowledgeEntry:
+def entry_transition(*, actor: User, entry: EntryT, action: str, reason: str = "") -> EntryT:
     """Apply a moderation action to one entry, atomically, after checking who may do it."""
     with transaction.atomic(durable=True):
-        locked = type(entry).objects.select_for_update().get(pk=entry.pk)
+        locked = type(entry)._default_manager.select_for_update().get(pk=entry.pk)
         return entry_transition_unchecked(actor=actor, entry=locked, action=action, reason=reason)
 
 
@@ -231,6 +235,6 @@ def entries_transition_bulk(*, actor: User, entries: list[KnowledgeEntry], actio
     """Apply one action to many entries (admin bulk approve/return): all or nothing."""
     with transaction.atomic(durable=True):
         for entry in entries:
-            locked = type(entry).objects.select_for_update().get(pk=entry.pk)
+            locked = type(entry)._default_manager.select_for_update().get(pk=entry.pk)
             entry_transition_unchecked(actor=actor, entry=locked, action=action, reason=reason)
     return len(entries)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 
 from kb.models import Country, Organisation, OrganisationKind
@@ -22,7 +24,7 @@ def organisation_create(
         return organisation
 
 
-def organisation_update(*, organisation: Organisation, **changes) -> Organisation:
+def organisation_update(*, organisation: Organisation, **changes: Any) -> Organisation:
     with transaction.atomic(durable=True):
         for key, value in changes.items():
             setattr(organisation, key, value)

@@ -10,7 +10,7 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pycountry
 from babel import Locale
@@ -87,14 +87,17 @@ def _localized_fields(name: str, values: dict[str, str]) -> dict[str, str]:
     return fields
 
 
+ModelT = TypeVar("ModelT", bound=models.Model)
+
+
 def _upsert(
-    model: type[models.Model],
+    model: type[ModelT],
     lookup: dict[str, Any],
     values: dict[str, Any],
     report: LoadReport,
     what: str,
-) -> models.Model:
-    obj = model.objects.filter(**lookup).first()
+) -> ModelT:
+    obj = model._default_manager.filter(**lookup).first()  # each model's only manager, ``objects``
     if obj is None:
         obj = model(**lookup, **values)
         obj.full_clean(validate_unique=False, validate_constraints=False)
@@ -151,9 +154,14 @@ def _load_countries(report: LoadReport, regions: dict[str, Region]) -> None:
     with open(REFERENCE_DIR / "countries.csv", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             iso3 = row["iso3"]
-            iso2 = pycountry.countries.get(alpha_3=iso3).alpha_2
-            names = _UN_NAME_OVERRIDES.get(iso3) or _cldr_names(iso2, "territories")
-            names = {**names, "en": names.get("en") if iso3 in _UN_NAME_OVERRIDES else row["name"]}
+            known = pycountry.countries.get(alpha_3=iso3)
+            if known is None:
+                raise ValueError(f"countries.csv: iso3 {iso3!r} is not an ISO 3166 alpha-3 code")
+            iso2 = known.alpha_2
+            if iso3 in _UN_NAME_OVERRIDES:
+                names = dict(_UN_NAME_OVERRIDES[iso3])  # the UN's own names, English included
+            else:
+                names = {**_cldr_names(iso2, "territories"), "en": row["name"]}
             _upsert(
                 Country,
                 {"iso3": iso3},

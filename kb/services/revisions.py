@@ -43,7 +43,7 @@ class FieldChange:
     after: str = ""
 
 
-def text_diff(before: str, after: str) -> list[Segment]:
+def text_diff(before: str | None, after: str | None) -> list[Segment]:
     """Word-level diff of two texts as runs kept, deleted and inserted (whitespace kept as is)."""
     a, b = _TOKENS.findall(before or ""), _TOKENS.findall(after or "")
     segments: list[Segment] = []
@@ -86,6 +86,8 @@ def entry_pending_diff(entry: KnowledgeEntry) -> list[FieldChange]:
         if name not in pending or pending[name] == published.get(name):
             continue
         model_field = meta.get_field(name)
+        if not isinstance(model_field, models.Field):  # the spec lists the entry's own fields only
+            raise TypeError(f"{spec.model.__name__}.{name} is not a field of its own")
         label = str(model_field.verbose_name)
         if name in spec.related:
             related = spec.related[name]
@@ -93,7 +95,7 @@ def entry_pending_diff(entry: KnowledgeEntry) -> list[FieldChange]:
             keys = old ^ new
             labels = {
                 getattr(obj, related.key): str(obj)
-                for obj in related.model.objects.filter(**{f"{related.key}__in": keys})
+                for obj in related.model._default_manager.filter(**{f"{related.key}__in": keys})
             }
             changes.append(
                 FieldChange(

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from django.db.models import Count, Max
 
-from kb.models import EntryKind, EntryStatus, EntryVector
+from kb.models import ENTRY_MODELS, EntryKind, EntryStatus, EntryVector
 from kb.vectors.encoders import get_encoder
-from kb.vectors.sync import ENTRY_MODELS
 
 
 @dataclass(frozen=True)

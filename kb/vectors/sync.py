@@ -23,14 +23,13 @@ import numpy as np
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 
-from kb.models import AssistanceNeed, EntryKind, EntryVector, ExpertiseOffer
+from kb.models import ENTRY_MODELS, EntryKind, EntryVector
 from kb.models.vectors import sentence_matrix
 from kb.signals import entry_features_ready, entry_vectors_changed
-from kb.vectors.encoders import EncoderUnavailable, TextEncoder, get_encoder
+from kb.vectors.encoders import EncoderUnavailable, Role, TextEncoder, get_encoder
 
 logger = logging.getLogger(__name__)
 
-ENTRY_MODELS = {EntryKind.OFFER: ExpertiseOffer, EntryKind.NEED: AssistanceNeed}
 #: The whole-text vector reads at most this much text (about 1,000 tokens).
 MAX_TEXT_CHARS = 4000
 #: Sentences kept per entry for reasons, and their length.
@@ -136,7 +135,7 @@ def entry_vectors_compute(*, kind: str, entry_ids: Iterable[int], encoder: TextE
                 report.touched += 1
             continue
         pending.append(_Pending(entry_id, row["row_version"], text, sentences, digest))
-    role = "query" if kind == EntryKind.NEED else "passage"
+    role: Role = "query" if kind == EntryKind.NEED else "passage"
     for start in range(0, len(pending), BATCH):
         batch = pending[start : start + BATCH]
         vectors = encoder.encode([p.text for p in batch], role=role)

@@ -23,8 +23,9 @@ from matching.models import (
     OutcomeResult,
 )
 from matching.reasons import render_reasons
+from matching.selectors import offer_capacity_left
 from matching.services.attachments import ENGAGEMENT_ATTACHMENT_KINDS
-from matching.services.engagements import allowed_engagement_actions, offer_capacity_left
+from matching.services.engagements import allowed_engagement_actions
 from matching.services.notifications import notification_path, render_notification
 
 
@@ -224,13 +225,15 @@ class MessageInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 class MissionInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     date = serializers.DateField(help_text="yyyy-mm-dd")
-    label = serializers.CharField(max_length=MAX_MISSION_LABEL_LENGTH)
+    # The stubs see ``Field.label`` here; DRF's metaclass moves declared fields into ``_declared_fields``.
+    label = serializers.CharField(max_length=MAX_MISSION_LABEL_LENGTH)  # type: ignore[assignment]
 
 
 class DatesInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     start_date = serializers.DateField(allow_null=True, help_text="yyyy-mm-dd, or null")
     end_date = serializers.DateField(allow_null=True, help_text="yyyy-mm-dd, or null; not before the start")
-    missions = MissionInputSerializer(many=True, required=False, max_length=MAX_MISSIONS)
+    # ``many=True`` builds a ListSerializer, which takes ``max_length``; the stubs type the child's call.
+    missions = MissionInputSerializer(many=True, required=False, max_length=MAX_MISSIONS)  # type: ignore[call-arg]
 
     def validate(self, attrs):
         start, end = attrs.get("start_date"), attrs.get("end_date")

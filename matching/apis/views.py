@@ -11,13 +11,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import request_user
 from core.api.errors import CONFLICT_RESPONSE
 from core.api.negotiation import FileDownloadNegotiation
 from core.api.permissions import IsModerator
@@ -48,7 +48,7 @@ from matching.selectors import (
     engagement_attachments,
     engagement_list_for_user,
     engagement_messages,
-    need_candidates,
+    need_candidates_for_user,
     need_outcome,
     run_list,
 )
@@ -87,7 +87,7 @@ class MatchRunViewSet(
         responses={201: MatchRunSerializer, 409: CONFLICT_RESPONSE},
     )
     def create(self, request: Request) -> Response:
-        run = match_run_start(trigger=RunTrigger.API, requested_by=request.user)
+        run = match_run_start(trigger=RunTrigger.API, requested_by=request_user(request))
         run.refresh_from_db()
         return Response(MatchRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
@@ -108,13 +108,8 @@ class NeedCandidatesView(APIView):
         responses=CandidateSerializer(many=True),
     )
     def get(self, request: Request, pk: int) -> Response:
-        need = get_object_or_404(need_list_for_user(user=request.user), pk=pk)
-        candidates = need_candidates(user=request.user, need=need)
-        if not candidates.exists() and not request.user.is_moderator:
-            from kb.selectors import need_can_manage
-
-            if not need_can_manage(user=request.user, need=need):
-                raise PermissionDenied("Only the need's focal points and moderators see its candidates.")
+        need = get_object_or_404(need_list_for_user(user=request_user(request)), pk=pk)
+        candidates = need_candidates_for_user(user=request_user(request), need=need)
         outcome = need_outcome(need=need)
         return Response(
             {
@@ -134,10 +129,10 @@ class NeedOfferHelpView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = OfferHelpInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        need = get_object_or_404(need_list_for_user(user=request.user), pk=pk)
-        offer = get_object_or_404(offer_list_for_user(user=request.user), pk=data.validated_data["offer"])
-        engagement = engagement_offer_help(actor=request.user, need=need, offer=offer)
-        engagement = engagement_list_for_user(user=request.user).get(pk=engagement.pk)
+        need = get_object_or_404(need_list_for_user(user=request_user(request)), pk=pk)
+        offer = get_object_or_404(offer_list_for_user(user=request_user(request)), pk=data.validated_data["offer"])
+        engagement = engagement_offer_help(actor=request_user(request), need=need, offer=offer)
+        engagement = engagement_list_for_user(user=request_user(request)).get(pk=engagement.pk)
         return Response(
             EngagementSerializer(engagement, context={"request": request}).data, status=status.HTTP_201_CREATED
         )
@@ -158,7 +153,7 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     filterset_class = EngagementFilterSet
 
     def get_queryset(self):
-        return engagement_list_for_user(user=self.request.user)
+        return engagement_list_for_user(user=request_user(self.request))
 
     @extend_schema(
         summary="Express interest in a candidate (the need's focal points): opens or advances the engagement.",
@@ -168,9 +163,9 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def create(self, request: Request) -> Response:
         data = InterestInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        need = get_object_or_404(need_list_for_user(user=request.user), pk=data.validated_data["need"])
-        offer = get_object_or_404(offer_list_for_user(user=request.user), pk=data.validated_data["offer"])
-        engagement = engagement_express_interest(actor=request.user, need=need, offer=offer)
+        need = get_object_or_404(need_list_for_user(user=request_user(request)), pk=data.validated_data["need"])
+        offer = get_object_or_404(offer_list_for_user(user=request_user(request)), pk=data.validated_data["offer"])
+        engagement = engagement_express_interest(actor=request_user(request), need=need, offer=offer)
         engagement = self.get_queryset().get(pk=engagement.pk)
         return Response(
             EngagementSerializer(engagement, context={"request": request}).data, status=status.HTTP_201_CREATED
@@ -180,7 +175,7 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         data = EngagementActionInputSerializer(data=request.data or {})
         data.is_valid(raise_exception=True)
         engagement = engagement_transition(
-            actor=request.user,
+            actor=request_user(request),
             engagement=self.get_object(),
             action=name,
             reason=data.validated_data.get("reason", ""),
@@ -203,7 +198,7 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         data = RatingInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         rating = engagement_rate(
-            actor=request.user,
+            actor=request_user(request),
             engagement=self.get_object(),
             score=data.validated_data["score"],
             comment=data.validated_data.get("comment", ""),
@@ -228,10 +223,10 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             data = MessageInputSerializer(data=request.data)
             data.is_valid(raise_exception=True)
             message = engagement_message_post(
-                author=request.user, engagement=engagement, body=data.validated_data["body"]
+                author=request_user(request), engagement=engagement, body=data.validated_data["body"]
             )
             return Response(EngagementMessageSerializer(message).data, status=status.HTTP_201_CREATED)
-        page = self.paginate_queryset(engagement_messages(user=request.user, engagement=engagement))
+        page = self.paginate_queryset(engagement_messages(user=request_user(request), engagement=engagement))
         return self.get_paginated_response(EngagementMessageSerializer(page, many=True).data)
 
     @extend_schema(
@@ -245,7 +240,7 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         data = DatesInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         engagement = engagement_dates_set(
-            actor=request.user,
+            actor=request_user(request),
             engagement=self.get_object(),
             start_date=data.validated_data["start_date"],
             end_date=data.validated_data["end_date"],
@@ -263,7 +258,7 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         data = OutcomeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         engagement = engagement_outcome_record(
-            actor=request.user,
+            actor=request_user(request),
             engagement=self.get_object(),
             result=data.validated_data["result"],
             note=data.validated_data.get("note", ""),
@@ -312,7 +307,7 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         data = EngagementAttachmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         attachment = engagement_attachment_add(
-            actor=request.user,
+            actor=request_user(request),
             engagement=engagement,
             upload=data.validated_data["file"],
             kind=data.validated_data["kind"],
@@ -339,7 +334,7 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             raise Http404
         attachment.engagement = engagement
         if request.method == "DELETE":
-            engagement_attachment_delete(actor=request.user, attachment=attachment)
+            engagement_attachment_delete(actor=request_user(request), attachment=attachment)
             return Response(status=status.HTTP_204_NO_CONTENT)
         return attachment_response(attachment)
 
@@ -369,7 +364,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             from matching.models import Notification
 
             return Notification.objects.none()
-        return notifications_for_user(user=self.request.user)
+        return notifications_for_user(user=request_user(self.request))
 
     @extend_schema(
         summary="Mark notifications read (all when no ids are given).",
@@ -380,5 +375,5 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def mark_read(self, request: Request) -> Response:
         data = MarkReadInputSerializer(data=request.data or {})
         data.is_valid(raise_exception=True)
-        count = notifications_mark_read(user=request.user, ids=data.validated_data.get("ids"))
+        count = notifications_mark_read(user=request_user(request), ids=data.validated_data.get("ids"))
         return Response({"marked": count})

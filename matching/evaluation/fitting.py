@@ -69,9 +69,10 @@ class PairTable:
     groups: dict[str, np.ndarray] = field(default_factory=dict)  # need id -> pair indices
 
     def __post_init__(self) -> None:
+        indices: dict[str, list[int]] = {}
         for index, need_id in enumerate(self.need_ids):
-            self.groups.setdefault(need_id, []).append(index)
-        self.groups = {k: np.asarray(v) for k, v in self.groups.items()}
+            indices.setdefault(need_id, []).append(index)
+        self.groups = {k: np.asarray(v) for k, v in indices.items()}
 
 
 def pair_table(definition: str) -> PairTable:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kb.models import AssistanceNeed, EntryKind, ExpertiseOffer
+from kb.models import AssistanceNeed, EntryKind, EntryModel, ExpertiseOffer
 from kb.services.importing import entries_import
 from kb.services.reference import reference_data_load
 from matching.evaluation.judged_set import JudgedSet, interchange_lines
@@ -67,8 +67,9 @@ def judged_set_load(judged: JudgedSet) -> None:
 
 
 def external_ids(kind: str) -> dict[int, str]:
-    model = ExpertiseOffer if kind == EntryKind.OFFER else AssistanceNeed
-    return dict(model.objects.values_list("pk", "external_id"))
+    model: EntryModel = ExpertiseOffer if kind == EntryKind.OFFER else AssistanceNeed
+    # Every entry loaded from a judged set carries its external id.
+    return {pk: external for pk, external in model.objects.values_list("pk", "external_id") if external is not None}
 
 
 def run_rankings(run: MatchRun) -> tuple[dict[str, list[str]], set[str]]:
@@ -134,7 +135,7 @@ def evaluation_run(judged: JudgedSet) -> Evaluation:
     judged_set_load(judged)
     entry_vectors_reconcile()
     run = match_run_start(trigger=RunTrigger.COMMAND, enqueue=False)
-    run = match_run_execute(run_id=run.pk)
+    match_run_execute(run_id=run.pk)
     run.refresh_from_db()
     if run.status != "completed":
         raise EvaluationError(f"the matching run ended {run.status}: {run.error}")

@@ -11,6 +11,7 @@ engagement's history (``EngagementEvent``) stays the state machine's.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -29,7 +30,9 @@ ENGAGEMENT_ATTACHMENT_KINDS = (
 )
 
 
-def engagement_attachment_add(*, actor: User, engagement: Engagement, upload, kind: str) -> EngagementAttachment:
+def engagement_attachment_add(
+    *, actor: User, engagement: Engagement, upload: UploadedFile, kind: str
+) -> EngagementAttachment:
     if sides_of(actor, engagement) == NOBODY:
         raise PermissionDenied(_("Only the focal points of the engagement's two sides can attach documents."))
     errors: dict[str, list[str]] = {}
@@ -53,7 +56,12 @@ def engagement_attachment_add(*, actor: User, engagement: Engagement, upload, ki
                     }
                 )
             attachment = EngagementAttachment(
-                engagement=locked, kind=kind, name=name, content_type=content_type, size=upload.size, uploaded_by=actor
+                engagement=locked,
+                kind=kind,
+                name=name,
+                content_type=content_type,
+                size=upload.size or 0,
+                uploaded_by=actor,
             )
             attachment.file.save(name, upload, save=False)
             stored = attachment.file.name

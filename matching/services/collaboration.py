@@ -13,12 +13,15 @@ Invariants:
   both sides are told (never the one who changed them).
 - The outcome (result and note) is recorded after completion by either side, and may be
   corrected; each recording is an event (action ``outcome``).
+- What a user may do with an engagement (``engagement_abilities``) is decided here once: the
+  page shows exactly those controls and the services above refuse the rest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -41,7 +44,13 @@ from matching.models import (
     MessageSide,
     OutcomeResult,
 )
-from matching.services.engagements import sides_of
+from matching.services.engagements import (
+    EITHER,
+    allowed_engagement_actions,
+    engagement_can_rate,
+    engagement_is_paused,
+    sides_of,
+)
 from matching.services.notifications import notify_engagement, notify_message
 
 #: States in which both sides' focal points set the agreed dates (the provider has committed).
@@ -50,6 +59,32 @@ DATES_STATES = (EngagementState.ACCEPTED, EngagementState.AGREED, EngagementStat
 #: Event actions of the edits recorded here (the state machine's own actions are its transitions).
 DATES_ACTION = "dates"
 OUTCOME_ACTION = "outcome"
+
+
+@dataclass(frozen=True)
+class EngagementAbilities:
+    """What a user may do with an engagement now (moderators: what either side may)."""
+
+    actions: list[str]  # the state machine's actions open to the user (none while paused)
+    can_rate: bool  # completed, one of its sides, and that side has not rated yet
+    can_set_dates: bool  # a side, once the provider has committed and until completion
+    can_record_outcome: bool  # a side, once completed
+    sees_replacement: bool  # what replaced a superseded proposal (another provider's pair): the recipient's
+    paused: bool  # the need or the offer is no longer published
+    can_attach: bool  # add and remove the engagement's documents: its sides' focal points and moderators
+
+
+def engagement_abilities(*, user: User, engagement: Engagement) -> EngagementAbilities:
+    sides = sides_of(user, engagement)
+    return EngagementAbilities(
+        actions=allowed_engagement_actions(user, engagement),
+        can_rate=engagement_can_rate(user, engagement),
+        can_set_dates=engagement.state in DATES_STATES and bool(sides & EITHER),
+        can_record_outcome=engagement.state == EngagementState.COMPLETED and bool(sides & EITHER),
+        sees_replacement=bool(engagement.replaced_by_id and sides & Role.RECIPIENT),
+        paused=engagement_is_paused(engagement),
+        can_attach=bool(sides),
+    )
 
 
 def _require_side(user: User, engagement: Engagement, message: str) -> Role:

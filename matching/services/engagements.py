@@ -29,6 +29,7 @@ import enum
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -37,7 +38,6 @@ from core.errors import DomainError
 from core.state_machine import NOBODY, Role, StateMachine, Transition
 from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer
 from kb.selectors import need_can_manage, offer_can_manage, user_scope
-from matching.features import capacity_used
 from matching.models import (
     CLOSED_STATES,
     Engagement,
@@ -47,6 +47,7 @@ from matching.models import (
     MatchCandidate,
     RatingSide,
 )
+from matching.selectors import offer_capacity_left
 from matching.services.notifications import notify_engagement
 
 
@@ -69,7 +70,7 @@ class EngagementSystemAction(enum.StrEnum):
     SUPERSEDE = "supersede"
 
 
-ACTION_LABELS = {
+ACTION_LABELS: dict[EngagementAction | EngagementSystemAction, Promise | str] = {
     EngagementAction.INTEREST: gettext_lazy("I am interested"),
     EngagementAction.DISMISS: gettext_lazy("Dismiss"),
     EngagementAction.ACCEPT: gettext_lazy("Accept"),
@@ -106,7 +107,10 @@ TRANSITIONS: dict[tuple[EngagementAction | EngagementSystemAction, EngagementSta
     (EngagementSystemAction.SUPERSEDE, E.INTERESTED): T(E.SUPERSEDED, Role.SYSTEM),
 }
 
-ENGAGEMENTS = StateMachine(
+EngagementMachine = StateMachine[
+    EngagementAction | EngagementSystemAction, EngagementState, Transition[EngagementState]
+]
+ENGAGEMENTS: EngagementMachine = StateMachine(
     TRANSITIONS,
     action_labels=ACTION_LABELS,
     illegal_message=gettext_lazy(
@@ -126,7 +130,7 @@ class EngagementPaused(DomainError):
 
     code = "entry_not_published"
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(str(PAUSED_MESSAGE))
 
 
@@ -155,10 +159,6 @@ def allowed_engagement_actions(user: User, engagement: Engagement) -> list[str]:
         return []
     actions = ENGAGEMENTS.allowed_actions(EngagementState(engagement.state), sides_of(user, engagement))
     return [action.value for action in actions]
-
-
-def offer_capacity_left(offer: ExpertiseOffer) -> int:
-    return max(0, offer.capacity - capacity_used([offer.pk]).get(offer.pk, 0))
 
 
 def _record(engagement: Engagement, action: str, before: str, actor: User | None, reason: str = "") -> None:

@@ -17,11 +17,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.models import MODERATORS_GROUP, Membership, NotificationEmail, User
+from kb.models import AssistanceNeed, ExpertiseOffer, SavedSearch, SavedSearchAlert
 from matching.models import Engagement, EngagementMessage, MessageSide, Notification
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ ACTION_AUDIENCE = {
 }
 
 
-def recipient_focal_points(need) -> list[User]:
+def recipient_focal_points(need: AssistanceNeed) -> list[User]:
     if need.organisation_id:
         memberships = Membership.objects.filter(organisation_id=need.organisation_id, is_recipient_focal_point=True)
     else:
@@ -51,7 +52,7 @@ def recipient_focal_points(need) -> list[User]:
     return [m.user for m in memberships.select_related("user") if m.user.is_active]
 
 
-def provider_focal_points(offer) -> list[User]:
+def provider_focal_points(offer: ExpertiseOffer) -> list[User]:
     memberships = Membership.objects.filter(organisation_id=offer.organisation_id, is_provider_focal_point=True)
     return [m.user for m in memberships.select_related("user") if m.user.is_active]
 
@@ -199,13 +200,15 @@ def moderators() -> list[User]:
     )
 
 
-def notify_entry_moderated(*, kind: str, entry, action: str, actor: User | None, reason: str) -> list[Notification]:
+def notify_entry_moderated(
+    *, kind: str, entry: ExpertiseOffer | AssistanceNeed, action: str, actor: User | None, reason: str
+) -> list[Notification]:
     """A moderation step people hear about, inside the transition's transaction: the moderators
     when an entry (or changes to a published one) is submitted, the entry's own focal points when
     it is published, returned or taken down, with the moderator's reason."""
     if action == "submit":
         users = moderators()
-    elif kind == "offer":
+    elif isinstance(entry, ExpertiseOffer):  # ``kind`` is "offer"
         users = provider_focal_points(entry)
     else:
         users = recipient_focal_points(entry)
@@ -213,7 +216,7 @@ def notify_entry_moderated(*, kind: str, entry, action: str, actor: User | None,
     return _create(users, MODERATION_KINDS[action], None, params, exclude=actor)
 
 
-def _saved_search_query(search) -> str:
+def _saved_search_query(search: SavedSearch) -> str:
     """The Browse page's query string for a saved search (the page the grouped alert links to)."""
     from django.utils.http import urlencode
 
@@ -225,7 +228,7 @@ def _saved_search_query(search) -> str:
     return urlencode(params)
 
 
-def notify_saved_search_matches(*, kind: str, alerts) -> list[Notification]:
+def notify_saved_search_matches(*, kind: str, alerts: list[SavedSearchAlert]) -> list[Notification]:
     """The owners of saved searches hear of their new alerts, inside the transaction that records
     them (``kb.search.alerts`` raises an alert once per saved search and entry). One entry: a
     notification about it; several in one batch (an import): one notification for the saved
@@ -258,7 +261,7 @@ def notify_saved_search_matches(*, kind: str, alerts) -> list[Notification]:
     return created
 
 
-def notifications_for_user(*, user: User):
+def notifications_for_user(*, user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user).select_related("engagement")
 
 

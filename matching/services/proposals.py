@@ -38,6 +38,7 @@ from matching.models import (
     SupersededReason,
 )
 from matching.plan import Commitments
+from matching.selectors import offer_capacity_left
 
 E = EngagementState
 
@@ -129,8 +130,6 @@ def proposals_review(*, results: dict, capacities: dict[int, int], min_score: fl
 
 
 def _capacity_left(offer_id: int) -> int:
-    from matching.services.engagements import offer_capacity_left
-
     offer = ExpertiseOffer.objects.filter(pk=offer_id).first()
     return offer_capacity_left(offer) if offer is not None else 0
 

@@ -65,15 +65,15 @@ def entry_attachments_context(*, user, kind: str, entry) -> dict:
     }
 
 
-def engagement_attachments_context(*, user, engagement, sides) -> dict:
+def engagement_attachments_context(*, user, engagement, can_attach: bool) -> dict:
     items = list(engagement_attachments(engagement=engagement))
     for item in items:
         item.download_url = reverse("web:engagement-attachment", args=[engagement.pk, item.pk])
         item.delete_url = reverse("web:engagement-attachment-delete", args=[engagement.pk, item.pk])
     return {
         "attachments": items,
-        "attachments_removable": bool(sides),
-        "attachment_form": AttachmentForm(kinds=ENGAGEMENT_ATTACHMENT_KINDS) if sides else None,
+        "attachments_removable": can_attach,
+        "attachment_form": AttachmentForm(kinds=ENGAGEMENT_ATTACHMENT_KINDS) if can_attach else None,
         "attachment_upload_url": reverse("web:engagement-attachments", args=[engagement.pk]),
     }
 

@@ -9,7 +9,6 @@ from django.utils.http import urlencode
 from rest_framework import serializers
 
 from kb.apis.search import search_params_parse
-from kb.models import EntryStatus, ExpertiseOffer
 from kb.search import SearchUnavailable
 from kb.search.labels import facet_label
 from kb.selectors import (
@@ -23,7 +22,7 @@ from kb.selectors import (
 from kb.services.moderation import allowed_actions
 from kb.services.revisions import entry_pending_diff
 from kb.services.search import entries_search
-from matching.selectors import need_candidates, need_outcome
+from matching.selectors import need_candidates, need_outcome, offers_to_help_with
 from web.views.attachments import entry_attachments_context
 
 PAGE_SIZE = 20
@@ -118,11 +117,7 @@ def entry_detail(request, kind: str, pk: int):
     if kind == "need" and (is_owner or scope.is_moderator):
         context["candidates"] = need_candidates(user=request.user, need=entry)
         context["outcome"] = need_outcome(need=entry)
-    if kind == "need" and entry.status == EntryStatus.PUBLISHED and scope.provider_org_ids:
+    if kind == "need" and scope.provider_org_ids:
         # A provider can offer help on any published need with one of its own published offers.
-        context["help_offers"] = (
-            ExpertiseOffer.objects.filter(scope.acts_as_provider(prefix=""), status=EntryStatus.PUBLISHED)
-            .exclude(organisation__country_id=entry.country_id)
-            .order_by("title")
-        )
+        context["help_offers"] = offers_to_help_with(user=request.user, need=entry)
     return render(request, "web/entry_detail.html", context)

@@ -5,46 +5,44 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
-from django.db.models import Case, Q, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.state_machine import Role
 from core.web import USER_ERRORS, show_error
-from kb.models import EntryStatus
-from kb.selectors import need_list_for_user, offer_list_for_user, user_scope
-from matching.models import EngagementState, RunTrigger
+from kb.selectors import need_list_for_user, offer_list_for_user
+from matching.models import RunTrigger
 from matching.selectors import (
     active_full_run,
     engagement_list_for_user,
     engagement_messages,
     engagement_timeline,
+    engagements_by_pair,
+    engagements_of_provider,
+    engagements_offered_to_recipient,
     need_candidates,
+    need_candidates_for_user,
     need_outcome,
+    needs_answered_as_recipient,
+    offer_capacity_left,
+    offers_of_provider,
     run_list,
 )
 from matching.services.collaboration import (
-    DATES_STATES,
+    engagement_abilities,
     engagement_dates_set,
     engagement_message_post,
     engagement_outcome_record,
 )
 from matching.services.engagements import (
-    EITHER,
     PAUSED_MESSAGE,
     EngagementAction,
-    allowed_engagement_actions,
-    engagement_can_rate,
     engagement_express_interest,
-    engagement_is_paused,
     engagement_offer_help,
     engagement_rate,
     engagement_transition,
-    offer_capacity_left,
-    sides_of,
 )
 from matching.services.runs import match_run_cancel, match_run_start
 from web.forms import (
@@ -62,42 +60,23 @@ from web.views.common import moderator_required
 
 @login_required
 def inbox(request):
-    scope = user_scope(request.user)
-    needs = (
-        need_list_for_user(user=request.user)
-        .filter(status=EntryStatus.PUBLISHED)
-        .filter(
-            Q(organisation_id__in=scope.recipient_org_ids)
-            | Q(organisation__isnull=True, country_id__in=scope.recipient_country_ids)
-        )
-    )
-    recipient = []
-    for need in needs.order_by("-published_at")[:50]:
-        recipient.append((need, list(need_candidates(user=request.user, need=need)[:5]), need_outcome(need=need)))
-    engagements = engagement_list_for_user(user=request.user)
-    # Every proposal for the caller's offers, from the moment matching makes it (answerable first).
-    provider = engagements.filter(offer__organisation_id__in=scope.provider_org_ids).order_by(
-        Case(When(state=EngagementState.PROPOSED, then=0), default=1), "-updated_at", "-id"
-    )
-    # Help providers offered on the caller's needs, waiting for an answer.
-    offered = engagements.filter(state=EngagementState.OFFERED).filter(
-        Q(need__organisation_id__in=scope.recipient_org_ids)
-        | Q(need__organisation__isnull=True, need__country_id__in=scope.recipient_country_ids)
-    )
-    offers = offer_list_for_user(user=request.user).filter(
-        organisation_id__in=scope.provider_org_ids, status=EntryStatus.PUBLISHED
-    )
-    capacity = [(offer, offer_capacity_left(offer)) for offer in offers[:50]]
-    engaged = {(e.need_id, e.offer_id): e for e in engagements.exclude(state__in=[])}
+    """What waits for the caller: its needs with their best candidates, help offered on them, the
+    engagements on its offers and the capacity each offer has left (``matching.selectors``)."""
+    user = request.user
+    recipient = [
+        (need, list(need_candidates(user=user, need=need)[:5]), need_outcome(need=need))
+        for need in needs_answered_as_recipient(user=user)[:50]
+    ]
+    capacity = [(offer, offer_capacity_left(offer)) for offer in offers_of_provider(user=user)[:50]]
     return render(
         request,
         "web/inbox.html",
         {
             "recipient": recipient,
-            "offered": offered[:100],
-            "provider": provider[:100],
+            "offered": engagements_offered_to_recipient(user=user)[:100],
+            "provider": engagements_of_provider(user=user)[:100],
             "capacity": capacity,
-            "engaged": engaged,
+            "engaged": engagements_by_pair(user=user),
         },
     )
 
@@ -107,12 +86,7 @@ def need_matches(request, pk: int):
     need = need_list_for_user(user=request.user).filter(pk=pk).first()
     if need is None:
         raise Http404
-    candidates = need_candidates(user=request.user, need=need)
-    if not request.user.is_moderator and not candidates.exists():
-        from kb.selectors import need_can_manage
-
-        if not need_can_manage(user=request.user, need=need):
-            raise PermissionDenied
+    candidates = need_candidates_for_user(user=request.user, need=need)
     engagements = {e.offer_id: e for e in engagement_list_for_user(user=request.user).filter(need=need)}
     return render(
         request,
@@ -157,31 +131,28 @@ def offer_help(request, need_pk: int):
 def _engagement_page(request, item, *, status: int = 200, **forms):
     """The engagement's page: its state and actions, thread, dates and timeline, ratings,
     outcome and history. ``forms`` replaces the blank forms by bound ones that failed."""
-    sides = sides_of(request.user, item)
-    can_rate = engagement_can_rate(request.user, item)
-    dates_editable = item.state in DATES_STATES and bool(sides & EITHER)
+    can = engagement_abilities(user=request.user, engagement=item)
     missions = [{"date": m.date, "label": m.label} for m in item.missions.all()]
     context = {
         "item": item,
-        "actions": allowed_engagement_actions(request.user, item),
+        "actions": can.actions,
         "reason_form": ReasonForm(),
-        "rating_form": RatingForm() if can_rate else None,
+        "rating_form": RatingForm() if can.can_rate else None,
         "messages_list": engagement_messages(user=request.user, engagement=item),
         "message_form": MessageForm(),
         "dates_form": DatesForm(initial={"start_date": item.start_date, "end_date": item.end_date})
-        if dates_editable
+        if can.can_set_dates
         else None,
-        "missions_formset": MissionFormSet(initial=missions, prefix="missions") if dates_editable else None,
+        "missions_formset": MissionFormSet(initial=missions, prefix="missions") if can.can_set_dates else None,
         "outcome_form": OutcomeForm(initial={"result": item.outcome_result, "note": item.outcome_note})
-        if item.state == EngagementState.COMPLETED and sides & EITHER
+        if can.can_record_outcome
         else None,
         "timeline": engagement_timeline(engagement=item),
         "events": item.events.select_related("actor")[:50],
         "capacity_left": offer_capacity_left(item.offer),
-        "paused": PAUSED_MESSAGE if engagement_is_paused(item) else "",
-        # What replaced a superseded proposal is the recipient's to see (another provider's pair).
-        "replacement": item.replaced_by if item.replaced_by_id and sides & Role.RECIPIENT else None,
-        **engagement_attachments_context(user=request.user, engagement=item, sides=sides),
+        "paused": PAUSED_MESSAGE if can.paused else "",
+        "replacement": item.replaced_by if can.sees_replacement else None,
+        **engagement_attachments_context(user=request.user, engagement=item, can_attach=can.can_attach),
     }
     context.update(forms)
     return render(request, "web/engagement.html", context, status=status)

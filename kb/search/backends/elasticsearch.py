@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from django.conf import settings
 from elasticsearch import Elasticsearch, helpers
@@ -319,7 +321,8 @@ class ElasticsearchBackend(SearchBackend):
             raise _search_error(exc) from exc
         # A version conflict means the index already holds something newer (or a tombstone), and
         # deleting what is not there is fine: neither is an error.
-        items = [next(iter(e.values())) for e in errors]
+        refused = cast(list[dict[str, Any]], errors)  # a list of items, since stats_only is off
+        items = [next(iter(e.values())) for e in refused]
         real_errors = [item for item in items if item.get("status") not in (404, 409)]
         if real_errors:
             # One item refused for a passing reason (a busy shard) makes the batch worth retrying.
@@ -328,10 +331,10 @@ class ElasticsearchBackend(SearchBackend):
             raise _item_error(f"{len(real_errors)} documents refused: {real_errors[:3]}", status)
 
     # --- reads ---------------------------------------------------------------------------------
-    def _text_clauses(self, groups, concepts) -> list[dict]:
+    def _text_clauses(self, groups: Iterable[frozenset[str]], concepts: Iterable[str]) -> list[dict]:
         clauses: list[dict] = []
-        for alternatives in groups:
-            alternatives = sorted(alternatives)
+        for group in groups:
+            alternatives = sorted(group)
             clauses.append(
                 {
                     "bool": {
@@ -382,7 +385,7 @@ class ElasticsearchBackend(SearchBackend):
             {"updated_at": {"order": "desc"}},
             {"entry_id": {"order": "desc"}},
         ]
-        body = {
+        body: dict[str, Any] = {
             "query": self._query(request),
             "from": request.offset,
             "size": request.limit,
@@ -437,7 +440,7 @@ class ElasticsearchBackend(SearchBackend):
             chunk = queries[start : start + batch]
             searches: list[dict] = []
             for q in chunk:
-                should = []
+                should: list[dict[str, Any]] = []
                 for alternatives, weight in zip(q.groups, q.weights, strict=True):
                     for term in alternatives:  # matching queries have one alternative per group
                         should.append({"term": {"title_terms": {"value": term, "boost": TITLE_BOOST * weight}}})

@@ -20,7 +20,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,10 +116,7 @@ class EmbeddedBackend(SearchBackend):
         return name if (self._kind_dir(kind) / name).is_dir() else None
 
     def _index(self, kind: str, name: str | None = None) -> tantivy.Index:
-        name = name or self.current_index(kind)
-        if name is None:
-            self.ensure_indices()
-            name = self.current_index(kind)
+        name = name or self.current_index(kind) or self._ensure_and_current(kind)
         path = str(self._kind_dir(kind) / name)
         with self._open_lock:
             index = self._open.get(path)
@@ -213,7 +210,10 @@ class EmbeddedBackend(SearchBackend):
 
     def _ensure_and_current(self, kind: str) -> str:
         self.ensure_indices()
-        return self.current_index(kind)  # type: ignore[return-value]
+        name = self.current_index(kind)
+        if name is None:  # ensure_indices creates one per kind
+            raise RuntimeError(f"the embedded search index of {kind!r} could not be created")
+        return name
 
     def write(
         self,
@@ -256,14 +256,16 @@ class EmbeddedBackend(SearchBackend):
         return index.searcher()
 
     @staticmethod
-    def _term(field: str, value) -> tantivy.Query:
+    def _term(field: str, value: str | int) -> tantivy.Query:
         return tantivy.Query.term_query(SCHEMA, field, value)
 
-    def _text_clauses(self, groups, weights, concepts) -> list[tantivy.Query]:
+    def _text_clauses(
+        self, groups: Sequence[frozenset[str]], weights: Sequence[float], concepts: Iterable[str]
+    ) -> list[tantivy.Query]:
         Occur, Query = tantivy.Occur, tantivy.Query
         clauses = []
-        for alternatives, weight in zip(groups, weights, strict=True):
-            alternatives = sorted(alternatives)
+        for group, weight in zip(groups, weights, strict=True):
+            alternatives = sorted(group)
             title = Query.boost_query(
                 Query.disjunction_max_query([self._term("title_terms", a) for a in alternatives]),
                 TITLE_BOOST,
@@ -328,7 +330,7 @@ class EmbeddedBackend(SearchBackend):
                     order=tantivy.Order.Desc,
                 )
                 hits = [(None, address) for _key, address in result.hits]
-            total += result.count or 0
+            total += result.count or 0  # type: ignore[attr-defined]  # tantivy.pyi omits SearchResult.count (set with count=True)
             for score, address in hits:
                 source = json.loads(searcher.doc(address)["source"][0])
                 sort_key = (
@@ -374,7 +376,14 @@ class EmbeddedBackend(SearchBackend):
                 results.update(part)
         return results
 
-    def _candidates_chunk(self, searcher, entry_ids, queries, size, visible_only_published):
+    def _candidates_chunk(
+        self,
+        searcher: tantivy.Searcher,
+        entry_ids: dict[tuple[int, int], int],
+        queries: list[TermQuery],
+        size: int,
+        visible_only_published: bool,
+    ) -> dict[int, list[tuple[int, float]]]:
         Occur, Query = tantivy.Occur, tantivy.Query
         published = Query.const_score_query(self._term("status", "published"), 0.0)
         results: dict[int, list[tuple[int, float]]] = {}
@@ -417,7 +426,7 @@ class EmbeddedBackend(SearchBackend):
 
     _entry_id_maps: dict = {}
 
-    def _entry_ids(self, searcher) -> dict[tuple[int, int], int]:
+    def _entry_ids(self, searcher: tantivy.Searcher) -> dict[tuple[int, int], int]:
         """Document address -> entry id for a whole searcher (cheaper than a stored-field read per hit)."""
         key = id(searcher)
         cached = self._entry_id_maps.get(key)
@@ -457,7 +466,7 @@ class EmbeddedBackend(SearchBackend):
         }
 
 
-def _rollback_quietly(writer) -> None:
+def _rollback_quietly(writer: tantivy.IndexWriter) -> None:
     with contextlib.suppress(ValueError):
         writer.rollback()
 

@@ -17,7 +17,7 @@ class Command(BaseCommand):
         try:
             if options["sync"]:
                 run = match_run_start(trigger=RunTrigger.COMMAND, enqueue=False)
-                run = match_run_execute(run_id=run.pk)
+                match_run_execute(run_id=run.pk)  # its outcome is read back below
             else:
                 run = match_run_start(trigger=RunTrigger.COMMAND)
         except MatchRunAlreadyActive as exc:

@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -44,7 +44,7 @@ def recoverable(run: MatchRun) -> bool:
 class RunLeaseHeld(Exception):
     """Another worker holds a live lease on the run: try again once it may have expired."""
 
-    def __init__(self, run_id: int, expires_at):
+    def __init__(self, run_id: int, expires_at: datetime) -> None:
         self.run_id, self.expires_at = run_id, expires_at
         super().__init__(f"matching run {run_id} is leased until {expires_at:%H:%M:%S}")
 
@@ -109,7 +109,7 @@ class Heartbeat:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
 

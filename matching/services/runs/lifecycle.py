@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -68,7 +68,7 @@ RESCORE_NEEDS_TASK = "matching.tasks.rematch_needs_task"
 RESCORE_OFFERS_TASK = "matching.tasks.rematch_for_offers_task"
 
 
-def _enqueue(task: str, *args) -> bool:
+def _enqueue(task: str, *args: int | list[int]) -> bool:
     """False if the broker is down: runs_recover hands the work over again once it is back."""
     return enqueue(task, *args)
 
@@ -126,7 +126,7 @@ def runs_recover() -> dict[str, int]:
     return counts
 
 
-def rescore_requests_done(kind: str, ids: list[int], *, before) -> int:
+def rescore_requests_done(kind: str, ids: list[int], *, before: datetime) -> int:
     """The re-scoring of these entries, requested before ``before``, is done."""
     from matching.models import RescoreRequest
 

@@ -178,7 +178,7 @@ def _score_batches(
             apply_corpus(needs, idf)
         return needs
 
-    def search(needs: dict[int, Features]):
+    def search(needs: dict[int, Features]) -> dict[int, list[int]]:
         found = fetch_candidates(backend, list(needs.values()), config.candidates_per_need, vectors)
         return with_open_pairs(found, {n: open_pairs[n] for n in needs if n in open_pairs})
 
@@ -207,6 +207,8 @@ def _score_batches(
                 if following is not None:
                     pending.cancel()
                 return None
+            if following is None:  # that was the last batch
+                break
             needs = following
     return results
 
@@ -255,7 +257,9 @@ def match_rescore_needs(
         raise
 
 
-def _rescore(run: MatchRun, owner: str, published: set[int], backend, config: MatchConfig, timer: Timer) -> MatchRun:
+def _rescore(
+    run: MatchRun, owner: str, published: set[int], backend: SearchBackend, config: MatchConfig, timer: Timer
+) -> MatchRun:
     with timer("needs"):
         idf = corpus_stats_latest()
         needs = load_features(EntryKind.NEED, sorted(published))
