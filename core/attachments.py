@@ -14,9 +14,11 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import filetype
@@ -212,6 +214,42 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def attachment_upload_check(upload, *, kind: str, kinds: tuple[str, ...]) -> tuple[str, str]:
+    """An upload and its kind, checked together (every error at once, by field: ``kind``,
+    ``file``); returns the clean file name and the content type."""
+    errors: dict[str, list[str]] = {}
+    if kind not in kinds:
+        errors["kind"] = [_("Choose the kind of document.")]
+    name = content_type = ""
+    try:
+        name, content_type = attachment_check(upload, field="file")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return name, content_type
+
+
+@contextlib.contextmanager
+def attachment_files_removed_on_failure() -> Iterator[list[str]]:
+    """Around the transaction that saves attachment rows: the names of the files stored inside it
+    (``attachment_file_store``) are removed at once if it fails or rolls back."""
+    stored: list[str] = []
+    try:
+        yield stored
+    except BaseException:
+        for name in stored:
+            attachment_storage().delete(name)
+        raise
+
+
+def attachment_file_store(attachment: Attachment, upload, name: str, stored: list[str]) -> None:
+    """Store ``upload`` as ``attachment``'s file (under a random name) and save the row."""
+    attachment.file.save(name, upload, save=False)
+    stored.append(attachment.file.name)
+    attachment.save()
 
 
 def attachment_files_delete(names: list[str]) -> None:

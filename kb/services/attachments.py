@@ -18,7 +18,12 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from core.attachments import attachment_check, attachment_files_delete, attachment_storage
+from core.attachments import (
+    attachment_file_store,
+    attachment_files_delete,
+    attachment_files_removed_on_failure,
+    attachment_upload_check,
+)
 from kb.exceptions import EntryNotEditable
 from kb.models import (
     NEED_ATTACHMENT_KINDS,
@@ -48,49 +53,28 @@ def entry_attachment_add(*, actor: User, entry: KnowledgeEntry, upload: Uploaded
     """Attach ``upload`` (a Django ``UploadedFile``) to ``entry`` as a document of ``kind``."""
     if not entry_can_manage(user=actor, entry=entry):
         raise PermissionDenied(_("Only the entry's focal points can attach documents to it."))
-    errors: dict[str, list[str]] = {}
-    if kind not in attachment_kinds_for(entry):
-        errors["kind"] = [_("Choose the kind of document.")]
-    try:
-        name, content_type = attachment_check(upload, field="file")
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
+    name, content_type = attachment_upload_check(upload, kind=kind, kinds=attachment_kinds_for(entry))
     field = _entry_field(entry)
-    stored = ""
-    try:
-        with transaction.atomic(durable=True):
-            locked = type(entry)._default_manager.select_for_update().get(pk=entry.pk)
-            if locked.status == EntryStatus.ARCHIVED:
-                raise EntryNotEditable(_("Archived entries cannot be edited; restore it to a draft first."))
-            if EntryAttachment.objects.filter(**{field: locked}).count() >= MAX_ATTACHMENTS:
-                raise ValidationError(
-                    {"file": _("An entry carries at most %(n)d documents; remove one first.") % {"n": MAX_ATTACHMENTS}}
-                )
-            attachment = EntryAttachment(
-                kind=kind,
-                name=name,
-                content_type=content_type,
-                size=upload.size or 0,
-                uploaded_by=actor,
-                **{field: locked},
+    with attachment_files_removed_on_failure() as stored, transaction.atomic(durable=True):
+        locked = type(entry)._default_manager.select_for_update().get(pk=entry.pk)
+        if locked.status == EntryStatus.ARCHIVED:
+            raise EntryNotEditable(_("Archived entries cannot be edited; restore it to a draft first."))
+        if EntryAttachment.objects.filter(**{field: locked}).count() >= MAX_ATTACHMENTS:
+            raise ValidationError(
+                {"file": _("An entry carries at most %(n)d documents; remove one first.") % {"n": MAX_ATTACHMENTS}}
             )
-            attachment.file.save(name, upload, save=False)
-            stored = attachment.file.name
-            attachment.save()
-            entry_event_record(
-                entry=locked,
-                action=EntryAction.ATTACHED,
-                actor=actor,
-                from_status=locked.status,
-                to_status=locked.status,
-                reason=name,
-            )
-    except BaseException:
-        if stored:
-            attachment_storage().delete(stored)
-        raise
+        attachment = EntryAttachment(
+            kind=kind, name=name, content_type=content_type, size=upload.size or 0, uploaded_by=actor, **{field: locked}
+        )
+        attachment_file_store(attachment, upload, name, stored)
+        entry_event_record(
+            entry=locked,
+            action=EntryAction.ATTACHED,
+            actor=actor,
+            from_status=locked.status,
+            to_status=locked.status,
+            reason=name,
+        )
     return attachment
 
 

@@ -16,7 +16,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from core.attachments import AttachmentKind, attachment_check, attachment_files_delete, attachment_storage
+from core.attachments import (
+    AttachmentKind,
+    attachment_file_store,
+    attachment_files_delete,
+    attachment_files_removed_on_failure,
+    attachment_upload_check,
+)
 from core.state_machine import NOBODY
 from kb.services.attachments import MAX_ATTACHMENTS
 from matching.models import Engagement, EngagementAttachment
@@ -35,41 +41,22 @@ def engagement_attachment_add(
 ) -> EngagementAttachment:
     if sides_of(actor, engagement) == NOBODY:
         raise PermissionDenied(_("Only the focal points of the engagement's two sides can attach documents."))
-    errors: dict[str, list[str]] = {}
-    if kind not in ENGAGEMENT_ATTACHMENT_KINDS:
-        errors["kind"] = [_("Choose the kind of document.")]
-    try:
-        name, content_type = attachment_check(upload, field="file")
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
-    stored = ""
-    try:
-        with transaction.atomic(durable=True):
-            locked = Engagement.objects.select_for_update().get(pk=engagement.pk)
-            if EngagementAttachment.objects.filter(engagement=locked).count() >= MAX_ATTACHMENTS:
-                raise ValidationError(
-                    {
-                        "file": _("An engagement carries at most %(n)d documents; remove one first.")
-                        % {"n": MAX_ATTACHMENTS}
-                    }
-                )
-            attachment = EngagementAttachment(
-                engagement=locked,
-                kind=kind,
-                name=name,
-                content_type=content_type,
-                size=upload.size or 0,
-                uploaded_by=actor,
+    name, content_type = attachment_upload_check(upload, kind=kind, kinds=ENGAGEMENT_ATTACHMENT_KINDS)
+    with attachment_files_removed_on_failure() as stored, transaction.atomic(durable=True):
+        locked = Engagement.objects.select_for_update().get(pk=engagement.pk)
+        if EngagementAttachment.objects.filter(engagement=locked).count() >= MAX_ATTACHMENTS:
+            raise ValidationError(
+                {"file": _("An engagement carries at most %(n)d documents; remove one first.") % {"n": MAX_ATTACHMENTS}}
             )
-            attachment.file.save(name, upload, save=False)
-            stored = attachment.file.name
-            attachment.save()
-    except BaseException:
-        if stored:
-            attachment_storage().delete(stored)
-        raise
+        attachment = EngagementAttachment(
+            engagement=locked,
+            kind=kind,
+            name=name,
+            content_type=content_type,
+            size=upload.size or 0,
+            uploaded_by=actor,
+        )
+        attachment_file_store(attachment, upload, name, stored)
     return attachment
 
 
