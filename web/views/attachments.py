@@ -78,16 +78,11 @@ def engagement_attachments_context(*, user, engagement, can_attach: bool) -> dic
     }
 
 
-@login_required
-@require_POST
-def entry_attachment_upload(request, kind: str, pk: int):
-    entry = _entry(request, kind, pk)
-    form = AttachmentForm(request.POST, request.FILES, kinds=attachment_kinds_for(entry))
+def _upload(request, form: AttachmentForm, add, back: str):
+    """Validate the upload form, attach with ``add(file, kind)``, say what happened, go ``back``."""
     if form.is_valid():
         try:
-            attachment = entry_attachment_add(
-                actor=request.user, entry=entry, upload=form.cleaned_data["file"], kind=form.cleaned_data["kind"]
-            )
+            attachment = add(form.cleaned_data["file"], form.cleaned_data["kind"])
         except ValidationError as exc:
             form.add_service_errors(exc)
             _upload_errors(request, form)
@@ -97,7 +92,21 @@ def entry_attachment_upload(request, kind: str, pk: int):
             messages.success(request, _("Attached: %(name)s") % {"name": attachment.name})
     else:
         _upload_errors(request, form)
-    return redirect(reverse("web:entry", args=[kind, pk]) + "#documents")
+    return redirect(back + "#documents")
+
+
+@login_required
+@require_POST
+def entry_attachment_upload(request, kind: str, pk: int):
+    entry = _entry(request, kind, pk)
+    return _upload(
+        request,
+        AttachmentForm(request.POST, request.FILES, kinds=attachment_kinds_for(entry)),
+        lambda upload, document_kind: entry_attachment_add(
+            actor=request.user, entry=entry, upload=upload, kind=document_kind
+        ),
+        reverse("web:entry", args=[kind, pk]),
+    )
 
 
 @login_required
@@ -127,25 +136,14 @@ def entry_attachment_remove(request, kind: str, pk: int, attachment_pk: int):
 @require_POST
 def engagement_attachment_upload(request, pk: int):
     engagement = get_object_or_404(engagement_list_for_user(user=request.user), pk=pk)
-    form = AttachmentForm(request.POST, request.FILES, kinds=ENGAGEMENT_ATTACHMENT_KINDS)
-    if form.is_valid():
-        try:
-            attachment = engagement_attachment_add(
-                actor=request.user,
-                engagement=engagement,
-                upload=form.cleaned_data["file"],
-                kind=form.cleaned_data["kind"],
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-            _upload_errors(request, form)
-        except (*USER_ERRORS, PermissionDenied) as exc:
-            show_error(request, exc)
-        else:
-            messages.success(request, _("Attached: %(name)s") % {"name": attachment.name})
-    else:
-        _upload_errors(request, form)
-    return redirect(reverse("web:engagement", args=[pk]) + "#documents")
+    return _upload(
+        request,
+        AttachmentForm(request.POST, request.FILES, kinds=ENGAGEMENT_ATTACHMENT_KINDS),
+        lambda upload, document_kind: engagement_attachment_add(
+            actor=request.user, engagement=engagement, upload=upload, kind=document_kind
+        ),
+        reverse("web:engagement", args=[pk]),
+    )
 
 
 @login_required
