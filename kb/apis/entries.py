@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.errors import CONFLICT_RESPONSE
+from kb.apis.conditional import conditional, detail_validators, list_validators
 from kb.apis.filters import NeedFilterSet, OfferFilterSet
 from kb.apis.serializers import (
     EntryEventSerializer,
@@ -71,6 +72,17 @@ class _EntryViewSet(
 
     def get_serializer_class(self):
         return self.output_serializer_class
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        """The list with an ``ETag`` and ``Last-Modified``; ``If-None-Match`` naming the current
+        ETag answers 304 with no body, after one aggregate query instead of the page's queries."""
+        validators = list_validators(request, self.filter_queryset(self.get_queryset()))
+        return conditional(request, validators, lambda: super(_EntryViewSet, self).list(request, *args, **kwargs))
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        """One entry, with an ``ETag``: ``If-None-Match`` naming it answers 304 after one query."""
+        validators = detail_validators(request, self.get_queryset(), kwargs.get(self.lookup_field))
+        return conditional(request, validators, lambda: super(_EntryViewSet, self).retrieve(request, *args, **kwargs))
 
     def _reload(self, entry):
         return get_object_or_404(self.get_queryset(), pk=entry.pk)
