@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: past saturation, 503 at once before any work is done (LOAD_SHED_* below).
+    "config.middleware.LoadSheddingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Refuses oversized bodies (413) before any parser or form reads them.
     "config.middleware.RequestSizeLimitMiddleware",
@@ -82,6 +84,17 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 # An interchange file uploaded to the API (moderators) may be larger: 50 MB, about 20,000 entries.
 IMPORT_MAX_UPLOAD_SIZE = env.int("IMPORT_MAX_UPLOAD_SIZE", default=50 * 1024 * 1024)
 LARGE_UPLOAD_PATHS = ("/api/v1/imports/",)
+
+# --- Load shedding (config.middleware.LoadSheddingMiddleware) ---------------------------------
+# Per web process: at most LOAD_SHED_MAX_IN_FLIGHT requests in the views at once (0: no limit),
+# up to LOAD_SHED_QUEUE more waiting at most LOAD_SHED_WAIT_SECONDS for a slot; the rest answer
+# 503 with Retry-After: LOAD_SHED_RETRY_AFTER at once. gunicorn's --threads must exceed slots plus
+# queue (the Dockerfile runs 16 threads). Liveness and static files are never shed.
+LOAD_SHED_MAX_IN_FLIGHT = env.int("LOAD_SHED_MAX_IN_FLIGHT", default=4)
+LOAD_SHED_QUEUE = env.int("LOAD_SHED_QUEUE", default=8)
+LOAD_SHED_WAIT_SECONDS = env.float("LOAD_SHED_WAIT_SECONDS", default=0.5)
+LOAD_SHED_RETRY_AFTER = env.int("LOAD_SHED_RETRY_AFTER", default=2)
+LOAD_SHED_EXEMPT_PATHS = ("/health/live", "/static/")
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
