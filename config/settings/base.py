@@ -92,7 +92,7 @@ LARGE_UPLOAD_PATHS = ("/api/v1/imports/",)
 # queue (the Dockerfile runs 16 threads). Liveness and static files are never shed.
 LOAD_SHED_MAX_IN_FLIGHT = env.int("LOAD_SHED_MAX_IN_FLIGHT", default=4)
 LOAD_SHED_QUEUE = env.int("LOAD_SHED_QUEUE", default=8)
-LOAD_SHED_WAIT_SECONDS = env.float("LOAD_SHED_WAIT_SECONDS", default=0.5)
+LOAD_SHED_WAIT_SECONDS = env.float("LOAD_SHED_WAIT_SECONDS", default=1.0)
 LOAD_SHED_RETRY_AFTER = env.int("LOAD_SHED_RETRY_AFTER", default=2)
 LOAD_SHED_EXEMPT_PATHS = ("/health/live", "/static/")
 WSGI_APPLICATION = "config.wsgi.application"
