@@ -36,7 +36,7 @@ from pathlib import Path
 import django
 
 ROOT = Path(__file__).resolve().parent.parent
-ENDPOINTS = ["offers", "need", "search", "browse", "home", "live"]
+ENDPOINTS = ["offers", "offers-etag", "need", "search", "browse", "home", "live"]
 BENCH_USER = "load-bench@ta-exchange.invalid"
 
 
@@ -175,7 +175,8 @@ class Server:
                 self.process.wait()
 
     def warm(self, data: dict) -> None:
-        """Each endpoint a few times: templates compiled, connections open in the threads."""
+        """Each endpoint a few times: templates compiled, connections open in the threads. Notes
+        the offers list's ETag for the polling client (``offers-etag``)."""
         paths = {
             "offers": "/api/v1/offers/",
             "need": f"/api/v1/needs/{data['need_ids'][0]}/",
@@ -190,6 +191,8 @@ class Server:
                 with urllib.request.urlopen(request, timeout=30) as answer:
                     if answer.status != 200:
                         raise RuntimeError(f"{name} answered {answer.status}")
+                    if name == "offers":
+                        data["offers_etag"] = answer.headers["ETag"]
 
 
 def drive(server: Server, endpoint: str, rate: int, args, data_file: str, out_dir: str) -> dict:
@@ -256,15 +259,13 @@ def main() -> None:
 
     out_dir = tempfile.mkdtemp(prefix="ta-load-")
     data_file = os.path.join(out_dir, "data.json")
-    with open(data_file, "w") as handle:
-        json.dump(data, handle)
     command = " ".join(dockerfile_command())
     print(f"server: {command} (--bind 127.0.0.1:{args.port}), settings config.settings.production")
     print(f"signed in as a focal point of {data['organisation']}; client timeout {args.timeout:g} s; ")
     print(f"{args.duration} s per endpoint and rate, of which the middle {args.duration - 2 * args.timeout:g} s count")
     print(f"{os.cpu_count()} CPUs; load average printed as 1-minute values at the end of each run\n")
     header = (
-        f"{'shed':<4} {'endpoint':<8} {'rate':>5} {'achieved':>9} {'goodput':>8} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'shed':<4} {'endpoint':<11} {'rate':>5} {'achieved':>9} {'goodput':>8} {'p50 ms':>8} {'p95 ms':>8} "
         f"{'p99 ms':>8} {'503':>6} {'timeout':>7} {'other':>6} {'load':>5}"
     )
     rows = []
@@ -276,6 +277,8 @@ def main() -> None:
         server.start()
         try:
             server.warm(data)
+            with open(data_file, "w") as handle:
+                json.dump(data, handle)
             print(header)
             for endpoint in args.endpoints:
                 for rate in args.rates:
@@ -283,7 +286,7 @@ def main() -> None:
                     row.update(shed=shed, endpoint=endpoint, rate=rate, load=os.getloadavg()[0])
                     rows.append(row)
                     print(
-                        f"{shed:<4} {endpoint:<8} {rate:>5} {row['achieved']:>9.1f} {row['goodput']:>8.1f} "
+                        f"{shed:<4} {endpoint:<11} {rate:>5} {row['achieved']:>9.1f} {row['goodput']:>8.1f} "
                         f"{row['p50']:>8.1f} {row['p95']:>8.1f} {row['p99']:>8.1f} {row['unavailable']:>6} "
                         f"{row['timeouts']:>7} {row['other']:>6} {row['load']:>5.1f}",
                         flush=True,

@@ -35,6 +35,8 @@ def _word() -> str:
 #: endpoint -> (path builder, signed in)
 ENDPOINTS = {
     "offers": (lambda: "/api/v1/offers/", True),
+    # A client polling the list it already has: If-None-Match with the list's ETag, 304.
+    "offers-etag": (lambda: "/api/v1/offers/", True),
     "need": (lambda: f"/api/v1/needs/{random.choice(DATA['need_ids'])}/", True),
     "search": (lambda: f"/api/v1/search/?q={_word()}", True),
     "browse": (lambda: f"/browse/?q={_word()}", True),
@@ -54,6 +56,8 @@ class Client(FastHttpUser):
     def request(self) -> None:
         path, signed_in = ENDPOINTS[ENDPOINT]
         headers = {"Cookie": DATA["cookie"]} if signed_in else {}
+        if ENDPOINT == "offers-etag":
+            headers["If-None-Match"] = DATA["offers_etag"]
         # Each path is one name for locust's own statistics; ours are in RECORDS.
         self.client.get(path(), headers=headers, name=ENDPOINT)
 
