@@ -35,7 +35,10 @@ VARY = ("Accept-Language", "Authorization", "Cookie")
 
 
 def list_validators(request: Request, queryset: QuerySet) -> tuple[str, dt.datetime | None]:
-    stamp = queryset.order_by().aggregate(n=Count("pk", distinct=True), last=Max("updated_at"), top=Max("pk"))
+    # Count("pk") over the queryset as it is (distinct when a filter made it so) is its .count():
+    # the paginator reuses it (core.api.pagination) instead of counting a second time.
+    stamp = queryset.order_by().aggregate(n=Count("pk"), last=Max("updated_at"), top=Max("pk"))
+    request.known_count = stamp["n"]
     parts = [
         "list",
         str(stamp["n"]),

@@ -94,3 +94,23 @@ def test_detail_answers_304_until_the_entry_changes(kind, civ, kor, moderator):
     # A malformed or unknown id is the usual error, not a validator.
     missing = kor.client.get(reverse(f"kb-api:{kind}-detail", kwargs={"pk": 999999}), HTTP_IF_NONE_MATCH=etag)
     assert missing.status_code == 404
+
+
+def test_the_list_counts_once_and_counts_distinct_entries(civ):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kb.models import UncacArticle
+
+    # Two articles of one chapter: the chapter filter's join sees the entry twice.
+    make("offer", civ, title="Two articles", articles=[8, 9])
+    make("offer", civ, title="Another", articles=[8])
+    chapter = UncacArticle.objects.get(number=8).chapter_id
+    assert UncacArticle.objects.get(number=9).chapter_id == chapter
+    url = reverse("kb-api:offer-list")
+    with CaptureQueriesContext(connection) as queries:
+        body = civ.client.get(url, {"chapter": chapter, "page_size": 1}).json()
+    assert body["count"] == 2
+    assert len(body["results"]) == 1
+    assert sum("COUNT(" in q["sql"].upper() for q in queries.captured_queries) == 1
+    assert civ.client.get(url, {"chapter": chapter, "page": 3, "page_size": 1}).status_code == 404
