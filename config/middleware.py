@@ -86,7 +86,9 @@ class LoadSheddingMiddleware:
     Without a bound, the work queued in front of a saturated process grows until every request
     waits longer than its client does: the process then spends its time on answers nobody reads,
     and goodput collapses. ``LOAD_SHED_MAX_IN_FLIGHT = 0`` turns this off. Paths starting with one
-    of ``LOAD_SHED_EXEMPT_PATHS`` (liveness, static files) are never shed.
+    of ``LOAD_SHED_EXEMPT_PATHS`` (the health checks, static files) are never shed: a load
+    balancer that got 503 from the readiness check of every saturated process would take them all
+    out at once.
 
     The counters are per process (the middleware is built once per process); gunicorn's threads
     must outnumber slots plus queue, or requests wait in gunicorn's own queue where this cannot

@@ -1,5 +1,5 @@
 """Load shedding: with every request slot of a process taken (and its queue full), the next request
-is answered 503 with Retry-After at once, in the API's error shape or as the busy page; liveness and
+is answered 503 with Retry-After at once, in the API's error shape or as the busy page; health checks and
 static files are never shed; a waiting request gets the slot that frees up.
 
 No timing is asserted: the tests hold the slots with events and check what the next request gets.
@@ -74,8 +74,9 @@ def test_a_full_process_answers_503_at_once_then_serves_again(shedding):
     assert page["Retry-After"] == "3"
     assert b"The service is busy" in page.content
 
-    # Liveness and static files pass while the process is full.
+    # Health checks and static files pass while the process is full.
     assert middleware(RequestFactory().get("/health/live")).status_code == 200
+    assert middleware(RequestFactory().get("/health/ready")).status_code == 200
     assert middleware(RequestFactory().get("/static/web/app.css")).status_code == 200
 
     view.release.set()
