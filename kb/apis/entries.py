@@ -7,6 +7,7 @@ Writes go through ``kb.services``; views only parse input and serialise output.
 
 from __future__ import annotations
 
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -27,6 +28,7 @@ from kb.apis.serializers import (
     OfferUpdateSerializer,
     TransitionInputSerializer,
 )
+from kb.models import AssistanceNeed
 from kb.selectors import entry_history_for_user, need_list_for_user, offer_list_for_user
 from kb.services.entries import entry_delete, entry_update, need_create, offer_create
 from kb.services.moderation import Action, entry_transition
@@ -72,6 +74,23 @@ class _EntryViewSet(
 
     def get_serializer_class(self):
         return self.output_serializer_class
+
+    def _for_reading(self, queryset: QuerySet) -> QuerySet:
+        """List and detail read only what the output serializer shows: the related lists' slugs
+        (not their names and recognition terms in six languages), no join for the content
+        language (its code is the key) or the author (not shown). Writes keep the selector's
+        full queryset: services may read more of the related rows."""
+        if self.action not in ("list", "retrieve"):
+            return queryset
+        model = queryset.model
+        prefetches = []
+        for name, field in self.output_serializer_class().fields.items():
+            slug = getattr(getattr(field, "child_relation", None), "slug_field", None)
+            if slug:
+                related = model._meta.get_field(name).related_model
+                prefetches.append(Prefetch(name, queryset=related.objects.only("pk", slug)))
+        joins = ["organisation__country"] + (["country"] if model is AssistanceNeed else [])
+        return queryset.select_related(None).select_related(*joins).prefetch_related(None).prefetch_related(*prefetches)
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         """The list with an ``ETag`` and ``Last-Modified``; ``If-None-Match`` naming the current
@@ -183,7 +202,7 @@ class OfferViewSet(_EntryViewSet):
     update_serializer_class = OfferUpdateSerializer
 
     def get_queryset(self):
-        return offer_list_for_user(user=self.request.user).order_by("-updated_at", "-id")
+        return self._for_reading(offer_list_for_user(user=self.request.user).order_by("-updated_at", "-id"))
 
     def _create(self, request: Request, data: dict):
         organisation = data.pop("organisation")
@@ -198,7 +217,7 @@ class NeedViewSet(_EntryViewSet):
     update_serializer_class = NeedUpdateSerializer
 
     def get_queryset(self):
-        return need_list_for_user(user=self.request.user).order_by("-updated_at", "-id")
+        return self._for_reading(need_list_for_user(user=self.request.user).order_by("-updated_at", "-id"))
 
     def _create(self, request: Request, data: dict):
         organisation = data.pop("organisation")
