@@ -9,7 +9,8 @@ database (``--size`` synthetic offers and as many needs, ``bench/synthetic.py``,
 one focal point in, then drives each endpoint with locust (``bench/locustfile.py``, headless, one
 process) at each rate for ``--duration`` seconds, and prints per endpoint and rate: the achieved
 (offered) rate, the goodput (successful answers per second), p50/p95/p99 of the successful
-answers, and the errors (503 shed or unavailable, timeouts past ``--timeout``, others). The
+answers, the errors (503 shed or unavailable, timeouts past ``--timeout``, others), the cores
+used by the server and by the generator and the server's CPU milliseconds per answer. The
 first and last ``--timeout`` seconds of each run (ramp-up, cut-off) are left out. ``live``
 (``/health/live``: no I/O) is the ceiling: what the same processes and generator reach with no
 work. ``--shed off`` runs the same command with ``LOAD_SHED_MAX_IN_FLIGHT=0``.
@@ -24,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import secrets
 import statistics
 import subprocess
@@ -165,6 +167,20 @@ class Server:
                 time.sleep(0.5)
         raise RuntimeError("gunicorn did not answer /health/live within 90 s")
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by gunicorn's master and workers."""
+        import psutil
+
+        master = psutil.Process(self.process.pid)
+        total = 0.0
+        for process in [master, *master.children(recursive=True)]:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -211,13 +227,25 @@ def drive(server: Server, endpoint: str, rate: int, args, data_file: str, out_di
         "--run-time", f"{args.duration}s", "--stop-timeout", str(int(args.timeout) + 1),
         "--host", server.url, "--only-summary", "--loglevel", "ERROR",
     ]  # fmt: skip
+    server_cpu = server.cpu_seconds()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
     with open(Path(out_dir) / "locust.log", "a") as log:
         subprocess.run(command, env=env, cwd=ROOT, check=False, stdout=log, stderr=subprocess.STDOUT)
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    generator_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    server_cpu = server.cpu_seconds() - server_cpu
     if not os.path.exists(out):
         raise RuntimeError(f"locust wrote no results; see {out_dir}/locust.log")
     with open(out) as handle:
         result = json.load(handle)
-    return summarise(result, args.duration, args.timeout)
+    row = summarise(result, args.duration, args.timeout)
+    answered = max(1, len(result["records"]))
+    # Cores used by the server and the generator over the run, and the server's CPU per answer.
+    row.update(server_cores=server_cpu / wall, generator_cores=generator_cpu / wall)
+    row["cpu_ms"] = 1000 * server_cpu / answered
+    return row
 
 
 def main() -> None:
@@ -266,7 +294,7 @@ def main() -> None:
     print(f"{os.cpu_count()} CPUs; load average printed as 1-minute values at the end of each run\n")
     header = (
         f"{'shed':<4} {'endpoint':<11} {'rate':>5} {'achieved':>9} {'goodput':>8} {'p50 ms':>8} {'p95 ms':>8} "
-        f"{'p99 ms':>8} {'503':>6} {'timeout':>7} {'other':>6} {'load':>5}"
+        f"{'p99 ms':>8} {'503':>6} {'timeout':>7} {'other':>6} {'srv cpu':>7} {'ms/req':>6} {'gen cpu':>7} {'load':>5}"
     )
     rows = []
     for shed in args.shed:
@@ -288,7 +316,8 @@ def main() -> None:
                     print(
                         f"{shed:<4} {endpoint:<11} {rate:>5} {row['achieved']:>9.1f} {row['goodput']:>8.1f} "
                         f"{row['p50']:>8.1f} {row['p95']:>8.1f} {row['p99']:>8.1f} {row['unavailable']:>6} "
-                        f"{row['timeouts']:>7} {row['other']:>6} {row['load']:>5.1f}",
+                        f"{row['timeouts']:>7} {row['other']:>6} {row['server_cores']:>7.2f} {row['cpu_ms']:>6.1f} "
+                        f"{row['generator_cores']:>7.2f} {row['load']:>5.1f}",
                         flush=True,
                     )
         finally:
