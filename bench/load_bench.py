@@ -146,6 +146,8 @@ class Server:
             raise RuntimeError(f"the Dockerfile's CMD is not gunicorn: {command}")
         command = [sys.executable, "-m", "gunicorn", *command[1:]]
         command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
+        # gunicorn's control socket is one path per user: another gunicorn on this machine has it.
+        command.append("--no-control-socket")
         self.command = command
         self.root = root
         self.url = f"http://127.0.0.1:{port}"
