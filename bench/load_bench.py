@@ -315,7 +315,7 @@ def main() -> None:
     labels = []
     for shed in args.shed:
         # "shed on"/"shed off" for this tree; another tree (before/after) is named by its folder.
-        label = f"shed {shed}" if tree == ROOT else f"{tree.name} {shed}"
+        label = f"shed {shed}" if tree == ROOT else tree.name + ("" if len(args.shed) == 1 else f" {shed}")
         labels.append(label)
         env = dict(os.environ)
         if shed == "off":
