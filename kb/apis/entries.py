@@ -7,11 +7,14 @@ Writes go through ``kb.services``; views only parse input and serialise output.
 
 from __future__ import annotations
 
+import functools
+
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.relations import SlugRelatedField
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -63,6 +66,17 @@ def _transition_action(name: Action, attribute: str | None = None):
     )
 
 
+@functools.cache
+def _shown_slugs(serializer_class) -> tuple[tuple[str, str], ...]:
+    """The related lists an output serializer shows as slugs: (field, slug field). Once per class:
+    building a serializer's fields costs more than the queries it saves."""
+    return tuple(
+        (name, field.child_relation.slug_field)
+        for name, field in serializer_class().fields.items()
+        if isinstance(getattr(field, "child_relation", None), SlugRelatedField)
+    )
+
+
 class _EntryViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -83,12 +97,10 @@ class _EntryViewSet(
         if self.action not in ("list", "retrieve"):
             return queryset
         model = queryset.model
-        prefetches = []
-        for name, field in self.output_serializer_class().fields.items():
-            slug = getattr(getattr(field, "child_relation", None), "slug_field", None)
-            if slug:
-                related = model._meta.get_field(name).related_model
-                prefetches.append(Prefetch(name, queryset=related.objects.only("pk", slug)))
+        prefetches = [
+            Prefetch(name, queryset=model._meta.get_field(name).related_model.objects.only("pk", slug))
+            for name, slug in _shown_slugs(self.output_serializer_class)
+        ]
         joins = ["organisation__country"] + (["country"] if model is AssistanceNeed else [])
         return queryset.select_related(None).select_related(*joins).prefetch_related(None).prefetch_related(*prefetches)
 
