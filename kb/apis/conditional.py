@@ -4,10 +4,10 @@ what it already has gets 304 and no body, after one aggregate query instead of t
 The ETag is a digest of what the representation depends on: the entries the caller's filtered query
 selects (their number, latest ``updated_at`` and highest id: any edit, transition, addition or
 deletion changes one of them; for a detail, the entry's ``updated_at``), who asks (their id and
-scope: what they may see and do differs), the absolute URL (host, filters, ordering, page) and the
-language of the labels. The aggregate runs over the caller's own visible queryset, so another
-State's draft changing never changes a focal point's ETag: it tells them nothing they could not
-read. Renaming an organisation or a reference label changes no entry, so it does not change the
+scope: what they may see and do differs), the absolute URL (host, filters, ordering, page), the
+negotiated media type (JSON or the browsable API) and the language of the labels. The aggregate
+runs over the caller's own visible queryset, so another State's draft changing never changes a
+focal point's ETag: it tells them nothing they could not read. Renaming an organisation or a reference label changes no entry, so it does not change the
 ETag: such renames are rare and administrative, and a client sees them with the next change of an
 entry in its list.
 
@@ -31,7 +31,7 @@ from rest_framework.request import Request
 
 from kb.selectors import user_scope
 
-VARY = ("Accept-Language", "Authorization", "Cookie")
+VARY = ("Accept", "Accept-Language", "Authorization", "Cookie")
 
 
 def list_validators(request: Request, queryset: QuerySet) -> tuple[str, dt.datetime | None]:
@@ -83,6 +83,8 @@ def _etag(request: Request, parts: list[str]) -> str:
         # Sorted: the order of a set of strings differs between processes (hash randomisation).
         repr({name: sorted(value) if isinstance(value, frozenset) else value for name, value in _fields(scope)}),
         request.build_absolute_uri(),
+        # JSON or the browsable API's HTML: negotiated before the view runs.
+        str(getattr(request, "accepted_media_type", "")),
         translation.get_language() or "",
         *parts,
     ]

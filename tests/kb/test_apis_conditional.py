@@ -32,6 +32,11 @@ def test_list_answers_304_until_something_in_it_changes(kind, civ, kor, moderato
     assert client.get(url, {"q": "x"})["ETag"] != etag
     assert civ.client.get(url)["ETag"] != etag
     assert client.get(url, HTTP_ACCEPT_LANGUAGE="fr")["ETag"] != etag
+    # The browsable API's HTML is another representation of the same URL.
+    html = client.get(url, HTTP_ACCEPT="text/html", HTTP_IF_NONE_MATCH=etag)
+    assert html.status_code == 200
+    assert html["ETag"] != etag
+    assert "Accept" in first["Vary"]
 
     # An edit, an addition and a deletion each change it.
     entry_update(actor=civ.user, entry=entry, data={"title": "Renamed"})
