@@ -31,5 +31,5 @@ USER ta
 
 EXPOSE 8000
 # Threaded workers: a call waiting on a slow dependency holds one thread, not a whole process.
-# 16 threads for 4 request slots and 8 waiting (LOAD_SHED_*): the rest are answered 503 at once.
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "16", "--timeout", "30", "--access-logfile", "-"]
+# 32 threads for 8 request slots and 16 waiting (LOAD_SHED_*): the rest are answered 503 at once.
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "32", "--timeout", "30", "--access-logfile", "-"]

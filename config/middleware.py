@@ -92,7 +92,7 @@ class LoadSheddingMiddleware:
 
     The counters are per process (the middleware is built once per process); gunicorn's threads
     must outnumber slots plus queue, or requests wait in gunicorn's own queue where this cannot
-    see them (``Dockerfile``: 16 threads for 4 slots and 8 waiting).
+    see them (``Dockerfile``: 32 threads for 8 slots and 16 waiting).
     """
 
     def __init__(self, get_response):

@@ -89,9 +89,9 @@ LARGE_UPLOAD_PATHS = ("/api/v1/imports/",)
 # Per web process: at most LOAD_SHED_MAX_IN_FLIGHT requests in the views at once (0: no limit),
 # up to LOAD_SHED_QUEUE more waiting at most LOAD_SHED_WAIT_SECONDS for a slot; the rest answer
 # 503 with Retry-After: LOAD_SHED_RETRY_AFTER at once. gunicorn's --threads must exceed slots plus
-# queue (the Dockerfile runs 16 threads). Health checks and static files are never shed.
-LOAD_SHED_MAX_IN_FLIGHT = env.int("LOAD_SHED_MAX_IN_FLIGHT", default=4)
-LOAD_SHED_QUEUE = env.int("LOAD_SHED_QUEUE", default=8)
+# queue (the Dockerfile runs 32 threads). Health checks and static files are never shed.
+LOAD_SHED_MAX_IN_FLIGHT = env.int("LOAD_SHED_MAX_IN_FLIGHT", default=8)
+LOAD_SHED_QUEUE = env.int("LOAD_SHED_QUEUE", default=16)
 LOAD_SHED_WAIT_SECONDS = env.float("LOAD_SHED_WAIT_SECONDS", default=1.0)
 LOAD_SHED_RETRY_AFTER = env.int("LOAD_SHED_RETRY_AFTER", default=2)
 LOAD_SHED_EXEMPT_PATHS = ("/health/", "/static/")
