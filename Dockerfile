@@ -31,4 +31,5 @@ USER ta
 
 EXPOSE 8000
 # Threaded workers: a call waiting on a slow dependency holds one thread, not a whole process.
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "8", "--timeout", "30", "--access-logfile", "-"]
+# 32 threads for 8 request slots and 16 waiting (LOAD_SHED_*): the rest are answered 503 at once.
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "32", "--timeout", "30", "--access-logfile", "-"]

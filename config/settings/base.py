@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: past saturation, 503 at once before any work is done (LOAD_SHED_* below).
+    "config.middleware.LoadSheddingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Refuses oversized bodies (413) before any parser or form reads them.
     "config.middleware.RequestSizeLimitMiddleware",
@@ -86,6 +88,17 @@ LARGE_UPLOAD_PATHS = ("/api/v1/imports/",)
 # in /attachments/, web and API) accept a body that large plus the form's other fields.
 ATTACHMENT_MAX_SIZE = env.int("ATTACHMENT_MAX_SIZE", default=10 * 1024 * 1024)
 ATTACHMENT_UPLOAD_PATH_SUFFIX = "/attachments/"
+
+# --- Load shedding (config.middleware.LoadSheddingMiddleware) ---------------------------------
+# Per web process: at most LOAD_SHED_MAX_IN_FLIGHT requests in the views at once (0: no limit),
+# up to LOAD_SHED_QUEUE more waiting at most LOAD_SHED_WAIT_SECONDS for a slot; the rest answer
+# 503 with Retry-After: LOAD_SHED_RETRY_AFTER at once. gunicorn's --threads must exceed slots plus
+# queue (the Dockerfile runs 32 threads). Health checks and static files are never shed.
+LOAD_SHED_MAX_IN_FLIGHT = env.int("LOAD_SHED_MAX_IN_FLIGHT", default=8)
+LOAD_SHED_QUEUE = env.int("LOAD_SHED_QUEUE", default=16)
+LOAD_SHED_WAIT_SECONDS = env.float("LOAD_SHED_WAIT_SECONDS", default=1.0)
+LOAD_SHED_RETRY_AFTER = env.int("LOAD_SHED_RETRY_AFTER", default=2)
+LOAD_SHED_EXEMPT_PATHS = ("/health/", "/static/")
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

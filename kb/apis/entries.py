@@ -7,13 +7,17 @@ Writes go through ``kb.services``; views only parse input and serialise output.
 
 from __future__ import annotations
 
-from django.http import Http404
+import functools
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpResponseBase
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
+from rest_framework.relations import SlugRelatedField
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,6 +25,7 @@ from accounts.selectors import request_user
 from core.api.errors import CONFLICT_RESPONSE
 from core.api.negotiation import FileDownloadNegotiation
 from core.attachments import attachment_response
+from kb.apis.conditional import conditional, detail_validators, list_validators
 from kb.apis.filters import NeedFilterSet, OfferFilterSet
 from kb.apis.serializers import (
     AttachmentInputSerializer,
@@ -34,6 +39,7 @@ from kb.apis.serializers import (
     OfferUpdateSerializer,
     TransitionInputSerializer,
 )
+from kb.models import AssistanceNeed
 from kb.selectors import (
     entry_attachments,
     entry_history_for_user,
@@ -74,6 +80,17 @@ def _transition_action(name: Action, attribute: str | None = None):
     )
 
 
+@functools.cache
+def _shown_slugs(serializer_class) -> tuple[tuple[str, str], ...]:
+    """The related lists an output serializer shows as slugs: (field, slug field). Once per class:
+    building a serializer's fields costs more than the queries it saves."""
+    return tuple(
+        (name, field.child_relation.slug_field)
+        for name, field in serializer_class().fields.items()
+        if isinstance(getattr(field, "child_relation", None), SlugRelatedField)
+    )
+
+
 class _EntryViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -85,6 +102,38 @@ class _EntryViewSet(
 
     def get_serializer_class(self):
         return self.output_serializer_class
+
+    def _for_reading(self, queryset: QuerySet) -> QuerySet:
+        """List and detail read only what the output serializer shows: the related lists' slugs
+        (not their names and recognition terms in six languages), no join for the content
+        language (its code is the key) or the author (not shown). Writes keep the selector's
+        full queryset: services may read more of the related rows."""
+        if self.action not in ("list", "retrieve"):
+            return queryset
+        model = queryset.model
+        prefetches = [
+            Prefetch(name, queryset=model._meta.get_field(name).related_model.objects.only("pk", slug))
+            for name, slug in _shown_slugs(self.output_serializer_class)  # type: ignore[arg-type]  # classes hash; the stubs' BaseSerializer.__hash__ is an instance method
+        ]
+        # The contact person and the documents are shown too (each entry's, in one query per list).
+        joins = ["organisation__country", "contact_person__user"] + (["country"] if model is AssistanceNeed else [])
+        return (
+            queryset.select_related(None)
+            .select_related(*joins)
+            .prefetch_related(None)
+            .prefetch_related(*prefetches, "attachments")
+        )
+
+    def list(self, request: Request, *args, **kwargs) -> HttpResponseBase:  # type: ignore[override]  # a 304 is not a DRF Response
+        """The list with an ``ETag`` and ``Last-Modified``; ``If-None-Match`` naming the current
+        ETag answers 304 with no body, after one aggregate query instead of the page's queries."""
+        validators = list_validators(request, self.filter_queryset(self.get_queryset()))
+        return conditional(request, validators, lambda: super(_EntryViewSet, self).list(request, *args, **kwargs))
+
+    def retrieve(self, request: Request, *args, **kwargs) -> HttpResponseBase:  # type: ignore[override]  # a 304 is not a DRF Response
+        """One entry, with an ``ETag``: ``If-None-Match`` naming it answers 304 after one query."""
+        validators = detail_validators(request, self.get_queryset(), kwargs.get(self.lookup_field))
+        return conditional(request, validators, lambda: super(_EntryViewSet, self).retrieve(request, *args, **kwargs))
 
     def _reload(self, entry):
         return get_object_or_404(self.get_queryset(), pk=entry.pk)
@@ -254,7 +303,7 @@ class OfferViewSet(_EntryViewSet):
     update_serializer_class = OfferUpdateSerializer
 
     def get_queryset(self):
-        return offer_list_for_user(user=request_user(self.request)).order_by("-updated_at", "-id")
+        return self._for_reading(offer_list_for_user(user=request_user(self.request)).order_by("-updated_at", "-id"))
 
     def _create(self, request: Request, data: dict):
         organisation = data.pop("organisation")
@@ -269,7 +318,7 @@ class NeedViewSet(_EntryViewSet):
     update_serializer_class = NeedUpdateSerializer
 
     def get_queryset(self):
-        return need_list_for_user(user=request_user(self.request)).order_by("-updated_at", "-id")
+        return self._for_reading(need_list_for_user(user=request_user(self.request)).order_by("-updated_at", "-id"))
 
     def _create(self, request: Request, data: dict):
         organisation = data.pop("organisation")
