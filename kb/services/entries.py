@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
@@ -416,7 +417,11 @@ def entry_update_unchecked(*, actor: User | None, entry: KnowledgeEntry, data: M
         entry.pending_revision["keywords"] = candidate.keywords
         previous_state = entry.moderation_state
         entry.revision_status = RevisionStatus.SUBMITTED
-        entry.save(update_fields=["pending_revision", "revision_status", "updated_at"])
+        fields = ["pending_revision", "revision_status", "updated_at"]
+        if previous_state != entry.moderation_state:  # newly waiting: the moderators' queue orders by this
+            entry.submitted_at = timezone.now()
+            fields.append("submitted_at")
+        entry.save(update_fields=fields)
         entry_event_record(
             entry=entry,
             action=EntryAction.CHANGES_PROPOSED,

@@ -164,3 +164,52 @@ def test_the_demo_content_gives_the_moderators_queue_something_on_the_first_day(
     html = page.get(reverse("web:moderation-queue")).content.decode()
     assert escape(changed.get().title) in html
     assert "Changes to a published entry" in html
+
+
+def test_moderators_publish_and_return_from_the_queue_and_come_back_to_it(civ, kor, moderator):
+    first = submitted_need(civ, title="Need to publish")
+    second = submitted_need(kor, title="Need to return")
+    client = browser(moderator)
+    queue = reverse("web:moderation-queue")
+    html = client.get(queue).content.decode()
+    assert reverse("web:entry-action", args=["need", first.pk, "publish"]) in html
+
+    published = client.post(reverse("web:entry-action", args=["need", first.pk, "publish"]), {"next": queue})
+    returned = client.post(
+        reverse("web:entry-action", args=["need", second.pk, "return"]), {"next": queue, "reason": "Add the audience."}
+    )
+
+    assert published.status_code == returned.status_code == 302
+    assert published["Location"] == returned["Location"] == queue
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == EntryStatus.PUBLISHED
+    assert second.status == EntryStatus.RETURNED
+    assert second.moderation_reason == "Add the audience."
+    # A focal point cannot act from a forged queue form: the service refuses, nothing changes.
+    third = submitted_need(kor, title="Not theirs to publish")
+    browser(civ).post(reverse("web:entry-action", args=["need", third.pk, "publish"]), {"next": queue})
+    third.refresh_from_db()
+    assert third.status == EntryStatus.SUBMITTED
+
+
+def test_the_next_field_only_brings_back_to_the_queue(civ, moderator):
+    need = submitted_need(civ)
+    answer = browser(moderator).post(
+        reverse("web:entry-action", args=["need", need.pk, "publish"]), {"next": "https://evil.example/"}
+    )
+    assert answer["Location"] == reverse("web:entry", args=["need", need.pk])
+
+
+def test_changes_to_a_published_entry_wait_in_the_queue_from_when_they_were_proposed(civ, moderator):
+    offer = published_offer(civ, moderator)
+    ExpertiseOffer.objects.filter(pk=offer.pk).update(submitted_at=None)  # as an imported entry has
+    older = submitted_need(civ, title="Submitted before the change")
+    entry_update(actor=civ.user, entry=offer, data={"title": "Changed after the need was submitted"})
+    offer.refresh_from_db()
+    assert offer.submitted_at is not None
+    assert offer.submitted_at >= older.submitted_at
+    entry_update(actor=civ.user, entry=offer, data={"title": "Changed again"})  # still the same wait
+    assert ExpertiseOffer.objects.get(pk=offer.pk).submitted_at == offer.submitted_at
+    html = browser(moderator).get(reverse("web:moderation-queue")).content.decode()
+    assert html.index("Submitted before the change") < html.index(escape(offer.title))

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -137,6 +138,9 @@ def entry_action(request, kind: str, pk: int, action: str):
         show_error(request, exc)
     else:
         messages.success(request, _("Done."))
+    # The moderation queue acts on its rows and comes back to itself; anywhere else, the entry.
+    if request.POST.get("next") == reverse("web:moderation-queue"):
+        return redirect("web:moderation-queue")
     return redirect("web:entry", kind=kind, pk=pk)
 
 
