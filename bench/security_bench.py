@@ -34,6 +34,7 @@ from hypothesis import HealthCheck, Phase, seed, settings
 from rest_framework.test import APIClient
 from schemathesis.specs.openapi import checks
 
+from kb.content import entry_content
 from kb.search.sync import search_outbox_drain
 from kb.services.entries import need_create, offer_create
 from kb.services.moderation import entry_transition
@@ -104,11 +105,14 @@ def _state_b_entries(kor, civ, moderator):
             entry = create(
                 actor=kor.user,
                 organisation=kor.organisation,
-                data={
-                    **BASE,
-                    "title": f"{probe} {secret} {kind} {state}",
-                    "description": f"{probe} {BASE['description']}",
-                },
+                content=entry_content(
+                    kind,
+                    {
+                        **BASE,
+                        "title": f"{probe} {secret} {kind} {state}",
+                        "description": f"{probe} {BASE['description']}",
+                    },
+                ),
             )
             if state in ("submitted", "returned"):
                 entry = entry_transition(actor=kor.user, entry=entry, action="submit")
@@ -116,7 +120,11 @@ def _state_b_entries(kor, civ, moderator):
                 entry = entry_transition(actor=moderator.user, entry=entry, action="return", reason="Add a budget")
             entries.append((kind, entry, probe, secret))
     # A published need of State A, so State A could try to engage State B's offers.
-    need = need_create(actor=civ.user, organisation=civ.organisation, data={**BASE, "title": "Published need"})
+    need = need_create(
+        actor=civ.user,
+        organisation=civ.organisation,
+        content=entry_content("need", {**BASE, "title": "Published need"}),
+    )
     entry_transition(actor=civ.user, entry=need, action="submit")
     need = entry_transition(actor=moderator.user, entry=need, action="publish")
     return entries, need

@@ -4,36 +4,32 @@ This module only parses, validates and serialises; writing to the database is
 ``kb.services.importing``. Validation is complete and per line, in one pass: every problem of every
 line is reported with its line number, key and reason (a line that is not UTF-8 or not JSON is
 reported and the others are still checked), and unknown keys are errors (so typos are caught).
-Text is checked against the same limits as every other path (``kb.models``, ``kb.validators``):
-lengths, keywords, and characters that cannot be stored (NUL, lone surrogates).
+A line's content goes through the parser of the API and the web form (``content_from_row`` ->
+``kb.content.entry_content``): the same limits (the model's lengths, choices and ranges, keywords,
+characters that cannot be stored) and the same message for the same bad value, under the file's key.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 
+from kb.content import OFFER_SPEC, EntryContent, Vocabulary, entry_content, spec_for
 from kb.models import (
-    MAX_DESCRIPTION_LENGTH,
-    MAX_TITLE_LENGTH,
     AssistanceNeed,
     Country,
     EntryKind,
     EntryStatus,
     ExpertiseOffer,
-    Language,
-    Modality,
-    Priority,
-    SouthSouthPreference,
-    TAType,
-    ThematicArea,
+    KnowledgeEntry,
+    Organisation,
 )
-from kb.validators import keywords_clean, unstorable_character
+from kb.validators import unstorable_character
 
 COMMON_KEYS = {
     "kind", "external_id", "country", "organisation", "title", "description", "language",
@@ -47,10 +43,15 @@ KEY_ORDER = (
     "uncac_articles", "ta_types", "thematic_areas", "keywords", "languages", "modalities",
     "capacity", "priority", "south_south", "status",
 )  # fmt: skip
+#: The file's keys that are not content (who owns the entry, which one it is, its status).
+_NOT_CONTENT = {"kind", "external_id", "country", "organisation", "status"}
+#: The file's keys named otherwise in the entry's content (``kb.content``); the others are the same.
+CONTENT_FIELDS = {"uncac_articles": "articles", "languages": "working_languages"}
+_FILE_KEYS = {name: key for key, name in CONTENT_FIELDS.items()}
 FILE_STATUSES = (EntryStatus.DRAFT, EntryStatus.SUBMITTED, EntryStatus.PUBLISHED)
-MAX_TITLE = MAX_TITLE_LENGTH
-MAX_EXTERNAL_ID = 100
-MAX_ORGANISATION = 200
+MAX_TITLE = OFFER_SPEC.max_length("title") or 0
+MAX_EXTERNAL_ID = KnowledgeEntry._meta.get_field("external_id").max_length
+MAX_ORGANISATION = Organisation._meta.get_field("name").max_length
 
 
 @dataclass
@@ -74,24 +75,13 @@ class EntryRecord:
     country: str | None
     organisation: str | None
     status: str | None  # None: the line did not say
-    data: dict[str, Any] = field(default_factory=dict)  # fields for kb.services.entries
+    content: EntryContent  # for kb.services.entries
 
 
 @dataclass
 class ParseResult:
     records: list[EntryRecord]
     errors: list[LineError]
-
-
-class _Vocabulary:
-    """Valid codes, loaded once per file."""
-
-    def __init__(self) -> None:
-        self.countries = set(Country.objects.values_list("iso3", flat=True))
-        self.languages = set(Language.objects.values_list("code", flat=True))
-        self.ta_types = set(TAType.objects.values_list("code", flat=True))
-        self.thematic_areas = set(ThematicArea.objects.values_list("code", flat=True))
-        self.modalities = set(Modality.objects.values_list("code", flat=True))
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s|[。！？]")
@@ -114,20 +104,6 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
-def _code_list(obj: dict, key: str, valid: set[str], errors: list[LineError], line: int) -> list[str]:
-    value = obj.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors.append(LineError(line, key, "must be a list of strings"))
-        return []
-    if any(unstorable_character(v) is not None for v in value):
-        errors.append(LineError(line, key, "contains a character that cannot be stored"))
-        return []
-    unknown = sorted({v for v in value if v not in valid})
-    if unknown:
-        errors.append(LineError(line, key, f"unknown code(s): {', '.join(unknown)}"))
-    return sorted(dict.fromkeys(value))
-
-
 def _string(
     obj: dict, key: str, errors: list[LineError], line: int, *, required: bool, max_length: int | None = None
 ) -> str | None:
@@ -148,7 +124,33 @@ def _string(
     return value
 
 
-def _validate_line(obj: Any, line: int, vocabulary: _Vocabulary, errors: list[LineError]) -> EntryRecord | None:
+def content_from_row(obj: Mapping[str, Any], kind: str, *, vocabulary: Vocabulary | None = None) -> EntryContent:
+    """A line's content as the entry's content, through the parser of the API and the web form
+    (``kb.content.entry_content``): a line is the whole content, so a key it leaves out takes the
+    model's default (no tags; the text's language as working language; a missing title, the
+    description's first sentence). Errors are keyed by the file's own keys."""
+    spec = spec_for(kind)
+    allowed = OFFER_KEYS if kind == EntryKind.OFFER else NEED_KEYS
+    data = {CONTENT_FIELDS.get(key, key): value for key, value in obj.items() if key in allowed - _NOT_CONTENT}
+    for name in spec.fields:
+        if name not in data and name in spec.related:
+            data[name] = [data["language"]] if name == "working_languages" and data.get("language") else []
+        elif name not in data and name in ("keywords", "capacity", "priority", "south_south"):
+            data[name] = spec.model_field(name).default() if name == "keywords" else spec.model_field(name).default
+    title, description = data.get("title"), data.get("description")
+    if isinstance(title, str) and not title.strip() and isinstance(description, str) and description.strip():
+        data["title"] = first_sentence(description)
+    try:
+        return entry_content(spec, data, vocabulary=vocabulary)
+    except ValidationError as exc:
+        by_key = {_FILE_KEYS.get(name, name): messages for name, messages in exc.message_dict.items()}
+        # A default the line did not give (its working languages from a bad language) is not its error.
+        raise ValidationError({key: messages for key, messages in by_key.items() if key in obj} or by_key) from exc
+
+
+def _validate_line(
+    obj: Any, line: int, countries: set[str], vocabulary: Vocabulary, errors: list[LineError]
+) -> EntryRecord | None:
     if not isinstance(obj, dict):
         errors.append(LineError(line, "", "must be a JSON object"))
         return None
@@ -167,7 +169,7 @@ def _validate_line(obj: Any, line: int, vocabulary: _Vocabulary, errors: list[Li
         errors.append(LineError(line, "external_id", "must not be empty"))
     organisation = _string(obj, "organisation", errors, line, required=False, max_length=MAX_ORGANISATION)
     country = _string(obj, "country", errors, line, required=False)
-    if country is not None and country not in vocabulary.countries:
+    if country is not None and country not in countries:
         errors.append(LineError(line, "country", f"unknown ISO 3166-1 alpha-3 code: {country}"))
     if kind == EntryKind.NEED and country is None:
         errors.append(LineError(line, "country", "is required for a need"))
@@ -175,64 +177,22 @@ def _validate_line(obj: Any, line: int, vocabulary: _Vocabulary, errors: list[Li
         errors.append(
             LineError(line, "country", "is required unless 'organisation' names an international organisation")
         )
+    for key in ("title", "description", "language"):
+        if obj.get(key) is None:
+            errors.append(LineError(line, key, "is required"))
 
-    description = _string(obj, "description", errors, line, required=True, max_length=MAX_DESCRIPTION_LENGTH)
-    if description == "":
-        errors.append(LineError(line, "description", "must not be empty"))
-    title = _string(obj, "title", errors, line, required=True, max_length=MAX_TITLE)
-    if title == "" and description:
-        title = first_sentence(description)
-
-    language = _string(obj, "language", errors, line, required=True)
-    if language is not None and language not in vocabulary.languages:
-        errors.append(LineError(line, "language", f"unknown ISO 639-1 code: {language}"))
-
-    articles = obj.get("uncac_articles", [])
-    if not isinstance(articles, list) or not all(isinstance(a, int) and not isinstance(a, bool) for a in articles):
-        errors.append(LineError(line, "uncac_articles", "must be a list of integers"))
-        articles = []
-    elif any(not 1 <= a <= 71 for a in articles):
-        bad = sorted({a for a in articles if not 1 <= a <= 71})
-        errors.append(LineError(line, "uncac_articles", f"articles run from 1 to 71; got {bad}"))
+    content: EntryContent | None = None
     try:
-        keywords = keywords_clean(obj.get("keywords", []))
+        content = content_from_row(obj, kind, vocabulary=vocabulary)
     except ValidationError as exc:
-        errors.extend(LineError(line, "keywords", message) for message in exc.message_dict["keywords"])
-        keywords = []
-    working = _code_list(obj, "languages", vocabulary.languages, errors, line) if "languages" in obj else None
-
-    data: dict[str, Any] = {
-        "title": title,
-        "description": description,
-        "language": language,
-        "articles": sorted(set(articles)),
-        "ta_types": _code_list(obj, "ta_types", vocabulary.ta_types, errors, line),
-        "thematic_areas": _code_list(obj, "thematic_areas", vocabulary.thematic_areas, errors, line),
-        "keywords": keywords,
-        "working_languages": working if working is not None else ([language] if language else []),
-    }
-    if kind == EntryKind.OFFER:
-        data["modalities"] = _code_list(obj, "modalities", vocabulary.modalities, errors, line)
-        capacity = obj.get("capacity", 1)
-        if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 0:
-            errors.append(LineError(line, "capacity", "must be an integer ≥ 0"))
-        elif capacity > 1000:
-            errors.append(LineError(line, "capacity", "must be at most 1000 engagements a year"))
-        data["capacity"] = capacity
-    else:
-        priority = obj.get("priority", Priority.MEDIUM)
-        if priority not in Priority.values:
-            errors.append(LineError(line, "priority", f"must be one of {', '.join(Priority.values)}"))
-        south_south = obj.get("south_south", SouthSouthPreference.NONE)
-        if south_south not in SouthSouthPreference.values:
-            errors.append(LineError(line, "south_south", f"must be one of {', '.join(SouthSouthPreference.values)}"))
-        data["priority"] = priority
-        data["south_south"] = south_south
+        for key, messages in exc.message_dict.items():
+            if obj.get(key, "") is not None:  # a missing required key is reported once, above
+                errors.extend(LineError(line, key, message) for message in messages)
 
     status = obj.get("status")
     if status is not None and status not in FILE_STATUSES:
         errors.append(LineError(line, "status", f"must be one of {', '.join(FILE_STATUSES)}"))
-    if len(errors) > start:
+    if len(errors) > start or content is None:
         return None
     return EntryRecord(
         line=line,
@@ -241,13 +201,14 @@ def _validate_line(obj: Any, line: int, vocabulary: _Vocabulary, errors: list[Li
         country=country,
         organisation=organisation or None,
         status=status,
-        data=data,
+        content=content,
     )
 
 
 def parse_lines(lines: Iterable[str], *, publish: bool) -> ParseResult:
     """Validate every line; the result holds either records or the complete list of errors."""
-    vocabulary = _Vocabulary()
+    countries = set(Country.objects.values_list("iso3", flat=True))
+    vocabulary = Vocabulary(whole_tables=True)  # each table read once for the whole file
     errors: list[LineError] = []
     records: list[EntryRecord] = []
     seen: dict[tuple[str, str], int] = {}
@@ -269,7 +230,7 @@ def parse_lines(lines: Iterable[str], *, publish: bool) -> ParseResult:
         except RecursionError:
             errors.append(LineError(number, "", "not valid here: JSON nested too deeply"))
             continue
-        record = _validate_line(obj, number, vocabulary, errors)
+        record = _validate_line(obj, number, countries, vocabulary, errors)
         if record is None:
             continue
         key = (record.kind, record.external_id)

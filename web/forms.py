@@ -1,7 +1,9 @@
 """Forms of the web pages. They collect and check input; the services decide and write.
 
-Entry forms turn their cleaned data into the same plain dictionary the API sends to
-``kb.services.entries``; a ``ValidationError`` from the service is shown on the field it names.
+Entry forms draw their inputs from the model (``kb.content.EntrySpec``: lengths, choices, ranges)
+and turn their cleaned data into the entry's content with ``to_content``, through the parser the
+API and the import use (``kb.content.entry_content``); a ``ValidationError`` from it or from the
+service is shown on the field it names.
 """
 
 from __future__ import annotations
@@ -15,17 +17,13 @@ from django.utils.translation import pgettext_lazy
 
 from accounts.models import NotificationEmail
 from core.attachments import AttachmentKind
+from kb.content import NEED_SPEC, OFFER_SPEC, EntryContent, EntrySpec, entry_content
 from kb.models import (
-    MAX_DESCRIPTION_LENGTH,
-    MAX_TITLE_LENGTH,
-    CostArrangement,
     Country,
     Language,
     Modality,
     Organisation,
-    Priority,
     Region,
-    SouthSouthPreference,
     TAType,
     ThematicArea,
     UncacArticle,
@@ -81,25 +79,59 @@ class KeywordsField(forms.CharField):
         return ", ".join(value) if isinstance(value, list) else value
 
 
+class ContentChoiceField(forms.ChoiceField):
+    """Offers the choices; whether a value is one is ``kb.content``'s to say (the API's and the
+    import's message)."""
+
+    def valid_value(self, value) -> bool:
+        return True
+
+
+class ContentMultipleChoiceField(forms.MultipleChoiceField):
+    """As ``ContentChoiceField``, for the related rows' codes (articles, types, languages...)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
+        super().__init__(**kwargs)
+
+    def valid_value(self, value) -> bool:
+        return True
+
+
+def _text(spec: EntrySpec, name: str, **kwargs) -> forms.CharField:
+    """A text input as long as the model's field (its ``maxlength``; the same message as the model's)."""
+    return forms.CharField(max_length=spec.max_length(name), **kwargs)
+
+
+def _number(spec: EntrySpec, name: str, **kwargs) -> forms.IntegerField:
+    low, high = spec.limits(name)
+    return forms.IntegerField(min_value=low, max_value=high, initial=spec.model_field(name).default, **kwargs)
+
+
+def _choice(spec: EntrySpec, name: str, **kwargs) -> ContentChoiceField:
+    return ContentChoiceField(choices=spec.choices(name), initial=spec.model_field(name).default, **kwargs)
+
+
+#: The fields offers and needs share are the abstract entry's: either spec reads their limits.
+_SHARED = NEED_SPEC
+
+
 class EntryForm(ServiceErrorsMixin, forms.Form):
-    """Fields shared by offers and needs."""
+    """Fields shared by offers and needs; ``to_content`` hands them over as the entry's content."""
+
+    spec: EntrySpec = _SHARED
 
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
-    title = forms.CharField(label=_("Title"), max_length=MAX_TITLE_LENGTH)
-    description = forms.CharField(label=_("Description"), widget=forms.Textarea, max_length=MAX_DESCRIPTION_LENGTH)
-    language = forms.ChoiceField(label=_("Language of this text"))
-    articles = forms.MultipleChoiceField(label=_("UNCAC articles"), required=False, widget=forms.CheckboxSelectMultiple)
-    ta_types = forms.MultipleChoiceField(
-        label=_("Types of assistance"), required=False, widget=forms.CheckboxSelectMultiple
-    )
-    thematic_areas = forms.MultipleChoiceField(
-        label=_("Thematic areas"), required=False, widget=forms.CheckboxSelectMultiple
-    )
+    title = _text(_SHARED, "title", label=_("Title"))
+    description = _text(_SHARED, "description", label=_("Description"), widget=forms.Textarea)
+    language = ContentChoiceField(label=_("Language of this text"))
+    articles = ContentMultipleChoiceField(label=_("UNCAC articles"))
+    ta_types = ContentMultipleChoiceField(label=_("Types of assistance"))
+    thematic_areas = ContentMultipleChoiceField(label=_("Thematic areas"))
     keywords = KeywordsField(label=_("Keywords"), required=False, help_text=_("Separated by commas."))
-    working_languages = forms.MultipleChoiceField(
+    working_languages = ContentMultipleChoiceField(
         label=_("Working languages"),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
         help_text=_("Languages the work can be done in; the text's language if none is chosen."),
     )
     contact_person = forms.ChoiceField(
@@ -107,11 +139,6 @@ class EntryForm(ServiceErrorsMixin, forms.Form):
         required=False,
         help_text=_("A member of the organisation; shown to signed-in users only."),
     )
-
-    service_fields: tuple[str, ...] = (
-        "title", "description", "language", "articles", "ta_types", "thematic_areas", "keywords", "working_languages",
-        "contact_person",
-    )  # fmt: skip
 
     def __init__(self, *args, organisations=None, editing: bool = False, contacts=(), **kwargs):
         """``contacts``: the memberships that may be the contact person (``entry_contact_choices``,
@@ -151,32 +178,24 @@ class EntryForm(ServiceErrorsMixin, forms.Form):
             groups.append((chapter, articles, any(checked for _n, _l, checked in articles)))
         return groups
 
-    def service_data(self) -> dict:
-        data = {name: self.cleaned_data[name] for name in self.service_fields if name in self.cleaned_data}
-        data["articles"] = [int(a) for a in data.get("articles", [])]
+    def to_content(self) -> EntryContent:
+        """The cleaned input as the entry's content (``kb.content``: the API's and the import's
+        rules); a ``ValidationError`` names the fields, for ``add_service_errors``."""
+        data = {name: self.cleaned_data[name] for name in self.spec.fields if name in self.cleaned_data}
         if not data.get("working_languages"):
-            data.pop("working_languages", None)
-        if "contact_person" in data:
-            data["contact_person"] = data["contact_person"] or None
-        return data
+            data.pop("working_languages", None)  # none chosen: the text's language (a new entry)
+        return entry_content(self.spec, data)
 
 
 class OfferForm(EntryForm):
-    modalities = forms.MultipleChoiceField(label=_("Modalities"), required=False, widget=forms.CheckboxSelectMultiple)
-    regions_served = forms.MultipleChoiceField(
-        label=_("Regions served"),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None: every region."),
-    )
-    capacity = forms.IntegerField(label=_("Capacity (engagements per year)"), min_value=0, max_value=1000, initial=1)
-    cost_arrangement = forms.ChoiceField(label=_("Cost arrangement"), choices=CostArrangement.choices)
-    contact_name = forms.CharField(label=_("Contact name"), required=False, max_length=200)
-    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
+    spec = OFFER_SPEC
 
-    service_fields = EntryForm.service_fields + (
-        "modalities", "regions_served", "capacity", "cost_arrangement", "contact_name", "contact_email",
-    )  # fmt: skip
+    modalities = ContentMultipleChoiceField(label=_("Modalities"))
+    regions_served = ContentMultipleChoiceField(label=_("Regions served"), help_text=_("None: every region."))
+    capacity = _number(OFFER_SPEC, "capacity", label=_("Capacity (engagements per year)"))
+    cost_arrangement = _choice(OFFER_SPEC, "cost_arrangement", label=_("Cost arrangement"))
+    contact_name = _text(OFFER_SPEC, "contact_name", label=_("Contact name"), required=False)
+    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -187,27 +206,20 @@ class OfferForm(EntryForm):
 
 
 class NeedForm(EntryForm):
-    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial=Priority.MEDIUM)
-    south_south = forms.ChoiceField(
-        label=_("South-South cooperation"), choices=SouthSouthPreference.choices, initial=SouthSouthPreference.NONE
-    )
-    providers_wanted = forms.IntegerField(label=_("Providers wanted"), min_value=1, max_value=10, initial=1)
+    spec = NEED_SPEC
+
+    priority = _choice(NEED_SPEC, "priority", label=_("Priority"))
+    south_south = _choice(NEED_SPEC, "south_south", label=_("South-South cooperation"))
+    providers_wanted = _number(NEED_SPEC, "providers_wanted", label=_("Providers wanted"))
     timeframe_start = IsoDateField(label=_("Desired start"), required=False)
     timeframe_end = IsoDateField(label=_("Desired end"), required=False)
-    source_reference = forms.CharField(
-        label=_("Source"), required=False, max_length=300, help_text=_("E.g. the country review executive summary.")
+    source_reference = _text(
+        NEED_SPEC,
+        "source_reference",
+        label=_("Source"),
+        required=False,
+        help_text=_("E.g. the country review executive summary."),
     )
-
-    service_fields = EntryForm.service_fields + (
-        "priority", "south_south", "providers_wanted", "timeframe_start", "timeframe_end", "source_reference",
-    )  # fmt: skip
-
-    def service_data(self) -> dict:
-        data = super().service_data()
-        for key in ("timeframe_start", "timeframe_end"):
-            if key in data:
-                data[key] = data[key].isoformat() if data[key] else None
-        return data
 
 
 class AttachmentForm(ServiceErrorsMixin, forms.Form):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kb.content import DATE_INVALID
+
 ISO_DATE = "%Y-%m-%d"
 
 
@@ -23,7 +25,7 @@ class IsoDateInput(forms.DateInput):
 
 class IsoDateField(forms.DateField):
     widget = IsoDateInput
-    default_error_messages = {"invalid": _("Enter the date as year-month-day, for example 2027-03-15.")}
+    default_error_messages = {"invalid": DATE_INVALID}  # the message of every path that takes a date
 
     def __init__(self, **kwargs):
         kwargs.setdefault("help_text", _("Year-month-day, for example 2027-03-15."))

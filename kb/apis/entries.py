@@ -31,6 +31,7 @@ from kb.apis.serializers import (
     AttachmentInputSerializer,
     AttachmentSerializer,
     EntryEventSerializer,
+    EntryInputSerializer,
     NeedInputSerializer,
     NeedSerializer,
     NeedUpdateSerializer,
@@ -39,7 +40,8 @@ from kb.apis.serializers import (
     OfferUpdateSerializer,
     TransitionInputSerializer,
 )
-from kb.models import AssistanceNeed
+from kb.content import EntryContent
+from kb.models import AssistanceNeed, Organisation
 from kb.selectors import (
     entry_attachments,
     entry_history_for_user,
@@ -97,8 +99,8 @@ class _EntryViewSet(
     viewsets.GenericViewSet,
 ):
     output_serializer_class: type[serializers.BaseSerializer] = OfferSerializer
-    create_serializer_class: type[serializers.BaseSerializer] = OfferInputSerializer
-    update_serializer_class: type[serializers.BaseSerializer] = OfferUpdateSerializer
+    create_serializer_class: type[EntryInputSerializer] = OfferInputSerializer
+    update_serializer_class: type[EntryInputSerializer] = OfferUpdateSerializer
 
     def get_serializer_class(self):
         return self.output_serializer_class
@@ -138,14 +140,13 @@ class _EntryViewSet(
     def _reload(self, entry):
         return get_object_or_404(self.get_queryset(), pk=entry.pk)
 
-    def _create(self, request: Request, data: dict):
+    def _create(self, request: Request, organisation: Organisation, content: EntryContent):
         raise NotImplementedError
 
     def create(self, request: Request) -> Response:
         serializer = self.create_serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        entry = self._create(request, data)
+        entry = self._create(request, serializer.validated_data["organisation"], serializer.to_content())
         output = self.output_serializer_class(self._reload(entry), context=self.get_serializer_context())
         return Response(output.data, status=status.HTTP_201_CREATED)
 
@@ -153,11 +154,7 @@ class _EntryViewSet(
         entry = self.get_object()
         serializer = self.update_serializer_class(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        data = {
-            key: (value.isoformat() if hasattr(value, "isoformat") else value)
-            for key, value in serializer.validated_data.items()
-        }
-        entry = entry_update(actor=request_user(request), entry=entry, data=data)
+        entry = entry_update(actor=request_user(request), entry=entry, content=serializer.to_content())
         output = self.output_serializer_class(self._reload(entry), context=self.get_serializer_context())
         return Response(output.data)
 
@@ -305,9 +302,8 @@ class OfferViewSet(_EntryViewSet):
     def get_queryset(self):
         return self._for_reading(offer_list_for_user(user=request_user(self.request)).order_by("-updated_at", "-id"))
 
-    def _create(self, request: Request, data: dict):
-        organisation = data.pop("organisation")
-        return offer_create(actor=request_user(request), organisation=organisation, data=data)
+    def _create(self, request: Request, organisation: Organisation, content: EntryContent):
+        return offer_create(actor=request_user(request), organisation=organisation, content=content)
 
 
 @_entry_schema("need", NeedInputSerializer, NeedUpdateSerializer, NeedSerializer)
@@ -320,9 +316,5 @@ class NeedViewSet(_EntryViewSet):
     def get_queryset(self):
         return self._for_reading(need_list_for_user(user=request_user(self.request)).order_by("-updated_at", "-id"))
 
-    def _create(self, request: Request, data: dict):
-        organisation = data.pop("organisation")
-        for key in ("timeframe_start", "timeframe_end"):
-            if data.get(key):
-                data[key] = data[key].isoformat()
-        return need_create(actor=request_user(request), organisation=organisation, data=data)
+    def _create(self, request: Request, organisation: Organisation, content: EntryContent):
+        return need_create(actor=request_user(request), organisation=organisation, content=content)

@@ -7,17 +7,18 @@ fields and reject anything else (ownership, status, timestamps...) with an error
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinLengthValidator, MinValueValidator
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.serializers import RejectUnknownFieldsMixin
 from core.attachments import AttachmentKind
+from kb.content import DATE_INVALID, NEED_SPEC, OFFER_SPEC, EntryContent, EntrySpec, entry_content
 from kb.models import (
-    MAX_DESCRIPTION_LENGTH,
-    MAX_TITLE_LENGTH,
     AssistanceNeed,
-    CostArrangement,
     Country,
     EntryEvent,
     ExpertiseOffer,
@@ -25,9 +26,7 @@ from kb.models import (
     Language,
     Modality,
     Organisation,
-    Priority,
     Region,
-    SouthSouthPreference,
     TAType,
     ThematicArea,
     UncacArticle,
@@ -35,6 +34,8 @@ from kb.models import (
 )
 from kb.selectors import entry_can_manage, entry_contact_for_user, user_scope
 from kb.services.moderation import allowed_actions
+
+FieldT = TypeVar("FieldT", bound=serializers.Field)
 
 # --- reference data ------------------------------------------------------------------------------
 
@@ -132,19 +133,61 @@ class OrganisationBriefSerializer(serializers.ModelSerializer):
 
 
 def _codes(**kwargs) -> serializers.ListField:
-    return serializers.ListField(child=serializers.CharField(max_length=64), **kwargs)
+    return serializers.ListField(child=serializers.CharField(allow_blank=True), **kwargs)
+
+
+_LIMIT_VALIDATORS = (MaxLengthValidator, MinLengthValidator, MaxValueValidator, MinValueValidator)
+
+
+def _documented(field: FieldT) -> FieldT:
+    """``field`` with its limits in the schema but not checked here: ``kb.content`` checks them
+    against the model, with the same message on every path (the web form and import too)."""
+    field.validators = [v for v in field.validators if not isinstance(v, _LIMIT_VALIDATORS)]
+    return field
+
+
+def _given(**limits: int | None) -> dict[str, Any]:
+    return {name: value for name, value in limits.items() if value is not None}
+
+
+def _text(spec: EntrySpec, name: str, **kwargs: Any) -> serializers.CharField:
+    return _documented(serializers.CharField(**_given(max_length=spec.max_length(name)), **kwargs))
+
+
+def _number(spec: EntrySpec, name: str, **kwargs: Any) -> serializers.IntegerField:
+    low, high = spec.limits(name)
+    return _documented(serializers.IntegerField(**_given(min_value=low, max_value=high), **kwargs))
+
+
+class _ContentChoiceField(serializers.ChoiceField):
+    """The model's choices, documented; the value itself is checked by ``kb.content``."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+
+def _choice(spec: EntrySpec, name: str, **kwargs: Any) -> serializers.ChoiceField:
+    return _ContentChoiceField(choices=spec.choices(name), **kwargs)
+
+
+def _date(**kwargs: Any) -> serializers.DateField:
+    return serializers.DateField(error_messages={"invalid": DATE_INVALID}, **kwargs)
 
 
 class EntryInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    title = serializers.CharField(max_length=MAX_TITLE_LENGTH)
-    description = serializers.CharField(max_length=MAX_DESCRIPTION_LENGTH)
-    language = serializers.CharField(max_length=2, help_text="ISO 639-1 code of the text.")
+    """The shape of an entry's content in JSON; its rules are ``kb.content``'s (``to_content``)."""
+
+    spec = NEED_SPEC  # the fields both kinds share read the same limits from either model
+
+    title = _text(NEED_SPEC, "title", allow_blank=True)
+    description = _text(NEED_SPEC, "description", allow_blank=True)
+    language = serializers.CharField(help_text="ISO 639-1 code of the text.")
     articles = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=71), required=False, help_text="UNCAC article numbers."
+        child=serializers.IntegerField(), required=False, help_text="UNCAC article numbers."
     )
     ta_types = _codes(required=False)
     thematic_areas = _codes(required=False)
-    keywords = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    keywords = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False)
     working_languages = _codes(required=False, help_text="ISO 639-1 codes; defaults to the text's language.")
     contact_person = serializers.EmailField(
         required=False,
@@ -156,29 +199,38 @@ class EntryInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         ),
     )
 
+    def to_content(self) -> EntryContent:
+        """The validated input as the entry's content (ownership, given when creating, is not content)."""
+        data = {name: value for name, value in self.validated_data.items() if name != "organisation"}
+        return entry_content(self.spec, data)
+
 
 class OfferInputSerializer(EntryInputSerializer):
+    spec = OFFER_SPEC
+
     organisation = serializers.PrimaryKeyRelatedField(
         queryset=Organisation.objects.all(), help_text="Provider organisation (only when creating)."
     )
     modalities = _codes(required=False)
     regions_served = _codes(required=False, help_text="M49 codes of regions or sub-regions; empty = all.")
-    capacity = serializers.IntegerField(min_value=0, max_value=1000, required=False)
-    cost_arrangement = serializers.ChoiceField(choices=CostArrangement.choices, required=False)
-    contact_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    capacity = _number(OFFER_SPEC, "capacity", required=False)
+    cost_arrangement = _choice(OFFER_SPEC, "cost_arrangement", required=False)
+    contact_name = _text(OFFER_SPEC, "contact_name", required=False, allow_blank=True)
     contact_email = serializers.EmailField(required=False, allow_blank=True)
 
 
 class NeedInputSerializer(EntryInputSerializer):
+    spec = NEED_SPEC
+
     organisation = serializers.PrimaryKeyRelatedField(
         queryset=Organisation.objects.all(), help_text="Recipient organisation (only when creating)."
     )
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    south_south = serializers.ChoiceField(choices=SouthSouthPreference.choices, required=False)
-    providers_wanted = serializers.IntegerField(min_value=1, max_value=10, required=False)
-    timeframe_start = serializers.DateField(required=False, allow_null=True)
-    timeframe_end = serializers.DateField(required=False, allow_null=True)
-    source_reference = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    priority = _choice(NEED_SPEC, "priority", required=False)
+    south_south = _choice(NEED_SPEC, "south_south", required=False)
+    providers_wanted = _number(NEED_SPEC, "providers_wanted", required=False)
+    timeframe_start = _date(required=False, allow_null=True)
+    timeframe_end = _date(required=False, allow_null=True)
+    source_reference = _text(NEED_SPEC, "source_reference", required=False, allow_blank=True)
 
 
 class OfferUpdateSerializer(OfferInputSerializer):

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from accounts.models import User
 from accounts.services import membership_grant, user_create, user_make_moderator
+from kb.content import entry_content
 from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer, Organisation, RevisionStatus
 from kb.services.entries import entry_update
 from kb.services.importing import ImportReport, entries_import_file
@@ -109,5 +110,7 @@ def demo_review_queue_ensure() -> None:
     entry_update(
         actor=author,
         entry=offer,
-        data={"description": offer.description + " Les sessions peuvent aussi se tenir à distance, en français."},
+        content=entry_content(
+            offer, {"description": offer.description + " Les sessions peuvent aussi se tenir à distance, en français."}
+        ),
     )

@@ -12,6 +12,9 @@ Invariants:
 - A draft may be incomplete; what goes to the moderators may not: a submission (and every change
   proposed to a published entry) names at least one UNCAC article and one type of assistance
   (``entry_submission_check``), which matching and the secretariat's picture rely on.
+- Services take an entry's content as one checked ``kb.content.EntryContent`` (built by the API,
+  the web form and the import alike); they add what only the entry can tell (its contact person,
+  the whole row's constraints, what a submission needs).
 - Every write is validated completely before anything is saved, runs in one transaction, leaves
   an ``EntryEvent``, and queues search indexing after commit.
 """
@@ -22,16 +25,16 @@ import copy
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
 from core.attachments import attachment_files_delete
+from kb.content import EntryContent, entry_content, spec_for
 from kb.exceptions import EntryNotEditable
 from kb.models import (
     AssistanceNeed,
@@ -43,79 +46,14 @@ from kb.models import (
     EntryStatus,
     ExpertiseOffer,
     KnowledgeEntry,
-    Language,
-    Modality,
     Organisation,
-    Region,
     RevisionStatus,
-    TAType,
-    ThematicArea,
-    UncacArticle,
 )
 from kb.selectors import entry_can_manage, entry_contact_choices, entry_contact_current, user_scope
 from kb.services.effects import entry_changed_on_commit
 from kb.signals import entry_moderated
-from kb.validators import keywords_clean
 
 EntryT = TypeVar("EntryT", bound=KnowledgeEntry)
-
-
-@dataclass(frozen=True)
-class RelatedSpec:
-    model: type[models.Model]
-    key: str  # the field clients use to name a related row (number, code, m49_code)
-
-
-_COMMON_RELATED = {
-    "articles": RelatedSpec(UncacArticle, "number"),
-    "ta_types": RelatedSpec(TAType, "code"),
-    "thematic_areas": RelatedSpec(ThematicArea, "code"),
-    "working_languages": RelatedSpec(Language, "code"),
-}
-_COMMON_SCALARS = ("title", "description", "language", "keywords", "contact_person")
-
-
-@dataclass(frozen=True)
-class EntrySpec:
-    kind: str
-    model: type[KnowledgeEntry]
-    scalars: tuple[str, ...]
-    related: dict[str, RelatedSpec]
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        return self.scalars + tuple(self.related)
-
-
-OFFER_SPEC = EntrySpec(
-    kind=EntryKind.OFFER,
-    model=ExpertiseOffer,
-    scalars=(*_COMMON_SCALARS, "capacity", "cost_arrangement", "contact_name", "contact_email"),
-    related={
-        **_COMMON_RELATED,
-        "modalities": RelatedSpec(Modality, "code"),
-        "regions_served": RelatedSpec(Region, "m49_code"),
-    },
-)
-NEED_SPEC = EntrySpec(
-    kind=EntryKind.NEED,
-    model=AssistanceNeed,
-    scalars=(
-        *_COMMON_SCALARS,
-        "priority",
-        "south_south",
-        "providers_wanted",
-        "timeframe_start",
-        "timeframe_end",
-        "source_reference",
-    ),
-    related=dict(_COMMON_RELATED),
-)
-
-
-def spec_for(entry: KnowledgeEntry | type[KnowledgeEntry]) -> EntrySpec:
-    model = entry if isinstance(entry, type) else type(entry)
-    return OFFER_SPEC if issubclass(model, ExpertiseOffer) else NEED_SPEC
 
 
 # --- canonical data ------------------------------------------------------------------------------
@@ -152,48 +90,15 @@ def _contact_membership(entry: KnowledgeEntry, email: str | None) -> Membership 
     return entry_contact_choices(entry=entry).filter(user__email__iexact=str(email).strip()).first()
 
 
-def _resolve_related(spec: EntrySpec, data: Mapping[str, Any]) -> dict[str, list[models.Model]]:
-    resolved: dict[str, list[models.Model]] = {}
-    errors: dict[str, str] = {}
-    for name, related in spec.related.items():
-        if name not in data:
+def _assign(entry: KnowledgeEntry, content: EntryContent) -> None:
+    """Set ``content``'s fields on ``entry`` (in memory); the contact person must act for it."""
+    for name, value in content.items():
+        if name in content.spec.related:
             continue
-        keys = data[name] or []
-        if not isinstance(keys, list | tuple):
-            errors[name] = _("Give a list.")
-            continue
-        unique_keys = list(dict.fromkeys(keys))
-        try:
-            rows = {
-                getattr(obj, related.key): obj
-                for obj in related.model._default_manager.filter(**{f"{related.key}__in": unique_keys})
-            }
-        except (TypeError, ValueError):
-            rows = {}
-        unknown = [str(k) for k in unique_keys if k not in rows]
-        if unknown:
-            errors[name] = _("Unknown value(s): %(values)s.") % {"values": ", ".join(unknown)}
-            continue
-        resolved[name] = [rows[k] for k in unique_keys]
-    if errors:
-        raise ValidationError(errors)
-    return resolved
-
-
-def _assign_scalars(entry: KnowledgeEntry, spec: EntrySpec, data: Mapping[str, Any]) -> None:
-    unknown = set(data) - set(spec.fields)
-    if unknown:
-        raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})
-    for name in spec.scalars:
-        if name not in data:
-            continue
-        value = data[name]
         if name == "language":
-            if not Language.objects.filter(code=value).exists():
-                raise ValidationError({"language": _("Unknown language code: %(code)s.") % {"code": value}})
             entry.language_id = value
         elif name == "keywords":
-            entry.keywords = keywords_clean(value)
+            entry.keywords = list(value)
         elif name == "contact_person":
             membership = _contact_membership(entry, value)
             if value and membership is None:
@@ -201,29 +106,18 @@ def _assign_scalars(entry: KnowledgeEntry, spec: EntrySpec, data: Mapping[str, A
                     {"contact_person": _("Choose a member of the entry's organisation as its contact person.")}
                 )
             entry.contact_person = membership
-        elif name in ("timeframe_start", "timeframe_end") and isinstance(value, str):
-            try:
-                setattr(entry, name, dt.date.fromisoformat(value) if value else None)
-            except ValueError as exc:
-                raise ValidationError({name: _("Give a date as YYYY-MM-DD.")}) from exc
         else:
-            setattr(
-                entry,
-                name,
-                "" if value is None and name in ("contact_name", "contact_email", "source_reference") else value,
-            )
+            setattr(entry, name, value)
 
 
-def _validate(entry: KnowledgeEntry, spec: EntrySpec, data: Mapping[str, Any]) -> dict[str, list]:
-    """Assign ``data`` to ``entry`` (in memory) and validate everything; returns resolved m2m."""
+def _validate(entry: KnowledgeEntry, content: EntryContent) -> None:
+    """Assign ``content`` to ``entry`` (in memory) and validate the whole row (``full_clean``:
+    required fields, constraints) for what only the entry can tell."""
+    if content.spec is not spec_for(entry):
+        raise TypeError(f"{content.kind} content given for {type(entry).__name__}")
     errors: dict[str, list[str]] = {}
-    related: dict[str, list] = {}
     try:
-        _assign_scalars(entry, spec, data)
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    try:
-        related = _resolve_related(spec, data)
+        _assign(entry, content)
     except ValidationError as exc:
         errors.update(exc.message_dict)
     try:
@@ -234,13 +128,12 @@ def _validate(entry: KnowledgeEntry, spec: EntrySpec, data: Mapping[str, Any]) -
             errors.setdefault(field, []).extend(messages if isinstance(messages, list) else [messages])
     if errors:
         raise ValidationError(errors)
-    return related
 
 
-def _save(entry: KnowledgeEntry, related: Mapping[str, list]) -> None:
+def _save(entry: KnowledgeEntry, content: EntryContent) -> None:
     entry.save()
-    for name, objects in related.items():
-        getattr(entry, name).set(objects)
+    for name, ids in content.ids.items():
+        getattr(entry, name).set(ids)
 
 
 def entry_event_record(
@@ -299,14 +192,13 @@ def _require(condition: bool, message: str) -> None:
         raise PermissionDenied(message)
 
 
-def _create(entry: EntryT, spec: EntrySpec, data: Mapping[str, Any], *, actor: User | None, action: str) -> EntryT:
-    """Validate ``data`` onto a new ``entry``, save it with its tags, record and announce it."""
-    if "working_languages" not in data and "language" in data:
-        data = {**data, "working_languages": [data["language"]]}
-    related = _validate(entry, spec, data)
-    _save(entry, related)
+def _create(entry: EntryT, content: EntryContent, *, actor: User | None, action: str) -> EntryT:
+    """Validate ``content`` onto a new ``entry``, save it with its tags, record and announce it."""
+    content = content.with_working_languages_default()
+    _validate(entry, content)
+    _save(entry, content)
     entry_event_record(entry=entry, action=action, actor=actor, to_status=entry.status)
-    entry_changed_on_commit(spec.kind, [entry.pk])
+    entry_changed_on_commit(content.kind, [entry.pk])
     return entry
 
 
@@ -314,7 +206,7 @@ def offer_create_unchecked(
     *,
     actor: User | None,
     organisation: Organisation,
-    data: Mapping[str, Any],
+    content: EntryContent,
     external_id: str | None = None,
     action: str = EntryAction.CREATED,
 ) -> ExpertiseOffer:
@@ -324,11 +216,11 @@ def offer_create_unchecked(
         created_by=actor,
         external_id=external_id or new_external_id(EntryKind.OFFER),
     )
-    return _create(offer, OFFER_SPEC, data, actor=actor, action=action)
+    return _create(offer, content, actor=actor, action=action)
 
 
 def offer_create(
-    *, actor: User, organisation: Organisation, data: Mapping[str, Any], submit: bool = False
+    *, actor: User, organisation: Organisation, content: EntryContent, submit: bool = False
 ) -> ExpertiseOffer:
     """A provider focal point registers expertise for their organisation, as a draft (and submits
     it for moderation in the same transaction with ``submit``: both happen or neither)."""
@@ -337,7 +229,7 @@ def offer_create(
         _("Only provider focal points of %(org)s can register its expertise.") % {"org": organisation},
     )
     with transaction.atomic(durable=True):
-        offer = offer_create_unchecked(actor=actor, organisation=organisation, data=data)
+        offer = offer_create_unchecked(actor=actor, organisation=organisation, content=content)
         return _submit(actor=actor, entry=offer) if submit else offer
 
 
@@ -346,7 +238,7 @@ def need_create_unchecked(
     actor: User | None,
     country: Country,
     organisation: Organisation | None,
-    data: Mapping[str, Any],
+    content: EntryContent,
     external_id: str | None = None,
     action: str = EntryAction.CREATED,
 ) -> AssistanceNeed:
@@ -358,11 +250,11 @@ def need_create_unchecked(
         created_by=actor,
         external_id=external_id or new_external_id(EntryKind.NEED),
     )
-    return _create(need, NEED_SPEC, data, actor=actor, action=action)
+    return _create(need, content, actor=actor, action=action)
 
 
 def need_create(
-    *, actor: User, organisation: Organisation, data: Mapping[str, Any], submit: bool = False
+    *, actor: User, organisation: Organisation, content: EntryContent, submit: bool = False
 ) -> AssistanceNeed:
     """A recipient focal point posts a need for their organisation's State, as a draft (submitted
     in the same transaction with ``submit``)."""
@@ -376,7 +268,7 @@ def need_create(
             {"organisation": _("Needs belong to a State; an international organisation cannot post one.")}
         )
     with transaction.atomic(durable=True):
-        need = need_create_unchecked(actor=actor, country=country, organisation=organisation, data=data)
+        need = need_create_unchecked(actor=actor, country=country, organisation=organisation, content=content)
         return _submit(actor=actor, entry=need) if submit else need
 
 
@@ -385,36 +277,34 @@ def need_create(
 _EDITABLE_IN_PLACE = {EntryStatus.DRAFT, EntryStatus.RETURNED}
 
 
-def entry_content_write(*, entry: KnowledgeEntry, data: Mapping[str, Any]) -> None:
-    """Validate ``data`` against ``entry`` and save it in place, whatever the entry's state.
+def entry_content_write(*, entry: KnowledgeEntry, content: EntryContent) -> None:
+    """Validate ``content`` against ``entry`` and save it in place, whatever the entry's state.
 
     The building block of editing a draft and of a moderator's bulk import; callers decide
     whether the state allows it and record the event.
     """
-    spec = spec_for(entry)
-    related = _validate(entry, spec, data)
-    _save(entry, related)
-    entry_changed_on_commit(spec.kind, [entry.pk])
+    _validate(entry, content)
+    _save(entry, content)
+    entry_changed_on_commit(content.kind, [entry.pk])
 
 
-def entry_update_unchecked(*, actor: User | None, entry: KnowledgeEntry, data: Mapping[str, Any]) -> KnowledgeEntry:
+def entry_update_unchecked(*, actor: User | None, entry: KnowledgeEntry, content: EntryContent) -> KnowledgeEntry:
     """Apply changes in place (draft/returned), or as pending changes of a published entry."""
     spec = spec_for(entry)
     if entry.status in _EDITABLE_IN_PLACE:
-        entry_content_write(entry=entry, data=data)
+        entry_content_write(entry=entry, content=content)
         entry_event_record(
             entry=entry, action=EntryAction.EDITED, actor=actor, from_status=entry.status, to_status=entry.status
         )
         return entry
     if entry.status == EntryStatus.PUBLISHED:
         base = entry.pending_revision or entry_snapshot(entry)
-        proposed = {**base, **data}
-        candidate = copy.copy(entry)
-        _validate(candidate, spec, proposed)  # validate the whole proposed version, save nothing of it
+        # The whole proposed version, checked as one content and against the entry; nothing of it is saved.
+        proposed = entry_content(spec, {**base, **content.as_json()})
+        _validate(copy.copy(entry), proposed)
         if actor is not None:  # proposed changes go straight to the moderators
             entry_submission_check(proposed)
-        entry.pending_revision = {key: proposed[key] for key in spec.fields if key in proposed}
-        entry.pending_revision["keywords"] = candidate.keywords
+        entry.pending_revision = proposed.as_json()
         previous_state = entry.moderation_state
         entry.revision_status = RevisionStatus.SUBMITTED
         fields = ["pending_revision", "revision_status", "updated_at"]
@@ -439,14 +329,12 @@ def entry_update_unchecked(*, actor: User | None, entry: KnowledgeEntry, data: M
     raise EntryNotEditable(_("Archived entries cannot be edited; restore it to a draft first."))
 
 
-def entry_update(
-    *, actor: User, entry: KnowledgeEntry, data: Mapping[str, Any], submit: bool = False
-) -> KnowledgeEntry:
+def entry_update(*, actor: User, entry: KnowledgeEntry, content: EntryContent, submit: bool = False) -> KnowledgeEntry:
     """Edit an entry; with ``submit``, a draft or returned entry is also submitted, atomically."""
     _require(entry_can_manage(user=actor, entry=entry), _("You can only edit your own organisation's entries."))
     with transaction.atomic(durable=True):
         locked = type(entry)._default_manager.select_for_update().get(pk=entry.pk)
-        updated = entry_update_unchecked(actor=actor, entry=locked, data=data)
+        updated = entry_update_unchecked(actor=actor, entry=locked, content=content)
         if submit and updated.status in _EDITABLE_IN_PLACE:
             return _submit(actor=actor, entry=updated)
         return updated
@@ -455,14 +343,14 @@ def entry_update(
 def revision_apply(entry: KnowledgeEntry) -> None:
     """Copy ``pending_revision`` into the entry's fields (moderator approved it). A contact person
     who left the organisation since the changes were proposed is dropped, not an error."""
-    spec = spec_for(entry)
     revision = dict(entry.pending_revision or {})
     if revision.get("contact_person") and _contact_membership(entry, revision["contact_person"]) is None:
         revision["contact_person"] = None
-    related = _validate(entry, spec, revision)
+    content = entry_content(entry, revision)
+    _validate(entry, content)
     entry.pending_revision = None
     entry.revision_status = RevisionStatus.NONE
-    _save(entry, related)
+    _save(entry, content)
 
 
 # --- delete --------------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def _apply_record(record: EntryRecord, *, publish: bool, actor: User | None, cou
             entry = offer_create_unchecked(
                 actor=actor,
                 organisation=organisation,
-                data=record.data,
+                content=record.content,
                 external_id=record.external_id,
                 action=EntryAction.IMPORTED,
             )
@@ -118,7 +118,7 @@ def _apply_record(record: EntryRecord, *, publish: bool, actor: User | None, cou
                 actor=actor,
                 country=_need_country(record, countries),
                 organisation=organisation,
-                data=record.data,
+                content=record.content,
                 external_id=record.external_id,
                 action=EntryAction.IMPORTED,
             )
@@ -137,11 +137,11 @@ def _apply_record(record: EntryRecord, *, publish: bool, actor: User | None, cou
             existing.country, existing.organisation = country, organisation
             ownership_changed = True
     snapshot = entry_snapshot(existing)
-    changed = {key: value for key, value in record.data.items() if snapshot.get(key) != value}
+    changed = [key for key, value in record.content.as_json().items() if snapshot.get(key) != value]
     if not changed and not ownership_changed and existing.status == status and not existing.pending_revision:
         return "unchanged"
     # An import by a moderator overwrites in place, whatever the entry's state.
-    entry_content_write(entry=existing, data=changed)
+    entry_content_write(entry=existing, content=record.content.only(changed))
     entry_import_status(actor=actor, entry=existing, status=status)
     return "updated"
 

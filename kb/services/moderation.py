@@ -30,10 +30,11 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from core.state_machine import NOBODY, Role, StateMachine, Transition
+from kb.content import spec_for
 from kb.models import EntryAction, EntryStatus, KnowledgeEntry, ModerationState, RevisionStatus
 from kb.selectors import entry_can_manage
 from kb.services.effects import entry_changed_on_commit
-from kb.services.entries import entry_event_record, entry_snapshot, entry_submission_check, revision_apply, spec_for
+from kb.services.entries import entry_event_record, entry_snapshot, entry_submission_check, revision_apply
 from kb.signals import entry_moderated
 
 EntryT = TypeVar("EntryT", bound=KnowledgeEntry)

@@ -17,8 +17,9 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext as _
 
+from kb.content import spec_for
 from kb.models import KnowledgeEntry, Language
-from kb.services.entries import entry_snapshot, spec_for
+from kb.services.entries import entry_snapshot
 
 #: Fields compared as running text (word-level diff) rather than as a single value.
 _TEXT_FIELDS = frozenset({"title", "description", "source_reference"})

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from core.api.errors import CONFLICT_CODES
 from core.errors import DomainError
 from core.web import error_text, show_error
+from kb.content import entry_content
 from kb.models import EntryStatus, ExpertiseOffer
 from kb.services.entries import offer_create
 from kb.services.moderation import entry_transition
@@ -107,7 +108,7 @@ def test_an_illegal_transition_reads_the_same_in_the_api_and_on_the_page(civ, mo
     draft = offer_create(
         actor=civ.user,
         organisation=civ.organisation,
-        data={"title": "Draft", "description": "A course.", "language": "en"},
+        content=entry_content("offer", {"title": "Draft", "description": "A course.", "language": "en"}),
     )
 
     api = moderator.client.post(f"/api/v1/offers/{draft.pk}/publish/")
@@ -133,7 +134,9 @@ def test_an_entry_that_cannot_be_deleted_reads_the_same_in_the_api_and_on_the_pa
         "articles": [8],
         "ta_types": ["capacity_building"],
     }
-    offer = offer_create(actor=civ.user, organisation=civ.organisation, data=data, submit=True)
+    offer = offer_create(
+        actor=civ.user, organisation=civ.organisation, content=entry_content("offer", data), submit=True
+    )
     entry_transition(actor=moderator.user, entry=offer, action="publish")
 
     api = civ.client.delete(f"/api/v1/offers/{offer.pk}/")
@@ -154,7 +157,7 @@ def test_the_admin_bulk_action_shows_the_same_message(civ, moderator):
     draft = offer_create(
         actor=civ.user,
         organisation=civ.organisation,
-        data={"title": "Draft", "description": "A course.", "language": "en"},
+        content=entry_content("offer", {"title": "Draft", "description": "A course.", "language": "en"}),
     )
     api = moderator.client.post(f"/api/v1/offers/{draft.pk}/publish/")
 

@@ -10,6 +10,7 @@ from celery import Celery, shared_task
 from django.db import transaction
 
 from core.tasks import enqueue, enqueue_on_commit, registered
+from kb.content import entry_content
 from kb.services.entries import offer_create
 from kb.signals import entries_committed, entry_features_ready
 from matching.services import notifications, runs
@@ -91,7 +92,7 @@ def test_entry_changes_reach_other_apps_after_commit_once_per_kind(civ, django_c
     entry_features_ready.connect(on_ready)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            offer = offer_create(actor=civ.user, organisation=civ.organisation, data=OFFER)
+            offer = offer_create(actor=civ.user, organisation=civ.organisation, content=entry_content("offer", OFFER))
             assert committed == []
     finally:
         entries_committed.disconnect(on_committed)

@@ -8,6 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from kb.content import entry_content
 from kb.models import AssistanceNeed, Country, EntryStatus, Organisation
 from kb.services.entries import offer_create
 from kb.services.moderation import entry_transition
@@ -41,16 +42,19 @@ def people(settings):
     offer = offer_create(
         actor=provider,
         organisation=rwa_org,
-        data={
-            "title": "Online asset declaration system",
-            "description": "We share our online system for filing and verifying asset declarations of public officials.",
-            "language": "en",
-            "articles": [8],
-            "ta_types": ["technology"],
-            "thematic_areas": ["asset_declarations"],
-            "working_languages": ["en", "fr"],
-            "capacity": 2,
-        },
+        content=entry_content(
+            "offer",
+            {
+                "title": "Online asset declaration system",
+                "description": "We share our online system for filing and verifying asset declarations of public officials.",
+                "language": "en",
+                "articles": [8],
+                "ta_types": ["technology"],
+                "thematic_areas": ["asset_declarations"],
+                "working_languages": ["en", "fr"],
+                "capacity": 2,
+            },
+        ),
     )
     entry_transition(actor=provider, entry=offer, action="submit")
     entry_transition(actor=moderator, entry=offer, action="publish")
@@ -169,14 +173,17 @@ def test_both_sides_talk_and_rate_and_the_rating_forms_disappear(chrome, live_se
     need = need_create(
         actor=recipient,
         organisation=recipient.memberships.get().organisation,
-        data={
-            "title": "Vérification des déclarations de patrimoine",
-            "description": "Nous avons besoin d'appui pour vérifier les déclarations de patrimoine des agents publics.",
-            "language": "fr",
-            "articles": [8],
-            "ta_types": ["technology"],
-            "thematic_areas": ["asset_declarations"],
-        },
+        content=entry_content(
+            "need",
+            {
+                "title": "Vérification des déclarations de patrimoine",
+                "description": "Nous avons besoin d'appui pour vérifier les déclarations de patrimoine des agents publics.",
+                "language": "fr",
+                "articles": [8],
+                "ta_types": ["technology"],
+                "thematic_areas": ["asset_declarations"],
+            },
+        ),
         submit=True,
     )
     entry_transition(actor=moderator, entry=need, action="publish")

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from kb.content import entry_content
 from kb.models import EntryEvent, EntryStatus, ExpertiseOffer
 from kb.services.entries import offer_create
 from kb.services.moderation import entry_transition
@@ -20,13 +21,16 @@ def _offers(civ, n, submit=True):
         offer = offer_create(
             actor=civ.user,
             organisation=civ.organisation,
-            data={
-                "title": f"Offer {i}",
-                "description": "d",
-                "language": "en",
-                "articles": [8, 9],
-                "ta_types": ["capacity_building"],
-            },
+            content=entry_content(
+                "offer",
+                {
+                    "title": f"Offer {i}",
+                    "description": "d",
+                    "language": "en",
+                    "articles": [8, 9],
+                    "ta_types": ["capacity_building"],
+                },
+            ),
         )
         if submit:
             entry_transition(actor=civ.user, entry=offer, action="submit")

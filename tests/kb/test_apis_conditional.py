@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from kb.content import entry_content
 from kb.services.entries import entry_update
 from tests.kb.test_apis_entries import make, publish
 
@@ -39,7 +40,7 @@ def test_list_answers_304_until_something_in_it_changes(kind, civ, kor, moderato
     assert "Accept" in first["Vary"]
 
     # An edit, an addition and a deletion each change it.
-    entry_update(actor=civ.user, entry=entry, data={"title": "Renamed"})
+    entry_update(actor=civ.user, entry=entry, content=entry_content(entry, {"title": "Renamed"}))
     edited = client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert edited.status_code == 200
     assert edited["ETag"] != etag
@@ -63,7 +64,7 @@ def test_another_states_draft_never_changes_my_etag(kind, civ, kor, moderator):
     owners = civ.client.get(url)["ETag"]
 
     draft = make(kind, civ, title="Draft")
-    entry_update(actor=civ.user, entry=draft, data={"title": "Draft, edited"})
+    entry_update(actor=civ.user, entry=draft, content=entry_content(draft, {"title": "Draft, edited"}))
     # The owner's list changed; the other State's did not, so its ETag still validates.
     assert civ.client.get(url, HTTP_IF_NONE_MATCH=owners).status_code == 200
     not_modified = kor.client.get(url, HTTP_IF_NONE_MATCH=mine)
@@ -90,7 +91,7 @@ def test_detail_answers_304_until_the_entry_changes(kind, civ, kor, moderator):
 
     # Changes proposed on a published entry: the owner sees them, so the owner's ETag moves.
     owners = civ.client.get(url)["ETag"]
-    entry_update(actor=civ.user, entry=entry, data={"title": "Proposed"})
+    entry_update(actor=civ.user, entry=entry, content=entry_content(entry, {"title": "Proposed"}))
     changed = civ.client.get(url, HTTP_IF_NONE_MATCH=owners)
     assert changed.status_code == 200
     assert changed.json()["pending_changes"]

@@ -8,6 +8,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from kb.content import entry_content
 from kb.models import MAX_DESCRIPTION_LENGTH, ExpertiseOffer
 from tests.kb.test_apis_entries import OFFER, assert_error, make, publish, url
 
@@ -120,7 +121,7 @@ def test_descriptions_longer_than_the_documented_maximum_are_refused_on_every_pa
     from kb.services.entries import entry_update
 
     with pytest.raises(ValidationError) as caught:
-        entry_update(actor=civ.user, entry=offer, data={"description": long})
+        entry_update(actor=civ.user, entry=offer, content=entry_content(offer, {"description": long}))
     assert "description" in caught.value.message_dict
     schema = civ.client.get(reverse("api-schema"), {"format": "json"}).json()
     assert schema["components"]["schemas"]["OfferInputRequest"]["properties"]["description"]["maxLength"] == (

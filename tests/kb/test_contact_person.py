@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Membership
+from kb.content import entry_content
 from kb.interchange import entry_to_line
 from kb.models import ExpertiseOffer
 from kb.services.entries import entry_snapshot, entry_update, need_create, offer_create
@@ -22,27 +23,37 @@ OFFER = {"title": "Asset declaration training", "description": "A week-long cour
 
 def test_the_contact_is_a_member_of_the_entrys_organisation(civ, civ_colleague, kor):
     offer = offer_create(
-        actor=civ.user, organisation=civ.organisation, data={**OFFER, "contact_person": civ_colleague.user.email}
+        actor=civ.user,
+        organisation=civ.organisation,
+        content=entry_content("offer", {**OFFER, "contact_person": civ_colleague.user.email}),
     )
     assert offer.contact_person.user == civ_colleague.user
     assert entry_snapshot(offer)["contact_person"] == civ_colleague.user.email
     with pytest.raises(ValidationError) as error:
-        entry_update(actor=civ.user, entry=offer, data={"contact_person": kor.user.email})
+        entry_update(actor=civ.user, entry=offer, content=entry_content(offer, {"contact_person": kor.user.email}))
     assert set(error.value.message_dict) == {"contact_person"}
     with pytest.raises(ValidationError):
-        entry_update(actor=civ.user, entry=offer, data={"contact_person": "nobody@example.org"})
-    offer = entry_update(actor=civ.user, entry=offer, data={"contact_person": None})
+        entry_update(
+            actor=civ.user, entry=offer, content=entry_content(offer, {"contact_person": "nobody@example.org"})
+        )
+    offer = entry_update(actor=civ.user, entry=offer, content=entry_content(offer, {"contact_person": None}))
     assert offer.contact_person is None
 
 
 def test_a_states_need_takes_a_recipient_focal_point_of_that_state(civ, kor):
-    need = need_create(actor=civ.user, organisation=civ.organisation, data={**OFFER, "contact_person": civ.user.email})
+    need = need_create(
+        actor=civ.user,
+        organisation=civ.organisation,
+        content=entry_content("need", {**OFFER, "contact_person": civ.user.email}),
+    )
     assert need.contact_person.organisation == civ.organisation
 
 
 def test_the_contact_is_cleared_when_the_person_leaves_the_organisation(civ, civ_colleague):
     offer = offer_create(
-        actor=civ.user, organisation=civ.organisation, data={**OFFER, "contact_person": civ_colleague.user.email}
+        actor=civ.user,
+        organisation=civ.organisation,
+        content=entry_content("offer", {**OFFER, "contact_person": civ_colleague.user.email}),
     )
     Membership.objects.filter(user=civ_colleague.user).delete()
     offer.refresh_from_db()
@@ -51,7 +62,9 @@ def test_the_contact_is_cleared_when_the_person_leaves_the_organisation(civ, civ
 
 def test_a_deactivated_contact_is_not_shown_nor_kept_in_an_edit(civ, civ_colleague, kor):
     offer = offer_create(
-        actor=civ.user, organisation=civ.organisation, data={**OFFER, "contact_person": civ_colleague.user.email}
+        actor=civ.user,
+        organisation=civ.organisation,
+        content=entry_content("offer", {**OFFER, "contact_person": civ_colleague.user.email}),
     )
     offer.status = "published"
     offer.save()
@@ -63,14 +76,20 @@ def test_a_deactivated_contact_is_not_shown_nor_kept_in_an_edit(civ, civ_colleag
 
 
 def test_pending_changes_naming_a_contact_who_left_are_still_approved(civ, civ_colleague, moderator):
-    offer = offer_create(actor=civ.user, organisation=civ.organisation, data={**OFFER, "articles": [5], "ta_types": []})
+    offer = offer_create(
+        actor=civ.user,
+        organisation=civ.organisation,
+        content=entry_content("offer", {**OFFER, "articles": [5], "ta_types": []}),
+    )
     offer.status = "published"
     offer.save()
     offer.ta_types.set([])
     from kb.models import TAType
 
     offer.ta_types.add(TAType.objects.first())
-    offer = entry_update(actor=civ.user, entry=offer, data={"contact_person": civ_colleague.user.email})
+    offer = entry_update(
+        actor=civ.user, entry=offer, content=entry_content(offer, {"contact_person": civ_colleague.user.email})
+    )
     assert offer.pending_revision["contact_person"] == civ_colleague.user.email
     Membership.objects.filter(user=civ_colleague.user).delete()
     offer = entry_transition(actor=moderator.user, entry=offer, action="publish")
@@ -128,7 +147,9 @@ def test_the_entry_page_and_form_offer_the_organisations_members(civ, civ_collea
 
 def test_the_contact_stays_out_of_the_interchange_format(civ):
     offer = offer_create(
-        actor=civ.user, organisation=civ.organisation, data={**OFFER, "contact_person": civ.user.email}
+        actor=civ.user,
+        organisation=civ.organisation,
+        content=entry_content("offer", {**OFFER, "contact_person": civ.user.email}),
     )
     offer.status = "published"
     offer.save()
@@ -145,7 +166,7 @@ def test_a_states_need_loses_a_contact_who_is_no_longer_a_recipient_focal_point(
         actor=civ.user,
         country=civ.organisation.country,
         organisation=None,
-        data={**OFFER, "contact_person": civ.user.email},
+        content=entry_content("need", {**OFFER, "contact_person": civ.user.email}),
     )
     assert need.contact_person.user == civ.user
     need.status = "published"

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
+from kb.content import entry_content
 from kb.models import SavedSearch, SavedSearchAlert
 from kb.search.sync import search_repair, search_sync_entries
 from kb.services.entries import entry_update, offer_create
@@ -32,7 +33,7 @@ OTHER = {**OFFER, "title": "Asset declarations", "description": "Verifying what 
 
 def _draft(author, data, commit):
     with commit(execute=True):
-        return offer_create(actor=author.user, organisation=author.organisation, data=data)
+        return offer_create(actor=author.user, organisation=author.organisation, content=entry_content("offer", data))
 
 
 def _publish(entry, author, moderator, commit):
@@ -53,7 +54,9 @@ def test_a_newly_published_match_alerts_its_owner_once_and_drafts_never(
     search = saved_search_create(user=kor.user, name="Whistle-blowers", text="whistle-blower protection")
     offer = _draft(civ, OFFER, commit)
     with commit(execute=True):
-        entry_update(actor=civ.user, entry=offer, data={"description": "Protecting whistle-blowers."})
+        entry_update(
+            actor=civ.user, entry=offer, content=entry_content(offer, {"description": "Protecting whistle-blowers."})
+        )
     assert not SavedSearchAlert.objects.exists()  # indexed twice as a draft: no alert
     other = _publish(_draft(civ, OTHER, commit), civ, moderator, commit)
     assert not SavedSearchAlert.objects.exists()  # published, but no match
@@ -68,7 +71,11 @@ def test_a_newly_published_match_alerts_its_owner_once_and_drafts_never(
     search_sync_entries(kind="offer", entry_ids=[offer.pk, other.pk])
     search_repair()
     with commit(execute=True):
-        entry_update(actor=civ.user, entry=offer, data={"title": "Whistle-blower protection, second edition"})
+        entry_update(
+            actor=civ.user,
+            entry=offer,
+            content=entry_content(offer, {"title": "Whistle-blower protection, second edition"}),
+        )
     with commit(execute=True):
         entry_transition(actor=moderator.user, entry=offer, action="publish")
     assert SavedSearchAlert.objects.count() == 1

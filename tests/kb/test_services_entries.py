@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from kb.content import entry_content
 from kb.exceptions import EntryNotEditable
 from kb.models import AssistanceNeed, EntryEvent, EntryStatus, ExpertiseOffer, Organisation
 from kb.services.entries import entry_delete, entry_update, need_create, offer_create
@@ -27,7 +28,7 @@ OFFER = {
 
 
 def test_provider_creates_a_draft_offer_with_its_tags(civ):
-    offer = offer_create(actor=civ.user, organisation=civ.organisation, data=OFFER)
+    offer = offer_create(actor=civ.user, organisation=civ.organisation, content=entry_content("offer", OFFER))
     assert offer.status == EntryStatus.DRAFT
     assert offer.organisation == civ.organisation
     assert offer.created_by == civ.user
@@ -39,13 +40,15 @@ def test_provider_creates_a_draft_offer_with_its_tags(civ):
 
 def test_working_languages_default_to_the_text_language(civ):
     data = {k: v for k, v in OFFER.items() if k != "working_languages"}
-    offer = offer_create(actor=civ.user, organisation=civ.organisation, data={**data, "language": "fr"})
+    offer = offer_create(
+        actor=civ.user, organisation=civ.organisation, content=entry_content("offer", {**data, "language": "fr"})
+    )
     assert [lang.code for lang in offer.working_languages.all()] == ["fr"]
 
 
 def test_cannot_create_for_another_organisation(civ, kor):
     with pytest.raises(PermissionDenied):
-        offer_create(actor=civ.user, organisation=kor.organisation, data=OFFER)
+        offer_create(actor=civ.user, organisation=kor.organisation, content=entry_content("offer", OFFER))
     assert not ExpertiseOffer.objects.filter(organisation=kor.organisation).exists()
 
 
@@ -54,7 +57,7 @@ def test_recipient_only_focal_point_cannot_offer(db):
 
     recipient = _focal_point("PRY", provider=False, recipient=True)
     with pytest.raises(PermissionDenied):
-        offer_create(actor=recipient.user, organisation=recipient.organisation, data=OFFER)
+        offer_create(actor=recipient.user, organisation=recipient.organisation, content=entry_content("offer", OFFER))
 
 
 def test_provider_only_focal_point_cannot_post_needs(bra_provider):
@@ -62,7 +65,7 @@ def test_provider_only_focal_point_cannot_post_needs(bra_provider):
         need_create(
             actor=bra_provider.user,
             organisation=bra_provider.organisation,
-            data={"title": "x", "description": "y", "language": "pt"},
+            content=entry_content("need", {"title": "x", "description": "y", "language": "pt"}),
         )
 
 
@@ -72,7 +75,11 @@ def test_need_cannot_belong_to_an_international_organisation(db):
     unodc = Organisation.objects.create(name="UNODC", country=None)
     member = MembershipFactory(organisation=unodc)
     with pytest.raises(ValidationError) as excinfo:
-        need_create(actor=member.user, organisation=unodc, data={"title": "x", "description": "y", "language": "en"})
+        need_create(
+            actor=member.user,
+            organisation=unodc,
+            content=entry_content("need", {"title": "x", "description": "y", "language": "en"}),
+        )
     assert "organisation" in excinfo.value.message_dict
 
 
@@ -93,7 +100,9 @@ def test_need_cannot_belong_to_an_international_organisation(db):
 )
 def test_bad_input_names_the_field_and_writes_nothing(civ, field, value, message_part):
     with pytest.raises(ValidationError) as excinfo:
-        offer_create(actor=civ.user, organisation=civ.organisation, data={**OFFER, field: value})
+        offer_create(
+            actor=civ.user, organisation=civ.organisation, content=entry_content("offer", {**OFFER, field: value})
+        )
     errors = excinfo.value.message_dict
     assert field in errors, errors
     assert message_part.lower() in " ".join(errors[field]).lower()
@@ -103,7 +112,11 @@ def test_bad_input_names_the_field_and_writes_nothing(civ, field, value, message
 
 def test_unknown_fields_are_rejected(civ):
     with pytest.raises(ValidationError) as excinfo:
-        offer_create(actor=civ.user, organisation=civ.organisation, data={**OFFER, "status": "published"})
+        offer_create(
+            actor=civ.user,
+            organisation=civ.organisation,
+            content=entry_content("offer", {**OFFER, "status": "published"}),
+        )
     assert "status" in excinfo.value.message_dict
     assert not ExpertiseOffer.objects.exists()
 
@@ -113,30 +126,33 @@ def test_need_timeframe_must_be_ordered(civ):
         need_create(
             actor=civ.user,
             organisation=civ.organisation,
-            data={
-                "title": "t",
-                "description": "d",
-                "language": "fr",
-                "timeframe_start": "2027-06-01",
-                "timeframe_end": "2027-01-01",
-            },
+            content=entry_content(
+                "need",
+                {
+                    "title": "t",
+                    "description": "d",
+                    "language": "fr",
+                    "timeframe_start": "2027-06-01",
+                    "timeframe_end": "2027-01-01",
+                },
+            ),
         )
     assert "desired end" in str(excinfo.value).lower()
     assert not AssistanceNeed.objects.exists()
 
 
 def test_owner_edits_a_draft_in_place(civ, civ_colleague):
-    offer = offer_create(actor=civ.user, organisation=civ.organisation, data=OFFER)
-    entry_update(actor=civ_colleague.user, entry=offer, data={"capacity": 10, "articles": [8]})
+    offer = offer_create(actor=civ.user, organisation=civ.organisation, content=entry_content("offer", OFFER))
+    entry_update(actor=civ_colleague.user, entry=offer, content=entry_content(offer, {"capacity": 10, "articles": [8]}))
     offer.refresh_from_db()
     assert offer.capacity == 10
     assert [a.number for a in offer.articles.all()] == [8]
 
 
 def test_another_state_cannot_edit_or_delete(civ, kor):
-    offer = offer_create(actor=civ.user, organisation=civ.organisation, data=OFFER)
+    offer = offer_create(actor=civ.user, organisation=civ.organisation, content=entry_content("offer", OFFER))
     with pytest.raises(PermissionDenied):
-        entry_update(actor=kor.user, entry=offer, data={"title": "Hijacked"})
+        entry_update(actor=kor.user, entry=offer, content=entry_content(offer, {"title": "Hijacked"}))
     with pytest.raises(PermissionDenied):
         entry_delete(actor=kor.user, entry=offer)
     offer.refresh_from_db()
@@ -144,32 +160,34 @@ def test_another_state_cannot_edit_or_delete(civ, kor):
 
 
 def test_failed_edit_leaves_the_entry_untouched(civ):
-    offer = offer_create(actor=civ.user, organisation=civ.organisation, data=OFFER)
+    offer = offer_create(actor=civ.user, organisation=civ.organisation, content=entry_content("offer", OFFER))
     with pytest.raises(ValidationError):
-        entry_update(actor=civ.user, entry=offer, data={"title": "Valid new title", "articles": [72]})
+        entry_update(
+            actor=civ.user, entry=offer, content=entry_content(offer, {"title": "Valid new title", "articles": [72]})
+        )
     offer.refresh_from_db()
     assert offer.title == OFFER["title"]
     assert sorted(a.number for a in offer.articles.all()) == [5, 9]
 
 
 def test_submitted_entries_are_frozen_until_withdrawn(civ):
-    offer = offer_create(actor=civ.user, organisation=civ.organisation, data=OFFER)
+    offer = offer_create(actor=civ.user, organisation=civ.organisation, content=entry_content("offer", OFFER))
     entry_transition(actor=civ.user, entry=offer, action="submit")
     with pytest.raises(EntryNotEditable):
-        entry_update(actor=civ.user, entry=offer, data={"title": "Sneaky edit"})
+        entry_update(actor=civ.user, entry=offer, content=entry_content(offer, {"title": "Sneaky edit"}))
     entry_transition(actor=civ.user, entry=offer, action="withdraw")
-    entry_update(actor=civ.user, entry=offer, data={"title": "Proper edit"})
+    entry_update(actor=civ.user, entry=offer, content=entry_content(offer, {"title": "Proper edit"}))
     offer.refresh_from_db()
     assert offer.title == "Proper edit"
 
 
 def test_only_never_published_drafts_can_be_deleted(civ, moderator):
-    offer = offer_create(actor=civ.user, organisation=civ.organisation, data=OFFER)
+    offer = offer_create(actor=civ.user, organisation=civ.organisation, content=entry_content("offer", OFFER))
     entry_transition(actor=civ.user, entry=offer, action="submit")
     entry_transition(actor=moderator.user, entry=offer, action="publish")
     with pytest.raises(EntryNotEditable):
         entry_delete(actor=civ.user, entry=offer)
-    draft = offer_create(actor=civ.user, organisation=civ.organisation, data=OFFER)
+    draft = offer_create(actor=civ.user, organisation=civ.organisation, content=entry_content("offer", OFFER))
     pk = draft.pk
     entry_delete(actor=civ.user, entry=draft)
     assert not ExpertiseOffer.objects.filter(pk=pk).exists()

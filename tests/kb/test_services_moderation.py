@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from core.state_machine import IllegalTransition, Role
+from kb.content import entry_content
 from kb.models import EntryEvent, EntryStatus, ModerationState, RevisionStatus
 from kb.services.entries import entry_update, need_create, offer_create
 from kb.services.moderation import TRANSITIONS, Action, allowed_actions, entry_transition
@@ -19,13 +20,16 @@ def _offer(actor):
     return offer_create(
         actor=actor.user,
         organisation=actor.organisation,
-        data={
-            "title": "Asset declaration training",
-            "description": "A course.",
-            "language": "en",
-            "articles": [8],
-            "ta_types": ["capacity_building"],
-        },
+        content=entry_content(
+            "offer",
+            {
+                "title": "Asset declaration training",
+                "description": "A course.",
+                "language": "en",
+                "articles": [8],
+                "ta_types": ["capacity_building"],
+            },
+        ),
     )
 
 
@@ -48,7 +52,7 @@ def _bring_to(state: ModerationState, owner, moderator):
     }[state]
     for actor, action in steps:
         if action == "edit":
-            offer = entry_update(actor=actor.user, entry=offer, data={"title": "Better title"})
+            offer = entry_update(actor=actor.user, entry=offer, content=entry_content(offer, {"title": "Better title"}))
         else:
             offer = entry_transition(actor=actor.user, entry=offer, action=action, reason="needs detail")
     offer.refresh_from_db()
@@ -142,7 +146,9 @@ def test_returned_entry_shows_the_reason_and_can_be_resubmitted(civ, moderator):
     entry_transition(actor=moderator.user, entry=offer, action="return", reason="Add the target audience.")
     offer.refresh_from_db()
     assert offer.moderation_reason == "Add the target audience."
-    entry_update(actor=civ.user, entry=offer, data={"description": "For prosecutors and auditors."})
+    entry_update(
+        actor=civ.user, entry=offer, content=entry_content(offer, {"description": "For prosecutors and auditors."})
+    )
     entry_transition(actor=civ.user, entry=offer, action="submit")
     entry_transition(actor=moderator.user, entry=offer, action="publish")
     offer.refresh_from_db()
@@ -153,7 +159,7 @@ def test_returned_entry_shows_the_reason_and_can_be_resubmitted(civ, moderator):
 
 def test_editing_a_published_entry_keeps_the_published_version_until_approved(civ, moderator):
     offer = _bring_to(S.PUBLISHED, civ, moderator)
-    entry_update(actor=civ.user, entry=offer, data={"title": "New title", "articles": [8, 52]})
+    entry_update(actor=civ.user, entry=offer, content=entry_content(offer, {"title": "New title", "articles": [8, 52]}))
     offer.refresh_from_db()
     assert offer.title == "Asset declaration training"
     assert [a.number for a in offer.articles.all()] == [8]
@@ -199,13 +205,16 @@ def test_needs_follow_the_same_machine(civ, moderator):
     need = need_create(
         actor=civ.user,
         organisation=civ.organisation,
-        data={
-            "title": "Help with asset declarations",
-            "description": "Verification.",
-            "language": "fr",
-            "articles": [8],
-            "ta_types": ["capacity_building"],
-        },
+        content=entry_content(
+            "need",
+            {
+                "title": "Help with asset declarations",
+                "description": "Verification.",
+                "language": "fr",
+                "articles": [8],
+                "ta_types": ["capacity_building"],
+            },
+        ),
     )
     entry_transition(actor=civ.user, entry=need, action="submit")
     entry_transition(actor=moderator.user, entry=need, action="publish")
@@ -219,18 +228,20 @@ def test_needs_follow_the_same_machine(civ, moderator):
 
 def test_a_draft_may_be_incomplete_but_a_submission_may_not(civ):
     draft = offer_create(
-        actor=civ.user, organisation=civ.organisation, data={"title": "T", "description": "D", "language": "en"}
+        actor=civ.user,
+        organisation=civ.organisation,
+        content=entry_content("offer", {"title": "T", "description": "D", "language": "en"}),
     )
     with pytest.raises(ValidationError) as error:
         entry_transition(actor=civ.user, entry=draft, action="submit")
     assert set(error.value.message_dict) == {"articles", "ta_types"}
     draft.refresh_from_db()
     assert draft.status == EntryStatus.DRAFT
-    entry_update(actor=civ.user, entry=draft, data={"articles": [8]})
+    entry_update(actor=civ.user, entry=draft, content=entry_content(draft, {"articles": [8]}))
     with pytest.raises(ValidationError) as error:
         entry_transition(actor=civ.user, entry=draft, action="submit")
     assert set(error.value.message_dict) == {"ta_types"}
-    entry_update(actor=civ.user, entry=draft, data={"ta_types": ["technology"]})
+    entry_update(actor=civ.user, entry=draft, content=entry_content(draft, {"ta_types": ["technology"]}))
     assert entry_transition(actor=civ.user, entry=draft, action="submit").status == EntryStatus.SUBMITTED
 
 
@@ -241,7 +252,7 @@ def test_create_and_submit_is_all_or_nothing(civ):
         offer_create(
             actor=civ.user,
             organisation=civ.organisation,
-            data={"title": "T", "description": "D", "language": "en", "articles": [8]},
+            content=entry_content("offer", {"title": "T", "description": "D", "language": "en", "articles": [8]}),
             submit=True,
         )
     assert set(error.value.message_dict) == {"ta_types"}
@@ -251,7 +262,7 @@ def test_create_and_submit_is_all_or_nothing(civ):
 def test_changes_to_a_published_entry_must_stay_complete(civ, moderator):
     offer = _bring_to(S.PUBLISHED, civ, moderator)
     with pytest.raises(ValidationError) as error:
-        entry_update(actor=civ.user, entry=offer, data={"articles": []})
+        entry_update(actor=civ.user, entry=offer, content=entry_content(offer, {"articles": []}))
     assert set(error.value.message_dict) == {"articles"}
     offer.refresh_from_db()
     assert offer.pending_revision is None

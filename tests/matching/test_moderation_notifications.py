@@ -8,6 +8,7 @@ from django.core import mail
 from django.urls import reverse
 
 from core.state_machine import IllegalTransition
+from kb.content import entry_content
 from kb.models import Country
 from kb.services.entries import entry_update, offer_create
 from kb.services.moderation import entries_transition_bulk, entry_transition
@@ -21,13 +22,16 @@ def _offer(actor):
     return offer_create(
         actor=actor.user,
         organisation=actor.organisation,
-        data={
-            "title": "Asset declaration training",
-            "description": "A course.",
-            "language": "en",
-            "articles": [8],
-            "ta_types": ["capacity_building"],
-        },
+        content=entry_content(
+            "offer",
+            {
+                "title": "Asset declaration training",
+                "description": "A course.",
+                "language": "en",
+                "articles": [8],
+                "ta_types": ["capacity_building"],
+            },
+        ),
     )
 
 
@@ -97,8 +101,8 @@ def test_changes_to_a_published_entry_tell_the_moderators_once(civ, moderator):
     offer = entry_transition(actor=civ.user, entry=_offer(civ), action="submit")
     offer = entry_transition(actor=moderator.user, entry=offer, action="publish")
     Notification.objects.all().delete()
-    offer = entry_update(actor=civ.user, entry=offer, data={"title": "Better title"})
-    entry_update(actor=civ.user, entry=offer, data={"title": "Even better title"})
+    offer = entry_update(actor=civ.user, entry=offer, content=entry_content(offer, {"title": "Better title"}))
+    entry_update(actor=civ.user, entry=offer, content=entry_content(offer, {"title": "Even better title"}))
     assert _kinds(moderator.user) == ["entry_submit"]
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from kb.content import entry_content
 from kb.search import SearchUnavailable
 from matching.models import MatchCandidate, RescoreRequest
 from matching.services.runs import match_run_execute, match_run_start, rescore_requests_drain
@@ -35,7 +36,9 @@ def _publish_need(civ, moderator, capture):
     from kb.services.moderation import entry_transition
 
     with capture(execute=True):
-        need = need_create(actor=civ.user, organisation=civ.organisation, data=NEED, submit=True)
+        need = need_create(
+            actor=civ.user, organisation=civ.organisation, content=entry_content("need", NEED), submit=True
+        )
         entry_transition(actor=moderator.user, entry=need, action="publish")
     return need
 
@@ -47,7 +50,9 @@ def _age_requests(seconds: int) -> None:
 def test_the_request_is_written_in_the_changes_own_transaction(small_kb, incremental, civ):
     from kb.services.entries import need_create
 
-    need = need_create(actor=civ.user, organisation=civ.organisation, data=NEED)  # not committed yet
+    need = need_create(
+        actor=civ.user, organisation=civ.organisation, content=entry_content("need", NEED)
+    )  # not committed yet
     assert RescoreRequest.objects.filter(entry_kind="need", entry_id=need.pk).exists()
 
 
@@ -80,7 +85,7 @@ def test_a_search_outage_past_the_tasks_retries_keeps_the_request(
     from kb.services.entries import need_create
     from kb.services.moderation import entry_transition
 
-    need = need_create(actor=civ.user, organisation=civ.organisation, data=NEED, submit=True)
+    need = need_create(actor=civ.user, organisation=civ.organisation, content=entry_content("need", NEED), submit=True)
     entry_transition(actor=moderator.user, entry=need, action="publish")  # after-commit chain not run
     from kb.search import reset_backend
     from kb.search.backends.elasticsearch import ElasticsearchBackend
@@ -102,7 +107,7 @@ def test_a_search_outage_past_the_tasks_retries_keeps_the_request(
 def test_a_full_run_serves_every_request_made_before_it_started(small_kb, incremental, civ):
     from kb.services.entries import need_create
 
-    need_create(actor=civ.user, organisation=civ.organisation, data=NEED)
+    need_create(actor=civ.user, organisation=civ.organisation, content=entry_content("need", NEED))
     assert RescoreRequest.objects.count() == 1
     run = match_run_start(trigger="command", enqueue=False)
     match_run_execute(run_id=run.pk)
@@ -112,7 +117,7 @@ def test_a_full_run_serves_every_request_made_before_it_started(small_kb, increm
 def test_requests_past_the_budget_are_dropped(small_kb, incremental, civ):
     from kb.services.entries import need_create
 
-    need_create(actor=civ.user, organisation=civ.organisation, data=NEED)
+    need_create(actor=civ.user, organisation=civ.organisation, content=entry_content("need", NEED))
     _age_requests(settings.MATCHING_RESCORE_BUDGET_HOURS * 3600 + 1)
     assert rescore_requests_drain()["expired"] == 1
     assert not RescoreRequest.objects.exists()

@@ -7,6 +7,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from core.state_machine import IllegalTransition, Role
+from kb.content import entry_content
 from matching.models import Engagement, EngagementEvent, EngagementState, Notification
 from matching.services.engagements import (
     TRANSITIONS,
@@ -268,7 +269,9 @@ def test_the_other_side_reads_the_titles_published_when_the_engagement_began(sid
     entry_move(actor=moderator.user, entry=offer, action="unpublish", reason="Outdated contact")
     offer.refresh_from_db()
     assert offer.status == EntryStatus.RETURNED
-    entry_update(actor=provider.user, entry=offer, data={"title": "DRAFT: secret plans for 2027"})
+    entry_update(
+        actor=provider.user, entry=offer, content=entry_content(offer, {"title": "DRAFT: secret plans for 2027"})
+    )
     api = APIClient()
     api.force_authenticate(recipient.user)
     body = api.get(reverse("matching-api:engagement-detail", args=[engagement.pk])).json()

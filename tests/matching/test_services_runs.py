@@ -7,6 +7,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from kb.content import entry_content
 from kb.models import EntryStatus
 from kb.search.sync import search_outbox_drain
 from matching.models import Engagement, EngagementState, MatchCandidate, MatchRun, NeedOutcome, RunStatus, RunTrigger
@@ -221,13 +222,16 @@ def test_publishing_triggers_incremental_matching_after_commit(
         need = need_create(
             actor=civ.user,
             organisation=civ.organisation,
-            data={
-                "title": "Protection des lanceurs d'alerte",
-                "description": "Protéger les lanceurs d'alerte et les dénonciateurs.",
-                "language": "fr",
-                "articles": [33],
-                "ta_types": ["legislative_assistance"],
-            },
+            content=entry_content(
+                "need",
+                {
+                    "title": "Protection des lanceurs d'alerte",
+                    "description": "Protéger les lanceurs d'alerte et les dénonciateurs.",
+                    "language": "fr",
+                    "articles": [33],
+                    "ta_types": ["legislative_assistance"],
+                },
+            ),
         )
     with django_capture_on_commit_callbacks(execute=True):
         entry_transition(actor=civ.user, entry=need, action="submit")

@@ -17,6 +17,7 @@ import redis
 from django.db import connection, transaction
 
 from config.celery import app
+from kb.content import entry_content
 from kb.search.sync import search_outbox_drain
 from matching.models import Engagement, MatchCandidate, MatchRun, RunStatus, RunTrigger
 from matching.services.runs import match_run_cancel, match_run_start
@@ -229,7 +230,7 @@ def test_entry_changes_queue_incremental_rematching_on_the_worker(knowledge_base
     from kb.services.entries import entry_content_write
 
     with transaction.atomic():
-        entry_content_write(entry=need, data={"title": "Déclarations de patrimoine en ligne"})
+        entry_content_write(entry=need, content=entry_content(need, {"title": "Déclarations de patrimoine en ligne"}))
     wait_for(
         lambda: MatchRun.objects.filter(scope="incremental", status=RunStatus.COMPLETED, need_ids=[need.pk]).exists(),
         what="incremental re-scoring",

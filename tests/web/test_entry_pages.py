@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from kb.content import entry_content
 from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer
 from kb.services.entries import entry_update, offer_create
 from kb.services.moderation import entry_transition
@@ -31,7 +32,9 @@ def browser(actor, language="en") -> Client:
 
 
 def offer_in(state: str, owner, moderator, **data):
-    offer = offer_create(actor=owner.user, organisation=owner.organisation, data={**COMPLETE, **data})
+    offer = offer_create(
+        actor=owner.user, organisation=owner.organisation, content=entry_content("offer", {**COMPLETE, **data})
+    )
     steps = {
         "draft": [],
         "submitted": [(owner, "submit")],
@@ -42,7 +45,7 @@ def offer_in(state: str, owner, moderator, **data):
     }[state]
     for actor, action in steps:
         if action == "edit":
-            entry_update(actor=actor.user, entry=offer, data={"title": "New title"})
+            entry_update(actor=actor.user, entry=offer, content=entry_content(offer, {"title": "New title"}))
         else:
             entry_transition(actor=actor.user, entry=offer, action=action, reason="Please add the audience.")
         offer.refresh_from_db()
@@ -130,7 +133,9 @@ def test_saving_an_incomplete_draft_is_fine(civ):
 
 def test_submitting_an_incomplete_draft_from_its_page_opens_the_form_with_the_reasons(civ):
     draft = offer_create(
-        actor=civ.user, organisation=civ.organisation, data={"title": "T", "description": "D", "language": "en"}
+        actor=civ.user,
+        organisation=civ.organisation,
+        content=entry_content("offer", {"title": "T", "description": "D", "language": "en"}),
     )
     response = browser(civ).post(reverse("web:entry-action", args=["offer", draft.pk, "submit"]))
     assert response.status_code == 400
@@ -190,7 +195,7 @@ def test_engagement_page_says_its_state_not_a_country_and_history_in_words(civ, 
     from matching.services.engagements import engagement_express_interest
 
     offer = offer_in("published", kor, moderator)
-    need = need_create(actor=civ.user, organisation=civ.organisation, data=COMPLETE)
+    need = need_create(actor=civ.user, organisation=civ.organisation, content=entry_content("need", COMPLETE))
     entry_transition(actor=civ.user, entry=need, action="submit")
     need = entry_transition(actor=moderator.user, entry=need, action="publish")
     engagement = engagement_express_interest(actor=civ.user, need=need, offer=offer)

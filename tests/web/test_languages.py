@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.translation import override
 
+from kb.content import entry_content
 from kb.models import Country
 from kb.services.entries import need_create, offer_create
 from kb.services.moderation import entry_transition
@@ -73,7 +74,7 @@ def proposal(civ, kor, moderator):
         need_create(
             actor=civ.user,
             organisation=civ.organisation,
-            data={**COMPLETE, "title": "Vérification numérique", "language": "fr"},
+            content=entry_content("need", {**COMPLETE, "title": "Vérification numérique", "language": "fr"}),
         ),
         civ,
         moderator,
@@ -82,7 +83,7 @@ def proposal(civ, kor, moderator):
         offer_create(
             actor=kor.user,
             organisation=kor.organisation,
-            data={**COMPLETE, "title": "1. Online declaration system", "language": "en"},
+            content=entry_content("offer", {**COMPLETE, "title": "1. Online declaration system", "language": "en"}),
         ),
         kor,
         moderator,
@@ -127,7 +128,7 @@ def test_result_cards_name_the_state_in_the_readers_language(civ, kor, moderator
         offer_create(
             actor=kor.user,
             organisation=kor.organisation,
-            data={**COMPLETE, "title": "Integrity assessment", "language": "en"},
+            content=entry_content("offer", {**COMPLETE, "title": "Integrity assessment", "language": "en"}),
         ),
         kor,
         moderator,
@@ -146,7 +147,9 @@ def test_result_cards_name_the_state_in_the_readers_language(civ, kor, moderator
 def test_csv_downloads_carry_a_bom_and_the_readers_headers(moderator, civ, kor):
     published(
         need_create(
-            actor=civ.user, organisation=civ.organisation, data={**COMPLETE, "title": "Besoin", "language": "fr"}
+            actor=civ.user,
+            organisation=civ.organisation,
+            content=entry_content("need", {**COMPLETE, "title": "Besoin", "language": "fr"}),
         ),
         civ,
         moderator,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.models import User
+from kb.content import entry_content
 from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer, RevisionStatus
 from kb.services.entries import entry_update, need_create, offer_create
 from kb.services.moderation import entry_transition
@@ -36,7 +37,9 @@ def browser(actor, language="en") -> Client:
 
 
 def published_offer(owner, moderator, **data):
-    offer = offer_create(actor=owner.user, organisation=owner.organisation, data={**OFFER, **data})
+    offer = offer_create(
+        actor=owner.user, organisation=owner.organisation, content=entry_content("offer", {**OFFER, **data})
+    )
     entry_transition(actor=owner.user, entry=offer, action="submit")
     entry_transition(actor=moderator.user, entry=offer, action="publish")
     offer.refresh_from_db()
@@ -44,7 +47,9 @@ def published_offer(owner, moderator, **data):
 
 
 def submitted_need(owner, **data):
-    need = need_create(actor=owner.user, organisation=owner.organisation, data={**NEED, **data})
+    need = need_create(
+        actor=owner.user, organisation=owner.organisation, content=entry_content("need", {**NEED, **data})
+    )
     entry_transition(actor=owner.user, entry=need, action="submit")
     need.refresh_from_db()
     return need
@@ -60,11 +65,19 @@ def test_text_diff_marks_removed_and_added_words_and_keeps_the_rest():
 
 def test_queue_lists_new_submissions_and_submitted_changes_oldest_first(civ, kor, moderator):
     changed = published_offer(civ, moderator)
-    entry_update(actor=civ.user, entry=changed, data={"title": "Asset declaration verification, advanced"})
+    entry_update(
+        actor=civ.user,
+        entry=changed,
+        content=entry_content(changed, {"title": "Asset declaration verification, advanced"}),
+    )
     old_need = submitted_need(kor, title="Oldest need")
     AssistanceNeed.objects.filter(pk=old_need.pk).update(submitted_at=timezone.now() - dt.timedelta(days=3))
     submitted_need(civ, title="Newest need")
-    need_create(actor=civ.user, organisation=civ.organisation, data={**NEED, "title": "A draft nobody reviews"})
+    need_create(
+        actor=civ.user,
+        organisation=civ.organisation,
+        content=entry_content("need", {**NEED, "title": "A draft nobody reviews"}),
+    )
     published_offer(civ, moderator, title="Published and unchanged")
 
     page = browser(moderator).get(reverse("web:moderation-queue"))
@@ -89,7 +102,9 @@ def test_moderator_reads_the_pending_changes_against_the_published_text_and_appr
     entry_update(
         actor=civ.user,
         entry=offer,
-        data={"description": "A three-week course for verifiers of asset declarations.", "articles": [8, 20]},
+        content=entry_content(
+            offer, {"description": "A three-week course for verifiers of asset declarations.", "articles": [8, 20]}
+        ),
     )
     offer.refresh_from_db()
     assert offer.revision_status == RevisionStatus.SUBMITTED
@@ -110,7 +125,7 @@ def test_moderator_reads_the_pending_changes_against_the_published_text_and_appr
 
 def test_another_state_sees_the_published_text_and_no_pending_changes(civ, kor, moderator):
     offer = published_offer(civ, moderator)
-    entry_update(actor=civ.user, entry=offer, data={"title": "Secret new title"})
+    entry_update(actor=civ.user, entry=offer, content=entry_content(offer, {"title": "Secret new title"}))
 
     html = browser(kor).get(reverse("web:entry", args=["offer", offer.pk])).content.decode()
 
@@ -121,7 +136,7 @@ def test_another_state_sees_the_published_text_and_no_pending_changes(civ, kor, 
 
 def test_authors_see_their_own_pending_changes(civ, moderator):
     offer = published_offer(civ, moderator)
-    entry_update(actor=civ.user, entry=offer, data={"capacity": 7})
+    entry_update(actor=civ.user, entry=offer, content=entry_content(offer, {"capacity": 7}))
 
     html = browser(civ).get(reverse("web:entry", args=["offer", offer.pk])).content.decode()
 
@@ -205,11 +220,15 @@ def test_changes_to_a_published_entry_wait_in_the_queue_from_when_they_were_prop
     offer = published_offer(civ, moderator)
     ExpertiseOffer.objects.filter(pk=offer.pk).update(submitted_at=None)  # as an imported entry has
     older = submitted_need(civ, title="Submitted before the change")
-    entry_update(actor=civ.user, entry=offer, data={"title": "Changed after the need was submitted"})
+    entry_update(
+        actor=civ.user, entry=offer, content=entry_content(offer, {"title": "Changed after the need was submitted"})
+    )
     offer.refresh_from_db()
     assert offer.submitted_at is not None
     assert offer.submitted_at >= older.submitted_at
-    entry_update(actor=civ.user, entry=offer, data={"title": "Changed again"})  # still the same wait
+    entry_update(
+        actor=civ.user, entry=offer, content=entry_content(offer, {"title": "Changed again"})
+    )  # still the same wait
     assert ExpertiseOffer.objects.get(pk=offer.pk).submitted_at == offer.submitted_at
     html = browser(moderator).get(reverse("web:moderation-queue")).content.decode()
     assert html.index("Submitted before the change") < html.index(escape(offer.title))

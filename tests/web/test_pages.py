@@ -14,6 +14,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import override
 
+from kb.content import entry_content
+
 pytestmark = pytest.mark.django_db
 
 
@@ -43,7 +45,9 @@ def test_another_states_draft_shows_the_same_404_page(civ, kor):
     from kb.services.entries import offer_create
 
     offer = offer_create(
-        actor=civ.user, organisation=civ.organisation, data={"title": "T", "description": "D", "language": "en"}
+        actor=civ.user,
+        organisation=civ.organisation,
+        content=entry_content("offer", {"title": "T", "description": "D", "language": "en"}),
     )
     response = signed_in(kor).get(reverse("web:entry", args=["offer", offer.pk]))
     assert response.status_code == 404

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AccessRequest, Invitation, User
+from kb.content import entry_content
 from kb.models import EntryStatus, ExpertiseOffer
 from kb.services.entries import need_create, offer_create
 from kb.services.moderation import entry_transition
@@ -35,7 +36,7 @@ def browser(actor) -> Client:
 def make(kind, actor, **extra):
     data = {**OFFER, **extra}
     create = offer_create if kind == "offer" else need_create
-    return create(actor=actor.user, organisation=actor.organisation, data=data)
+    return create(actor=actor.user, organisation=actor.organisation, content=entry_content(kind, data))
 
 
 def publish(entry, owner, moderator):

@@ -50,7 +50,7 @@ def entry_create(request, kind: str):
             entry = create(
                 actor=request.user,
                 organisation=form.cleaned_data["organisation"],
-                data=form.service_data(),
+                content=form.to_content(),
                 submit=submit,
             )
         except ValidationError as exc:
@@ -74,7 +74,7 @@ def entry_edit(request, kind: str, pk: int):
     if request.method == "POST" and form.is_valid():
         try:
             entry = entry_update(
-                actor=request.user, entry=entry, data=form.service_data(), submit="submit" in request.POST
+                actor=request.user, entry=entry, content=form.to_content(), submit="submit" in request.POST
             )
         except ValidationError as exc:
             form.add_service_errors(exc)

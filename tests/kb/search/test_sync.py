@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
+from kb.content import entry_content
 from kb.models import EntryStatus, ExpertiseOffer, SearchOutbox
 from kb.search import reset_backend
 from kb.search.query import SearchRequest
@@ -49,7 +50,7 @@ def versions_match_database(backend) -> bool:
 @pytest.mark.django_db
 def test_saving_indexes_after_commit(search_backend, civ, moderator, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        offer = offer_create(actor=civ.user, organisation=civ.organisation, data=OFFER)
+        offer = offer_create(actor=civ.user, organisation=civ.organisation, content=entry_content("offer", OFFER))
     assert len(callbacks) == 1
     assert offer.pk in found(search_backend, "whistle")  # drafts are indexed (for their owners)
     assert not SearchOutbox.objects.filter(entry_id=offer.pk).exists()
@@ -82,7 +83,7 @@ def test_nothing_is_queued_when_the_transaction_rolls_back(search_backend, civ, 
 def offer_create_unchecked_then_fail(civ):
     from kb.services.entries import offer_create_unchecked
 
-    offer_create_unchecked(actor=civ.user, organisation=civ.organisation, data=OFFER)
+    offer_create_unchecked(actor=civ.user, organisation=civ.organisation, content=entry_content("offer", OFFER))
     raise RuntimeError("something later in the same transaction failed")
 
 
@@ -115,7 +116,7 @@ def test_deleted_entries_leave_the_index(search_backend, civ, django_capture_on_
     from kb.services.entries import entry_delete
 
     with django_capture_on_commit_callbacks(execute=True):
-        offer = offer_create(actor=civ.user, organisation=civ.organisation, data=OFFER)
+        offer = offer_create(actor=civ.user, organisation=civ.organisation, content=entry_content("offer", OFFER))
     with django_capture_on_commit_callbacks(execute=True):
         entry_delete(actor=civ.user, entry=offer)
     assert search_backend.count("offer") == 0
@@ -161,9 +162,11 @@ def test_elasticsearch_down_saves_succeed_and_reconcile_catches_up(
     reset_backend(down)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            offer = offer_create(actor=civ.user, organisation=civ.organisation, data=OFFER)
+            offer = offer_create(actor=civ.user, organisation=civ.organisation, content=entry_content("offer", OFFER))
         with django_capture_on_commit_callbacks(execute=True):
-            entry_update(actor=civ.user, entry=offer, data={"title": "Saved while search was down"})
+            entry_update(
+                actor=civ.user, entry=offer, content=entry_content(offer, {"title": "Saved while search was down"})
+            )
         offer.refresh_from_db()
         assert offer.title == "Saved while search was down"
         assert SearchOutbox.objects.filter(entry_id=offer.pk).exists()
@@ -191,7 +194,7 @@ def test_redis_down_saves_succeed_and_reconcile_catches_up(
     with real_broker(refused_redis_url()):  # a broker that is down
         started = time.monotonic()
         with django_capture_on_commit_callbacks(execute=True):
-            offer = offer_create(actor=civ.user, organisation=civ.organisation, data=OFFER)
+            offer = offer_create(actor=civ.user, organisation=civ.organisation, content=entry_content("offer", OFFER))
         assert time.monotonic() - started < 15  # publishing gives up quickly
         assert ExpertiseOffer.objects.filter(pk=offer.pk).exists()
         assert SearchOutbox.objects.filter(entry_id=offer.pk).exists()
