@@ -7,9 +7,9 @@ fields and reject anything else (ownership, status, timestamps...) with an error
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-from django.core.validators import MaxLengthValidator, MaxValueValidator, MinLengthValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -34,8 +34,6 @@ from kb.models import (
 )
 from kb.selectors import entry_can_manage, entry_contact_for_user, user_scope
 from kb.services.moderation import allowed_actions
-
-FieldT = TypeVar("FieldT", bound=serializers.Field)
 
 # --- reference data ------------------------------------------------------------------------------
 
@@ -136,14 +134,53 @@ def _codes(**kwargs) -> serializers.ListField:
     return serializers.ListField(child=serializers.CharField(allow_blank=True), **kwargs)
 
 
-_LIMIT_VALIDATORS = (MaxLengthValidator, MinLengthValidator, MaxValueValidator, MinValueValidator)
+class _Unchecked:
+    """A limit that is documented (drf-spectacular reads it into the schema) but not checked here."""
+
+    def __call__(self, value: Any) -> None:
+        return None
 
 
-def _documented(field: FieldT) -> FieldT:
-    """``field`` with its limits in the schema but not checked here: ``kb.content`` checks them
-    against the model, with the same message on every path (the web form and import too)."""
-    field.validators = [v for v in field.validators if not isinstance(v, _LIMIT_VALIDATORS)]
-    return field
+class _UncheckedMaxLength(_Unchecked, MaxLengthValidator):
+    pass
+
+
+class _UncheckedMinValue(_Unchecked, MinValueValidator):
+    pass
+
+
+class _UncheckedMaxValue(_Unchecked, MaxValueValidator):
+    pass
+
+
+_UNCHECKED = {
+    MaxLengthValidator: _UncheckedMaxLength,
+    MinValueValidator: _UncheckedMinValue,
+    MaxValueValidator: _UncheckedMaxValue,
+}
+
+
+class _Documented(serializers.Field):
+    """A field whose limits are in the schema but checked by ``kb.content`` against the model,
+    with the same message on every path (the web form and the import too). A subclass rather
+    than a changed instance: DRF copies declared fields by creating them again."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [self._unchecked(v) for v in self.validators]
+
+    @staticmethod
+    def _unchecked(validator: Any) -> Any:
+        kind = _UNCHECKED.get(type(validator))
+        return kind(validator.limit_value) if kind is not None else validator
+
+
+class _ContentCharField(_Documented, serializers.CharField):
+    pass
+
+
+class _ContentIntegerField(_Documented, serializers.IntegerField):
+    pass
 
 
 def _given(**limits: int | None) -> dict[str, Any]:
@@ -151,12 +188,12 @@ def _given(**limits: int | None) -> dict[str, Any]:
 
 
 def _text(spec: EntrySpec, name: str, **kwargs: Any) -> serializers.CharField:
-    return _documented(serializers.CharField(**_given(max_length=spec.max_length(name)), **kwargs))
+    return _ContentCharField(**_given(max_length=spec.max_length(name)), **kwargs)
 
 
 def _number(spec: EntrySpec, name: str, **kwargs: Any) -> serializers.IntegerField:
     low, high = spec.limits(name)
-    return _documented(serializers.IntegerField(**_given(min_value=low, max_value=high), **kwargs))
+    return _ContentIntegerField(**_given(min_value=low, max_value=high), **kwargs)
 
 
 class _ContentChoiceField(serializers.ChoiceField):
