@@ -274,7 +274,7 @@ def _scalar(spec: EntrySpec, name: str, value: Any, vocabulary: Vocabulary) -> A
     if name == "language":
         code = value.strip() if isinstance(value, str) else None
         if not code or unstorable_character(code) is not None or not vocabulary.ids(_LANGUAGE, [code]):
-            raise ValidationError(_("Unknown language code: %(code)s.") % {"code": _printable(value)})
+            raise ValidationError(_("Unknown language code: %(code)s.") % {"code": printable(value)})
         return code
     if name == "contact_person":  # an e-mail; whether it may be the contact is the service's (the entry's)
         if value is None or value == "":
@@ -307,14 +307,14 @@ def _codes(related: RelatedSpec, value: Any, vocabulary: Vocabulary) -> tuple[tu
         raise ValidationError(_("Give a list."))
     keys = [_key(related, item) for item in value]
     found = vocabulary.ids(related, {k for k in keys if k is not None})
-    unknown = [_printable(item) for item, key in zip(value, keys, strict=True) if key is None or key not in found]
+    unknown = [printable(item) for item, key in zip(value, keys, strict=True) if key is None or key not in found]
     if unknown:
         raise ValidationError(_("Unknown value(s): %(values)s.") % {"values": ", ".join(dict.fromkeys(unknown))})
     ordered = tuple(sorted(set(keys)))
     return ordered, tuple(found[k] for k in ordered)
 
 
-def _printable(value: Any) -> str:
+def printable(value: Any) -> str:
     """A refused value as it can be shown and stored in a report (unstorable characters escaped)."""
     text = str(value)
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
@@ -344,7 +344,7 @@ def entry_content(
     values: dict[str, Any] = {}
     ids: dict[str, tuple[Any, ...]] = {}
     for name in sorted(set(data) - set(spec.fields)):
-        errors[_printable(name)] = [_("Unknown field.")]
+        errors[printable(name)] = [_("Unknown field.")]
     for name in spec.scalars:
         if name in data:
             try:

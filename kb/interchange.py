@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 
-from kb.content import OFFER_SPEC, EntryContent, Vocabulary, entry_content, spec_for
+from kb.content import OFFER_SPEC, EntryContent, Vocabulary, entry_content, printable, spec_for
 from kb.models import (
     AssistanceNeed,
     Country,
@@ -48,6 +48,8 @@ _NOT_CONTENT = {"kind", "external_id", "country", "organisation", "status"}
 #: The file's keys named otherwise in the entry's content (``kb.content``); the others are the same.
 CONTENT_FIELDS = {"uncac_articles": "articles", "languages": "working_languages"}
 _FILE_KEYS = {name: key for key, name in CONTENT_FIELDS.items()}
+#: Content every line gives (reported as "is required" when missing).
+_REQUIRED = {"title", "description", "language"}
 FILE_STATUSES = (EntryStatus.DRAFT, EntryStatus.SUBMITTED, EntryStatus.PUBLISHED)
 MAX_TITLE = OFFER_SPEC.max_length("title") or 0
 MAX_EXTERNAL_ID = KnowledgeEntry._meta.get_field("external_id").max_length
@@ -99,11 +101,6 @@ def first_sentence(text: str) -> str:
     return sentence
 
 
-def _printable(text: str) -> str:
-    """``text`` safe to print and store in a report (unstorable characters as escapes)."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
-
-
 def _string(
     obj: dict, key: str, errors: list[LineError], line: int, *, required: bool, max_length: int | None = None
 ) -> str | None:
@@ -132,11 +129,11 @@ def content_from_row(obj: Mapping[str, Any], kind: str, *, vocabulary: Vocabular
     spec = spec_for(kind)
     allowed = OFFER_KEYS if kind == EntryKind.OFFER else NEED_KEYS
     data = {CONTENT_FIELDS.get(key, key): value for key, value in obj.items() if key in allowed - _NOT_CONTENT}
-    for name in spec.fields:
-        if name not in data and name in spec.related:
-            data[name] = [data["language"]] if name == "working_languages" and data.get("language") else []
-        elif name not in data and name in ("keywords", "capacity", "priority", "south_south"):
-            data[name] = spec.model_field(name).default() if name == "keywords" else spec.model_field(name).default
+    for name in {CONTENT_FIELDS.get(key, key) for key in allowed - _NOT_CONTENT} - set(data) - _REQUIRED:
+        if name == "working_languages":
+            data[name] = [data["language"]] if data.get("language") else []
+        else:
+            data[name] = [] if name in spec.related else spec.model_field(name).get_default()
     title, description = data.get("title"), data.get("description")
     if isinstance(title, str) and not title.strip() and isinstance(description, str) and description.strip():
         data["title"] = first_sentence(description)
@@ -162,7 +159,7 @@ def _validate_line(
     allowed = OFFER_KEYS if kind == EntryKind.OFFER else NEED_KEYS
     for key in sorted(set(obj) - allowed):
         hint = " (only for needs)" if key in NEED_KEYS else " (only for offers)" if key in OFFER_KEYS else ""
-        errors.append(LineError(line, _printable(key), f"unknown key{hint}"))
+        errors.append(LineError(line, printable(key), f"unknown key{hint}"))
 
     external_id = _string(obj, "external_id", errors, line, required=True, max_length=MAX_EXTERNAL_ID)
     if external_id == "":
@@ -177,7 +174,7 @@ def _validate_line(
         errors.append(
             LineError(line, "country", "is required unless 'organisation' names an international organisation")
         )
-    for key in ("title", "description", "language"):
+    for key in sorted(_REQUIRED):
         if obj.get(key) is None:
             errors.append(LineError(line, key, "is required"))
 
