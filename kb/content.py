@@ -44,7 +44,7 @@ from kb.models import (
     ThematicArea,
     UncacArticle,
 )
-from kb.validators import keywords_clean, unstorable_character
+from kb.validators import keywords_clean, unstorable_character, validate_storable_text
 
 #: A date that is not year-month-day; the web form's date field says the same (``web.widgets``).
 DATE_INVALID = gettext_lazy("Enter the date as year-month-day, for example 2027-03-15.")
@@ -206,7 +206,8 @@ class EntryContent(Mapping[str, Any]):
 
     def only(self, names: Iterable[str]) -> EntryContent:
         """The same content restricted to ``names`` (what an import line changes)."""
-        keep = [name for name in self.given if name in set(names)]
+        wanted = set(names)
+        keep = [name for name in self.given if name in wanted]
         return EntryContent(
             spec=self.spec,
             given=MappingProxyType({name: self.given[name] for name in keep}),
@@ -229,18 +230,12 @@ class EntryContent(Mapping[str, Any]):
 # --- the one parser ------------------------------------------------------------------------------
 
 
-def _unstorable(value: str) -> str | None:
-    bad = unstorable_character(value)
-    return _("Contains a character that cannot be stored (%(char)s).") % {"char": bad} if bad else None
-
-
 def _text(model_field: models.Field, value: Any) -> str:
     if value is None and model_field.blank:
         value = ""
     if not isinstance(value, str):
         raise ValidationError(_("Give a text."))
-    if message := _unstorable(value):
-        raise ValidationError(message)
+    validate_storable_text(value)  # before the model's own checks, which could not show it
     return model_field.clean(value.strip(), None)
 
 

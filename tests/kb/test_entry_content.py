@@ -178,3 +178,19 @@ def test_services_take_only_the_content_of_their_kind(civ):
         offer_create(actor=civ.user, organisation=civ.organisation, content=entry_content("need", API["need"]))
     need.refresh_from_db()
     assert need.title == API["need"]["title"]
+
+
+def test_an_import_reads_each_table_of_codes_once_whatever_its_length(civ):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kb.interchange import parse_lines
+
+    line = {**LINE["offer"], "uncac_articles": [5, 9], "ta_types": ["capacity_building"], "languages": ["en", "fr"]}
+    counts = []
+    for n in (1, 30):
+        lines = [json.dumps({**line, "external_id": f"O{i}"}) for i in range(n)]
+        with CaptureQueriesContext(connection) as queries:
+            assert not parse_lines(lines, publish=False).errors
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
