@@ -130,20 +130,24 @@ def batch_claim(run_id: int, owner: str) -> MatchBatch | None:
         if batch is None:
             return None
         if batch.attempts >= settings.MATCHING_RUN_MAX_ATTEMPTS:
-            message = _("Batch %(number)s of the run stopped %(n)s times without finishing (its worker was lost).") % {
-                "number": batch.number,
-                "n": batch.attempts,
-            }
-            MatchRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-                status=RunStatus.FAILED, finished_at=now, lease_expires_at=None, error=message
-            )
-            logger.error("matching run %s failed: batch %s claimed %s times", run_id, batch.number, batch.attempts)
-            raise BatchFailing(message)
-        if batch.attempts:
-            logger.warning("matching run %s: batch %s taken over (its worker's lease expired)", run_id, batch.number)
-        batch.status, batch.lease_owner = RunStatus.RUNNING, owner
-        batch.lease_expires_at, batch.attempts = now + lease_duration(), batch.attempts + 1
-        batch.save(update_fields=["status", "lease_owner", "lease_expires_at", "attempts"])
+            failing = batch
+        else:
+            failing = None
+            if batch.attempts:
+                logger.warning("matching run %s: batch %s taken over (its lease expired)", run_id, batch.number)
+            batch.status, batch.lease_owner = RunStatus.RUNNING, owner
+            batch.lease_expires_at, batch.attempts = now + lease_duration(), batch.attempts + 1
+            batch.save(update_fields=["status", "lease_owner", "lease_expires_at", "attempts"])
+    if failing is not None:
+        message = _("Batch %(number)s of the run stopped %(n)s times without finishing (its worker was lost).") % {
+            "number": failing.number,
+            "n": failing.attempts,
+        }
+        MatchRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, finished_at=now, lease_expires_at=None, error=message
+        )
+        logger.error("matching run %s failed: batch %s claimed %s times", run_id, failing.number, failing.attempts)
+        raise BatchFailing(message)
     return batch
 
 
