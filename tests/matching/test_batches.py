@@ -86,6 +86,7 @@ def test_a_run_helped_by_another_worker_writes_the_rows_of_a_run_alone(search_ba
     assert helped.status == RunStatus.COMPLETED
     assert _rows(helped) == _rows(alone) != []
     assert set(MatchBatch.objects.filter(run=helped).values_list("status", flat=True)) == {RunStatus.COMPLETED}
+    assert not MatchBatch.objects.filter(run=helped, summary__isnull=False).exists()  # read by the plan, dropped
     # Written by the helper, not by the run's worker: the owner of each batch is not the run's.
     writers = set(MatchBatch.objects.filter(run=helped).values_list("lease_owner", flat=True))
     assert len(writers) == 1

@@ -24,6 +24,7 @@ from matching.engine import (
 )
 from matching.features import Idf, apply_corpus, load_features
 from matching.models import (
+    MatchBatch,
     MatchCandidate,
     MatchRun,
     NeedOutcome,
@@ -115,6 +116,8 @@ def persist(
             _flag_assigned(
                 run_id, [(n, o) for n, o in assigned if _rank_of(kept_by_need[n], o) <= config.stored_per_need]
             )
+            # The plan has read them: the batches keep who wrote them and their timings only.
+            MatchBatch.objects.filter(run_id=run_id).update(summary=None)
         insert_candidates(candidates)
         NeedOutcome.objects.bulk_create(outcomes, batch_size=5000)
         proposals_sync(run=run, assigned=assigned, supersede=supersede)
