@@ -147,6 +147,17 @@ def _run_on_workers(count: int, env: dict) -> tuple[float, list[int], object]:
         workers.stop()
 
 
+def _search_node_cpu() -> float | None:
+    """CPU seconds the local Elasticsearch node has used so far (None if it is not on this machine)."""
+    import psutil
+
+    for process in psutil.process_iter(["cmdline"]):
+        if any("org.elasticsearch" in part for part in process.info["cmdline"] or []):
+            times = process.cpu_times()
+            return times.user + times.system
+    return None
+
+
 def _bench_broker() -> str:
     """A Redis database of the bench's own (the one after the app's), flushed before each run."""
     base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -282,7 +293,10 @@ def main() -> None:
                     env = {**env, "MATCHING_RUN_HELPERS": "3"}
                     first_wall = None
                     for count in args.workers:
+                        search_cpu = _search_node_cpu()
                         wall, peaks, on_workers = _run_on_workers(count, env)
+                        if search_cpu is not None:
+                            search_cpu = (_search_node_cpu() or 0.0) - search_cpu
                         first_wall = first_wall or wall
                         timings = on_workers.timings
                         print(
@@ -296,6 +310,12 @@ def main() -> None:
                             f"{first_wall / wall:.2f}x | peak memory per worker "
                             f"{', '.join(f'{p / 2**20:,.0f}' for p in peaks)} MiB | same rows as in-process: "
                             f"{_same_rows(on_workers, alone)}"
+                            + (
+                                f" | Elasticsearch node CPU {search_cpu:.1f} s "
+                                f"({search_cpu / wall / (os.cpu_count() or 1):.0%} of the machine during the run)"
+                                if search_cpu is not None
+                                else ""
+                            )
                         )
             finally:
                 backend.drop_all()
