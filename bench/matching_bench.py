@@ -15,6 +15,7 @@ the same plan, so the real path's overhead reads as a ratio.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import statistics
@@ -60,15 +61,138 @@ def _limit_seconds(size: int) -> float | None:
     return float(line.split()[2])
 
 
+class _Workers:
+    """Celery worker processes on the "matching" queue (solo pool, as production's matching
+    worker runs one task at a time), with their peak resident memory sampled."""
+
+    def __init__(self, count: int, env: dict):
+        self.processes = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--pool=solo",
+                    "-Q",
+                    "matching",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "-l",
+                    "warning",
+                    "-n",
+                    f"bench-{os.getpid()}-{n}@localhost",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            for n in range(count)
+        ]
+        self.peaks = [0] * count
+
+    def ready(self) -> None:
+        from config.celery import app
+
+        deadline = time.monotonic() + 120
+        while len(app.control.ping(timeout=1.0) or []) < len(self.processes):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the bench's workers did not start")
+
+    def sample(self) -> None:
+        import psutil
+
+        for n, process in enumerate(self.processes):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                self.peaks[n] = max(self.peaks[n], psutil.Process(process.pid).memory_info().rss)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _run_on_workers(count: int, env: dict) -> tuple[float, list[int], object]:
+    """A full run requested as the API does, executed by ``count`` Celery workers; wall time from
+    the request to the completed run, each worker's peak memory, and the run."""
+    import redis
+
+    from matching.models import MatchRun, RunStatus, RunTrigger
+    from matching.services.runs import match_run_start
+
+    redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()
+    workers = _Workers(count, env)
+    try:
+        workers.ready()
+        started = time.perf_counter()
+        run = match_run_start(trigger=RunTrigger.COMMAND)
+        while True:
+            workers.sample()
+            run = MatchRun.objects.get(pk=run.pk)
+            if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
+                break
+            time.sleep(0.05)
+        wall = time.perf_counter() - started
+        if run.status != RunStatus.COMPLETED:
+            raise RuntimeError(f"run {run.pk} {run.status}: {run.error}")
+        return wall, workers.peaks, run
+    finally:
+        workers.stop()
+
+
+def _search_node_cpu() -> float | None:
+    """CPU seconds the local Elasticsearch node has used so far (None if it is not on this machine)."""
+    import psutil
+
+    for process in psutil.process_iter(["cmdline"]):
+        if any("org.elasticsearch" in part for part in process.info["cmdline"] or []):
+            times = process.cpu_times()
+            return times.user + times.system
+    return None
+
+
+def _bench_broker() -> str:
+    """A Redis database of the bench's own (the one after the app's), flushed before each run."""
+    base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    prefix, _, db = base.rpartition("/")
+    return f"{prefix}/{int(db or 0) + 1}"
+
+
+def _same_rows(first, second) -> bool:
+    from matching.models import MatchCandidate
+
+    def rows(run):
+        return sorted(
+            MatchCandidate.objects.filter(run=run).values_list("need_id", "offer_id", "rank", "score", "assigned")
+        )
+
+    return rows(first) == rows(second)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
     parser.add_argument("--backends", nargs="+", default=["embedded", "elasticsearch"])
     parser.add_argument("--incremental", type=int, default=60, help="needs re-scored one by one")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="*",
+        default=[1, 2],
+        help="also run on this many Celery matching workers (Elasticsearch only; none: skip)",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.development")
     os.environ["MATCHING_INCREMENTAL"] = "false"  # the bench drives matching itself
+    os.environ["CELERY_BROKER_URL"] = _bench_broker()  # the bench's workers, if any, listen there
     django.setup()
     from django.conf import settings
 
@@ -140,6 +264,7 @@ def main() -> None:
                     **os.environ,
                     "SEARCH_INDEX_PREFIX": prefix,
                     "MATCHING_INCREMENTAL": "false",
+                    "MATCHING_RUN_HELPERS": "0",  # in-process: the run's own process scores every batch
                     "ELASTICSEARCH_URL": settings.ELASTICSEARCH_URL if name == "elasticsearch" else "",
                 }
                 wall, peak, _output = _peak_rss_of([sys.executable, "manage.py", "run_matching", "--sync"], env)
@@ -163,6 +288,35 @@ def main() -> None:
                     f"{peak / 2**20:,.0f} MiB | incremental one need: median {statistics.median(latencies):.0f} ms, "
                     f"p95 {p95:.0f} ms | coverage {run.coverage:.0%}, South-South share {run.south_south_share:.0%}"
                 )
+                if name == "elasticsearch" and args.workers:
+                    alone = run
+                    env = {**env, "MATCHING_RUN_HELPERS": "3"}
+                    first_wall = None
+                    for count in args.workers:
+                        search_cpu = _search_node_cpu()
+                        wall, peaks, on_workers = _run_on_workers(count, env)
+                        if search_cpu is not None:
+                            search_cpu = (_search_node_cpu() or 0.0) - search_cpu
+                        first_wall = first_wall or wall
+                        timings = on_workers.timings
+                        print(
+                            f"  {name:<13} full run on {count} worker{'s' if count > 1 else ''} {wall:6.1f} s wall "
+                            f"(request to completed; batches written by {timings.get('workers', 0)} workers; work "
+                            f"summed over them: needs {timings.get('needs', 0):.1f} s, candidates "
+                            f"{timings.get('candidates', 0):.1f} s, scoring {timings.get('scoring', 0):.1f} s, reasons "
+                            f"{timings.get('reasons', 0):.1f} s, write {timings.get('write', 0):.1f} s; plan "
+                            f"{timings.get('plan_solver', 0):.2f} s, save {timings.get('save', 0):.1f} s)"
+                            f"{f', to limit {wall / limit:.1f}x' if limit else ''} | speed-up "
+                            f"{first_wall / wall:.2f}x | peak memory per worker "
+                            f"{', '.join(f'{p / 2**20:,.0f}' for p in peaks)} MiB | same rows as in-process: "
+                            f"{_same_rows(on_workers, alone)}"
+                            + (
+                                f" | Elasticsearch node CPU {search_cpu:.1f} s "
+                                f"({search_cpu / wall / (os.cpu_count() or 1):.0%} of the machine during the run)"
+                                if search_cpu is not None
+                                else ""
+                            )
+                        )
             finally:
                 backend.drop_all()
                 reset_backend(None)

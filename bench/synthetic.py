@@ -222,6 +222,7 @@ def wipe() -> None:
         Engagement,
         EngagementEvent,
         EngagementRating,
+        MatchBatch,
         MatchCandidate,
         MatchRun,
         NeedOutcome,
@@ -237,6 +238,7 @@ def wipe() -> None:
             Engagement,
             MatchCandidate,
             NeedOutcome,
+            MatchBatch,
             MatchRun,
             CorpusStats,
         )

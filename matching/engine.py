@@ -45,7 +45,23 @@ class MatchConfig:
             "south_south_prefer_bonus": self.prefer_bonus,
             "min_score": self.min_score,
             "semantic_range": list(self.semantic_range),
+            "candidates_per_need": self.candidates_per_need,
+            "stored_per_need": self.stored_per_need,
         }
+
+    @classmethod
+    def from_dict(cls, values: dict, definition: str) -> MatchConfig:
+        """The configuration a run recorded (``as_dict``): every batch of it scores with the same."""
+        return cls(
+            weights={name: float(values[name]) for name in COMPONENTS},
+            context_share=float(values["context_share"]),
+            prefer_bonus=float(values["south_south_prefer_bonus"]),
+            candidates_per_need=int(values["candidates_per_need"]),
+            stored_per_need=int(values["stored_per_need"]),
+            min_score=float(values["min_score"]),
+            definition=definition,
+            semantic_range=(float(values["semantic_range"][0]), float(values["semantic_range"][1])),
+        )
 
 
 def match_config() -> MatchConfig:
@@ -228,20 +244,33 @@ def score_needs(
     return results
 
 
+_NO_SENTENCES = np.zeros((0, 0), dtype=np.float32)
+
+
 def explain_kept(
-    results: dict[int, NeedResult], offers: dict[int, Features], keep: set[tuple[int, int]], config: MatchConfig
+    results: dict[int, NeedResult],
+    offers: dict[int, Features],
+    keep: set[tuple[int, int]],
+    config: MatchConfig,
+    sentences: dict[int, tuple[list[str], np.ndarray]] | None = None,
 ) -> None:
     """Write the reasons of the pairs that will be stored (reasons cost more than scores).
 
     A semantic reason quotes the offer's sentence closest in meaning to the need: the sentences'
     vectors are read only for the offers of pairs that are stored and that the semantic
-    component contributed to.
+    component contributed to. ``sentences``: those already read (a worker scoring batch after
+    batch keeps them), added to here.
     """
     semantic = {
         offer_id for need_id, result in results.items() for pair in result.pairs
         if (need_id, offer_id := pair.offer_id) in keep and pair.components.get("semantic")
     }  # fmt: skip
-    sentences = entry_sentences(EntryKind.OFFER, semantic) if semantic else {}
+    sentences = sentences if sentences is not None else {}
+    missing = semantic - sentences.keys()
+    if missing:
+        found = entry_sentences(EntryKind.OFFER, missing)
+        # Offers without sentence vectors are remembered too (no quote: as if not found).
+        sentences.update({offer_id: found.get(offer_id, ([], _NO_SENTENCES)) for offer_id in missing})
     for need_id, result in results.items():
         for pair in result.pairs:
             if (need_id, pair.offer_id) in keep:

@@ -30,7 +30,15 @@ from kb.search.documents import entry_rows, related_values
 from kb.search.terms import entry_terms
 from kb.vectors.encoders import get_encoder
 from kb.vectors.sync import entry_sentence_vectors, entry_vectors
-from matching.models import CAPACITY_STATES, CorpusStats, Engagement, EngagementRating, RatingSide
+from matching.models import (
+    ACTIVE_RUN_STATUSES,
+    CAPACITY_STATES,
+    CorpusStats,
+    Engagement,
+    EngagementRating,
+    MatchRun,
+    RatingSide,
+)
 
 #: Keep this many of a need's strongest terms in its candidate query.
 QUERY_TERMS = 12
@@ -92,9 +100,22 @@ class Idf:
     documents: int
     frequencies: dict[str, int]
     centroid: np.ndarray | None = None
+    stats_id: int | None = None  # the saved CorpusStats row
 
     def __call__(self, term: str) -> float:
         return math.log((self.documents + 1) / (self.frequencies.get(term, 0) + 1)) + 1.0
+
+
+def need_for_plan(need_id: int, providers_wanted: int, priority: str, south_south: str) -> Features:
+    """A need as the plan and its outcome see it (what a full run's batch keeps of it once
+    scored): how many providers, how urgent, South-South; no text, tags or vector."""
+    return Features(
+        kind=EntryKind.NEED, id=need_id, title="", language="", languages=frozenset(), country_id="", region="",
+        subregion="", g77=False, m49_developing=False, articles=frozenset(), article_tags=frozenset(),
+        chapters=frozenset(), chapter_of={}, ta_types=frozenset(), themes=frozenset(), ta_type_tags=frozenset(),
+        theme_tags=frozenset(), concepts=frozenset(), counts=Counter(), surface={},
+        south_south=south_south, priority=priority, providers_wanted=providers_wanted,
+    )  # fmt: skip
 
 
 def _theme_articles() -> dict[str, frozenset[int]]:
@@ -281,14 +302,23 @@ def corpus_stats_compute(offers: dict[int, Features]) -> Idf:
     for f in offers.values():
         frequencies.update(f.counts.keys())
     centroid, encoder_version = embedding_centroid()
-    CorpusStats.objects.create(
+    stats = CorpusStats.objects.create(
         documents=len(offers),
         document_frequencies=dict(frequencies),
         encoder_version=encoder_version,
         embedding_mean=centroid.tobytes() if centroid is not None else None,
     )
-    CorpusStats.objects.filter(pk__in=CorpusStats.objects.values_list("pk", flat=True)[3:]).delete()
-    return Idf(len(offers), dict(frequencies), centroid)
+    # The three latest are kept, and any an active full run's batches still score with.
+    in_use = MatchRun.objects.filter(status__in=ACTIVE_RUN_STATUSES, corpus_stats__isnull=False)
+    CorpusStats.objects.filter(pk__in=CorpusStats.objects.values_list("pk", flat=True)[3:]).exclude(
+        pk__in=in_use.values("corpus_stats_id")
+    ).delete()
+    return Idf(len(offers), dict(frequencies), centroid, stats.pk)
+
+
+def _idf_of(stats: CorpusStats) -> Idf:
+    centroid = np.frombuffer(bytes(stats.embedding_mean), dtype=np.float32) if stats.embedding_mean else None
+    return Idf(stats.documents, stats.document_frequencies, centroid, stats.pk)
 
 
 def corpus_stats_latest() -> Idf:
@@ -296,8 +326,13 @@ def corpus_stats_latest() -> Idf:
     if stats is None or stats.encoder_version != get_encoder().version:
         published = list(ExpertiseOffer.objects.filter(status=EntryStatus.PUBLISHED).values_list("id", flat=True))
         return corpus_stats_compute(load_features(EntryKind.OFFER, published))
-    centroid = np.frombuffer(bytes(stats.embedding_mean), dtype=np.float32) if stats.embedding_mean else None
-    return Idf(stats.documents, stats.document_frequencies, centroid)
+    return _idf_of(stats)
+
+
+def corpus_stats_get(stats_id: int) -> Idf | None:
+    """The statistics a full run's batches score with (None if they are gone)."""
+    stats = CorpusStats.objects.filter(pk=stats_id).first()
+    return _idf_of(stats) if stats is not None else None
 
 
 def query_terms(need: Features) -> list[tuple[str, float]]:

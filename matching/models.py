@@ -126,6 +126,17 @@ class MatchRun(models.Model):
     weights = models.JSONField(_("weights used"), default=dict, blank=True)
     search_backend = models.CharField(_("search backend"), max_length=20, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # What every batch of a full run scores with, fixed when the run starts (or is taken over):
+    # the published offers then, and the corpus statistics computed from them.
+    offer_ids = models.JSONField(_("offers (full runs)"), default=list, blank=True)
+    corpus_stats = models.ForeignKey(
+        "CorpusStats",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("corpus statistics"),
+    )
 
     class Meta:
         verbose_name = _("matching run")
@@ -158,6 +169,40 @@ class MatchRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_RUN_STATUSES
+
+
+class MatchBatch(models.Model):
+    """One slice of a full run's needs, claimed by whichever worker gets to it first.
+
+    A batch is scored by one worker at a time (its lease), writes its stored candidates and the
+    summary the plan reads in one transaction, and is done. A worker that dies leaves the lease to
+    expire; another worker (or the run's own) claims the batch again. Candidates written by
+    batches stay invisible until the run's need outcomes become current at the end.
+    """
+
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="batches", verbose_name=_("run"))
+    number = models.PositiveIntegerField(_("number"))
+    need_ids = models.JSONField(_("needs in the batch"), default=list)
+    size = models.PositiveIntegerField(_("size"), default=0)
+    status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    lease_owner = models.CharField(_("worker holding the lease"), max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(_("worker lease until"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Per need, what the plan needs (orjson): wanted, priority, whether search found anything,
+    # and the scored pairs best first (offer, score, South-South, components).
+    summary = models.BinaryField(_("scored pairs for the plan"), null=True, blank=True)
+    timings = models.JSONField(_("timings (seconds)"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("matching batch")
+        verbose_name_plural = _("matching batches")
+        ordering = ["run_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="matching_batch_unique")]
+        indexes = [models.Index(fields=["run", "status"], name="matching_batch_run_status")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.number} ({self.status})"
 
 
 class MatchCandidateQuerySet(models.QuerySet):

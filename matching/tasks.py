@@ -20,6 +20,7 @@ from matching.services.notifications import (
 from matching.services.runs import (
     MatchRunAlreadyActive,
     RunLeaseHeld,
+    match_batches_help,
     match_rescore_needs,
     match_run_execute,
     match_run_start,
@@ -81,6 +82,15 @@ def run_matching_task(self, run_id: int) -> None:
         wait = max(1.0, (held.expires_at - timezone.now()).total_seconds() + 1)
         logger.info("%s; retrying in %.0f s", held, wait)
         raise self.retry(countdown=wait) from None
+
+
+@shared_task(acks_late=True, ignore_result=True, queue="matching", **_RETRY, **_RUN_LIMITS)
+def run_batches_task(run_id: int) -> int:
+    """Help a full run another worker leads: score its batches until none is left. Safe to run
+    twice or late (it finds nothing to claim); a batch left by a killed helper is claimed again
+    once its lease expires."""
+
+    return match_batches_help(run_id=run_id)
 
 
 @shared_task(acks_late=True, ignore_result=True, queue="matching")

@@ -406,6 +406,10 @@ SOUTH_SOUTH_DEFINITION = env("SOUTH_SOUTH_DEFINITION", default="g77")
 MATCHING_INCREMENTAL = env.bool("MATCHING_INCREMENTAL", default=True)
 # Needs scored between two progress updates (and cancellation checks) of a full run.
 MATCHING_BATCH_SIZE = env.int("MATCHING_BATCH_SIZE", default=500)
+# Helper tasks a full run queues on the "matching" queue: each one claims and scores batches on
+# whichever matching worker takes it, beside the run's own worker (more workers, faster runs).
+# In embedded mode tasks run in the calling process, so there are none.
+MATCHING_RUN_HELPERS = env.int("MATCHING_RUN_HELPERS", default=0 if CELERY_TASK_ALWAYS_EAGER else 3)
 # Recovery is driven by the run record, not the broker message: the worker executing a run holds
 # a lease of MATCHING_RUN_LEASE_SECONDS, renewed by a heartbeat every third of it; every
 # MATCHING_RECOVER_INTERVAL_SECONDS beat hands back to the broker any run whose lease expired (its

@@ -18,6 +18,9 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = env.bool("TA_TEST_CELERY_EAGER", default=True)
 # A task that fails in a test fails the test (core.tasks catches only broker errors).
 CELERY_TASK_EAGER_PROPAGATES = True
+# A full run's helper tasks: none when eager (the run's worker scores every batch), three on a
+# real worker (tests/matching/test_worker.py); tests of helpers set it.
+MATCHING_RUN_HELPERS = env.int("MATCHING_RUN_HELPERS", default=0 if CELERY_TASK_ALWAYS_EAGER else 3)
 SEARCH_INDEX_PREFIX = env("SEARCH_INDEX_PREFIX", default=f"ta-test-{secrets.token_hex(4)}")
 SEARCH_REFRESH_ON_WRITE = True
 # Tests of incremental matching switch it on; elsewhere an entry change should not cascade.

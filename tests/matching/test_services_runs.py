@@ -150,18 +150,18 @@ def test_batches_searched_ahead_give_the_same_result_as_one_batch(search_backend
 
 
 def test_a_run_cancelled_between_batches_stops_there(search_backend, small_kb, settings, monkeypatch):
-    from matching.services.runs import pipeline
+    from matching.services.runs import batches
 
     settings.MATCHING_BATCH_SIZE = 1
     run = match_run_start(trigger=RunTrigger.API, enqueue=False)
-    real_score_needs = pipeline.score_needs
+    real_score_needs = batches.score_needs
 
     def score_then_cancel(*args, **kwargs):  # a moderator cancels while the first batch is scored
         scored = real_score_needs(*args, **kwargs)
         MatchRun.objects.filter(pk=run.pk).update(status=RunStatus.CANCELLED)
         return scored
 
-    monkeypatch.setattr(pipeline, "score_needs", score_then_cancel)
+    monkeypatch.setattr(batches, "score_needs", score_then_cancel)
     match_run_execute(run_id=run.pk, backend=search_backend)
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED

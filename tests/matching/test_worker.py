@@ -324,3 +324,49 @@ def test_a_run_requested_while_the_broker_is_down_runs_when_it_returns(knowledge
     done = wait_for(lambda: _completed(run), what="the run to complete once the broker is back")
     assert done.attempts == 1
     assert runs_recover() == {"full": 0, "incremental": 0}
+
+
+# --- Fan-out: a full run's batches spread over matching workers --------------------------------
+
+
+def _batch_writers(run) -> set[str]:
+    from matching.models import MatchBatch
+
+    return set(MatchBatch.objects.filter(run=run, status=RunStatus.COMPLETED).values_list("lease_owner", flat=True))
+
+
+def test_two_workers_share_a_full_run_and_write_the_rows_of_one(larger_knowledge_base, workers):
+    workers.start()
+    workers.start()
+    run = match_run_start(trigger=RunTrigger.API)
+    done = wait_for(lambda: _completed(run), timeout=120, what="the run to complete on two workers")
+    assert len(_batch_writers(done)) == 2, "both workers scored batches"
+    assert done.timings["workers"] == 2
+    rows = _rows(done)
+    assert len(rows) == len({(need, offer) for need, offer, *_rest in rows}) == done.candidates_count
+    assert rows == _clean_run_rows()
+
+
+def test_a_helper_killed_in_a_batch_leaves_it_to_another_worker(larger_knowledge_base, workers):
+    import psutil
+
+    leader, helper = workers.start(), workers.start()
+    run = match_run_start(trigger=RunTrigger.API)
+    wait_for(lambda: len(_batch_writers(run)) == 2, what="both workers to be scoring")
+    current = MatchRun.objects.get(pk=run.pk)
+    # The run's lease names its worker's process; the other one is the helper.
+    lead_pid = int(current.lease_owner.split(":")[1])
+    victim = helper if lead_pid == leader.pid else leader
+    assert lead_pid in (leader.pid, helper.pid)
+    psutil.Process(victim.pid).kill()
+    victim.wait()
+    # The run's worker claims the dead helper's batches once their leases expire, and finishes.
+    done = wait_for(lambda: _completed(run), timeout=120, what="the run to complete after the helper died")
+    assert done.attempts == 1
+    from matching.models import MatchBatch
+
+    # The helper always holds a batch (the one whose search runs ahead): it was claimed again.
+    assert MatchBatch.objects.filter(run=done, attempts__gte=2).exists()
+    rows = _rows(done)
+    assert len(rows) == len({(need, offer) for need, offer, *_rest in rows}) == done.candidates_count
+    assert rows == _clean_run_rows()

@@ -456,8 +456,10 @@ class ElasticsearchBackend(SearchBackend):
                 searches.append(
                     {
                         "size": size,
+                        # Only the best ``size``: no hit count (lets Lucene skip documents that
+                        # cannot reach the top), and the entry id read from the document's _id.
+                        "track_total_hits": False,
                         "_source": False,
-                        "fields": ["entry_id"],
                         "query": {
                             "bool": {
                                 "should": should,
@@ -475,7 +477,7 @@ class ElasticsearchBackend(SearchBackend):
             for q, item in zip(chunk, response["responses"], strict=True):
                 if "error" in item:
                     raise _item_error(item["error"], item.get("status"))
-                results[q.key] = [(hit["fields"]["entry_id"][0], hit["_score"]) for hit in item["hits"]["hits"]]
+                results[q.key] = [(int(hit["_id"]), hit["_score"]) for hit in item["hits"]["hits"]]
         return results
 
     def similar(self, kind: str, queries: list[VectorQuery], size: int) -> dict[int, list[tuple[int, float]]]:
@@ -505,7 +507,7 @@ class ElasticsearchBackend(SearchBackend):
                     },
                 }
                 searches.append({"index": self.read_alias(kind)})
-                searches.append({"knn": knn, "size": size, "_source": False, "fields": ["entry_id"]})
+                searches.append({"knn": knn, "size": size, "_source": False})
             try:
                 response = self.client.msearch(searches=searches)
             except _ERRORS as exc:
@@ -513,7 +515,7 @@ class ElasticsearchBackend(SearchBackend):
             for q, item in zip(chunk, response["responses"], strict=True):
                 if "error" in item:
                     raise _item_error(item["error"], item.get("status"))
-                results[q.key] = [(hit["fields"]["entry_id"][0], 2 * hit["_score"] - 1) for hit in item["hits"]["hits"]]
+                results[q.key] = [(int(hit["_id"]), 2 * hit["_score"] - 1) for hit in item["hits"]["hits"]]
         return results
 
     def count(self, kind: str, index: str | None = None) -> int:

@@ -20,7 +20,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -365,13 +365,13 @@ class EmbeddedBackend(SearchBackend):
         self, kind: str, queries: list[TermQuery], size: int, visible_only_published: bool = True
     ) -> dict[int, list[tuple[int, float]]]:
         searcher = self._searcher(kind)
-        entry_ids = self._entry_ids(searcher)
+        entry_id = self._entry_id_reader(searcher, len(queries) * size)
         chunks = [queries[i : i + 250] for i in range(0, len(queries), 250)]
         results: dict[int, list[tuple[int, float]]] = {}
         # Tantivy searches without holding the GIL: two threads use both cores of a worker.
         with ThreadPoolExecutor(max_workers=_SEARCH_THREADS) as pool:
             for part in pool.map(
-                lambda chunk: self._candidates_chunk(searcher, entry_ids, chunk, size, visible_only_published), chunks
+                lambda chunk: self._candidates_chunk(searcher, entry_id, chunk, size, visible_only_published), chunks
             ):
                 results.update(part)
         return results
@@ -379,7 +379,7 @@ class EmbeddedBackend(SearchBackend):
     def _candidates_chunk(
         self,
         searcher: tantivy.Searcher,
-        entry_ids: dict[tuple[int, int], int],
+        entry_id: Callable[[tantivy.DocAddress], int],
         queries: list[TermQuery],
         size: int,
         visible_only_published: bool,
@@ -407,7 +407,7 @@ class EmbeddedBackend(SearchBackend):
             if q.exclude_country:
                 parts.append((Occur.MustNot, self._term("country", q.exclude_country)))
             hits = searcher.search(Query.boolean_query(parts), limit=size).hits
-            results[q.key] = [(entry_ids[(a.segment_ord, a.doc)], score) for score, a in hits]
+            results[q.key] = [(entry_id(a), score) for score, a in hits]
         return results
 
     def similar(self, kind: str, queries: list[VectorQuery], size: int) -> dict[int, list[tuple[int, float]]]:
@@ -425,6 +425,14 @@ class EmbeddedBackend(SearchBackend):
         return results
 
     _entry_id_maps: dict = {}
+
+    def _entry_id_reader(self, searcher: tantivy.Searcher, hits: int) -> Callable[[tantivy.DocAddress], int]:
+        """How to turn a hit's address into its entry id: for a few queries (re-scoring one need),
+        read each hit's document; for many (a full run's batch), map every document once."""
+        if hits < searcher.num_docs:
+            return lambda address: searcher.doc(address)["entry_id"][0]
+        mapping = self._entry_ids(searcher)
+        return lambda address: mapping[(address.segment_ord, address.doc)]
 
     def _entry_ids(self, searcher: tantivy.Searcher) -> dict[tuple[int, int], int]:
         """Document address -> entry id for a whole searcher (cheaper than a stored-field read per hit)."""

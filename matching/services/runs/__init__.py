@@ -3,11 +3,14 @@
 - ``lifecycle``: starting and cancelling runs, one full run at a time, recovery by the run record
   (``runs_recover``) and the re-scoring outbox.
 - ``lease``: who executes a run, renewed by a heartbeat, taken over once it expires.
-- ``pipeline``: executing a full run batch by batch and re-scoring a few needs, through one path
-  to the plan and one failure handler.
+- ``pipeline``: executing a full run and re-scoring a few needs, through one path to the plan
+  and one failure handler.
+- ``batches``: a full run's needs in batches that any matching worker claims and scores (the
+  run's own worker and helpers), written as they are scored, invisible until the run's end.
 - ``persistence``: writing a run's results in one transaction.
 """
 
+from matching.services.runs.batches import match_batches_help
 from matching.services.runs.lease import RunLeaseHeld
 from matching.services.runs.lifecycle import (
     RESCORE_NEEDS_TASK,
@@ -30,6 +33,7 @@ __all__ = [
     "MatchRunAlreadyActive",
     "MatchRunNotActive",
     "RunLeaseHeld",
+    "match_batches_help",
     "match_rescore_needs",
     "match_run_cancel",
     "match_run_execute",

@@ -23,6 +23,8 @@ from core.errors import DomainError
 from core.tasks import enqueue
 from matching.models import (
     ACTIVE_RUN_STATUSES,
+    MatchBatch,
+    MatchCandidate,
     MatchRun,
     RunScope,
     RunStatus,
@@ -89,6 +91,9 @@ def match_run_cancel(*, run: MatchRun) -> MatchRun:
         )
         if not updated:
             raise MatchRunNotActive(_("Only a queued or running run can be cancelled."))
+        # The batches written so far were never visible (no outcome of the run is current): they go.
+        MatchCandidate.objects.filter(run_id=run.pk).delete()
+        MatchBatch.objects.filter(run_id=run.pk).delete()
     run.refresh_from_db()
     return run
 

@@ -15,19 +15,23 @@ import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
+from kb.models import EntryKind
 from matching.engine import (
     MatchConfig,
     NeedResult,
     explain_kept,
     outcome_reason,
 )
+from matching.features import Idf, apply_corpus, load_features
 from matching.models import (
+    MatchBatch,
     MatchCandidate,
     MatchRun,
     NeedOutcome,
     RunStatus,
 )
 from matching.plan import PlanResult
+from matching.scoring import ScoredPair
 from matching.services.proposals import (
     proposals_supersede_for_needs,
     proposals_sync,
@@ -48,12 +52,16 @@ def persist(
     *,
     full: bool,
     timings: dict,
+    written: Idf | None = None,
 ) -> MatchRun:
+    """``written``: a full run's batches already wrote the candidates up to ``stored_per_need``
+    (with these corpus statistics); only the assigned pairs ranked below are added here, and the
+    assigned ones flagged."""
     started = time.perf_counter()
     assigned = plan_result.assigned
-    candidates: list[tuple] = []  # rows in CANDIDATE_COLUMNS order
+    candidates: list[tuple] = []  # rows to insert, in CANDIDATE_COLUMNS order
     outcomes: list[NeedOutcome] = []
-    covered = south_south = 0
+    covered = south_south = stored = 0
     kept_by_need = {
         need_id: [
             (rank, p)
@@ -62,7 +70,10 @@ def persist(
         ]
         for need_id, result in results.items()
     }
-    explain_kept(results, offers, {(n, p.offer_id) for n, kept in kept_by_need.items() for _rank, p in kept}, config)
+    if written is None:
+        explain_kept(results, offers, {(n, p.offer_id) for n, kept in kept_by_need.items() for _r, p in kept}, config)
+    else:
+        _explain_assigned_below(results, offers, kept_by_need, config, written)
     reasons_seconds = time.perf_counter() - started
     assigned_per_need: dict[int, int] = {}
     for need_id, _offer_id in assigned:
@@ -71,10 +82,12 @@ def persist(
         for rank, pair in kept_by_need[need_id]:
             is_assigned = (need_id, pair.offer_id) in assigned
             south_south += is_assigned and pair.south_south
-            candidates.append(
-                (run_id, need_id, pair.offer_id, rank, pair.score, pair.components, pair.reasons)
-                + (pair.south_south, is_assigned)
-            )
+            stored += 1
+            if written is None or rank > config.stored_per_need:
+                candidates.append(
+                    (run_id, need_id, pair.offer_id, rank, pair.score, pair.components, pair.reasons)
+                    + (pair.south_south, is_assigned)
+                )
         got = assigned_per_need.get(need_id, 0)
         covered += got > 0
         outcomes.append(
@@ -96,8 +109,15 @@ def persist(
         stale = NeedOutcome.objects.filter(is_current=True).exclude(run_id=run_id)
         (stale if full else stale.filter(need_id__in=need_ids)).update(is_current=False)
         # Replacing the run's rows in one transaction keeps a re-executed run idempotent.
-        MatchCandidate.objects.filter(run_id=run_id).delete()
         NeedOutcome.objects.filter(run_id=run_id).delete()
+        if written is None:
+            MatchCandidate.objects.filter(run_id=run_id).delete()
+        else:
+            _flag_assigned(
+                run_id, [(n, o) for n, o in assigned if _rank_of(kept_by_need[n], o) <= config.stored_per_need]
+            )
+            # The plan has read them: the batches keep who wrote them and their timings only.
+            MatchBatch.objects.filter(run_id=run_id).update(summary=None)
         insert_candidates(candidates)
         NeedOutcome.objects.bulk_create(outcomes, batch_size=5000)
         proposals_sync(run=run, assigned=assigned, supersede=supersede)
@@ -110,7 +130,7 @@ def persist(
         if not full:
             run.needs_total = len(results)
         run.needs_done = run.needs_total
-        run.candidates_count = len(candidates)
+        run.candidates_count = stored
         run.assigned_count = len(assigned)
         run.needs_covered = covered
         run.south_south_assigned = south_south
@@ -126,6 +146,54 @@ def persist(
         run.error = ""
         run.save()
     return run
+
+
+def _rank_of(kept: list[tuple[int, ScoredPair]], offer_id: int) -> int:
+    return next(rank for rank, pair in kept if pair.offer_id == offer_id)
+
+
+def _explain_assigned_below(
+    results: dict[int, NeedResult],
+    offers: dict,
+    kept_by_need: dict[int, list[tuple[int, ScoredPair]]],
+    config: MatchConfig,
+    idf: Idf,
+) -> None:
+    """Reasons for the assigned pairs the batches did not store (ranked below ``stored_per_need``):
+    the batches kept only what the plan needs of those needs, so their features are read again."""
+    below = {
+        (need_id, pair.offer_id)
+        for need_id, kept in kept_by_need.items()
+        for rank, pair in kept
+        if rank > config.stored_per_need
+    }
+    if not below:
+        return
+    needs = load_features(EntryKind.NEED, sorted({n for n, _o in below}))
+    apply_corpus(needs, idf)
+    explain_kept(
+        {n: NeedResult(need=needs[n], pairs=results[n].pairs) for n in needs if n in results}, offers, below, config
+    )
+
+
+def _flag_assigned(run_id: int, pairs: list[tuple[int, int]]) -> None:
+    """Mark the plan's pairs among the candidates the batches wrote."""
+    if not pairs:
+        return
+    table = MatchCandidate._meta.db_table
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET assigned = true WHERE run_id = %s AND (need_id, offer_id) IN "
+                "(SELECT * FROM unnest(%s::bigint[], %s::bigint[]))",
+                [run_id, [n for n, _o in pairs], [o for _n, o in pairs]],
+            )
+        return
+    by_need: dict[int, list[int]] = {}
+    for need_id, offer_id in pairs:
+        by_need.setdefault(need_id, []).append(offer_id)
+    for need_id, offer_ids in by_need.items():
+        MatchCandidate.objects.filter(run_id=run_id, need_id=need_id, offer_id__in=offer_ids).update(assigned=True)
 
 
 CANDIDATE_COLUMNS = (

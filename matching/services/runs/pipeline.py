@@ -9,15 +9,15 @@ lease is no longer its own.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import time
 
 from django.conf import settings
 from django.utils import timezone
 
+from core.tasks import enqueue
 from kb.models import AssistanceNeed, EntryKind, EntryStatus, ExpertiseOffer
 from kb.search import SearchBackend, SearchUnavailable, get_backend
 from kb.vectors.matrix import published_matrix
-from matching.bulk import OfferTable
 from matching.engine import (
     MatchConfig,
     NeedResult,
@@ -48,6 +48,16 @@ from matching.services.proposals import (
     proposals_review,
     with_open_pairs,
 )
+from matching.services.runs.batches import (
+    BATCHES_TASK,
+    BatchScorer,
+    RunInputs,
+    batches_prepare,
+    batches_progress,
+    batches_results,
+    batches_timings,
+    run_inputs,
+)
 from matching.services.runs.lease import Heartbeat, claim, lease_duration, new_owner, still_wanted
 from matching.services.runs.persistence import persist, retire_needs
 
@@ -66,38 +76,72 @@ def match_run_execute(*, run_id: int, backend: SearchBackend | None = None) -> M
 
 
 def _execute_full(run_id: int, owner: str, backend: SearchBackend) -> MatchRun | None:
+    """Fix the run's inputs, cut it into batches (``batches``), queue helpers for other workers,
+    score batches here too until all are written, then plan and write once."""
     config = match_config()
     timer = Timer()
     analysed: dict[str, int] = {}  # texts whose stored terms were missing or stale
     try:
         with timer("offers"):
-            offer_ids = list(ExpertiseOffer.objects.filter(status=EntryStatus.PUBLISHED).values_list("id", flat=True))
+            offer_ids = list(
+                ExpertiseOffer.objects.filter(status=EntryStatus.PUBLISHED).order_by("id").values_list("id", flat=True)
+            )
             offers = load_features(EntryKind.OFFER, offer_ids, analysed)
             idf = corpus_stats_compute(offers)
             apply_corpus(offers, idf)
-        need_ids = list(
-            AssistanceNeed.objects.filter(status=EntryStatus.PUBLISHED).order_by("id").values_list("id", flat=True)
-        )
-        MatchRun.objects.filter(pk=run_id).update(
-            needs_total=len(need_ids),
-            definition=config.definition,
-            weights=config.as_dict(),
-            search_backend=backend.name,
-        )
-        open_pairs = open_pairs_by_need(None)
-        results = _score_batches(run_id, owner, need_ids, offers, idf, backend, config, timer, open_pairs, analysed)
         if analysed.get("analysed"):
             logger.warning(
                 "matching run %s analysed %s texts whose stored terms were missing or stale (stored now)",
                 run_id,
                 analysed["analysed"],
             )
-        if results is None:  # cancelled or taken over meanwhile
+        need_ids = list(
+            AssistanceNeed.objects.filter(status=EntryStatus.PUBLISHED).order_by("id").values_list("id", flat=True)
+        )
+        batches = batches_prepare(
+            run_id, owner, need_ids=need_ids, offer_ids=offer_ids, idf=idf, config=config, backend=backend.name
+        )
+        if batches is None:  # cancelled or taken over meanwhile
             return MatchRun.objects.get(pk=run_id)
-        return _plan_and_persist(run_id, owner, results, offers, config, timer, full=True)
+        for _helper in range(min(settings.MATCHING_RUN_HELPERS, batches - 1)):
+            enqueue(BATCHES_TASK, run_id)
+        with timer("offers"):
+            inputs = run_inputs(offers, idf, config, backend)
+        if not _batches_finish(run_id, owner, inputs, timer):
+            return MatchRun.objects.get(pk=run_id)
+        with timer("gather"):
+            results = batches_results(run_id)
+        # The batches' own timings, summed over the workers that wrote them (work, not wall time).
+        timer.seconds.update(batches_timings(run_id))
+        return _plan_and_persist(run_id, owner, results, offers, config, timer, full=True, written=idf)
     except Exception as exc:
         _failed(run_id, owner, exc, full=True)
         raise
+
+
+def _batches_finish(run_id: int, owner: str, inputs: RunInputs, timer: Timer) -> bool:
+    """Score batches on this worker, then wait for those other workers hold, claiming again any
+    whose worker died; False if the run was cancelled or taken over meanwhile."""
+
+    def progress() -> bool:
+        done, _left = batches_progress(run_id)
+        return still_wanted(run_id, owner, done)
+
+    scorer = BatchScorer(run_id, owner, inputs, after_batch=progress)
+    with timer("batches_wall"):
+        while True:
+            scorer.work()
+            done, left = batches_progress(run_id)
+            if not still_wanted(run_id, owner, done):
+                logger.info("matching run %s stopped at %s needs", run_id, done)
+                return False
+            if not left:
+                return True
+            time.sleep(_WAIT_SECONDS)  # the last batches are on other workers
+
+
+#: How often the run's worker looks again at batches other workers hold.
+_WAIT_SECONDS = 0.2
 
 
 def _plan_and_persist(
@@ -109,10 +153,12 @@ def _plan_and_persist(
     timer: Timer,
     *,
     full: bool,
+    written: Idf | None = None,
 ) -> MatchRun:
     """The one path from scored needs to the written run, for full runs and re-scoring alike:
     open proposals are reviewed and keep their capacity, the plan may only add pairs, and the
-    results are written in one transaction (``persistence.persist``)."""
+    results are written in one transaction (``persistence.persist``). ``written``: a full run's
+    batches wrote the stored candidates already (scored with these statistics)."""
     with timer("plan"):
         capacities = {offer_id: f.capacity_left for offer_id, f in offers.items()}
         review = proposals_review(results=results, capacities=capacities, min_score=config.min_score)
@@ -129,6 +175,7 @@ def _plan_and_persist(
         review.supersede,
         full=full,
         timings=timer.seconds,
+        written=written,
     )
 
 
@@ -148,69 +195,6 @@ def _failed(run_id: int, owner: str, exc: Exception, *, full: bool) -> None:
     MatchRun.objects.filter(pk=run_id, lease_owner=owner).update(
         status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000], finished_at=timezone.now()
     )
-
-
-def _score_batches(
-    run_id: int,
-    owner: str,
-    need_ids: list[int],
-    offers: dict[int, Features],
-    idf: Idf,
-    backend: SearchBackend,
-    config: MatchConfig,
-    timer: Timer,
-    open_pairs: dict[int, list[int]],
-    analysed: dict[str, int],
-) -> dict[int, NeedResult] | None:
-    """Score the needs batch by batch; None if the run was cancelled meanwhile.
-
-    The search for one batch runs on a background thread while this thread scores the previous
-    batch and loads the next one: the search engine (Tantivy's native threads, or Elasticsearch
-    over HTTP) does not hold the GIL, so searching and Python scoring overlap. The "candidates"
-    timing is the time spent waiting for a search, not the search's own duration.
-    """
-    batch = settings.MATCHING_BATCH_SIZE
-    starts = list(range(0, len(need_ids), batch))
-
-    def features_of(start: int) -> dict[int, Features]:
-        with timer("needs"):
-            needs = load_features(EntryKind.NEED, need_ids[start : start + batch], analysed)
-            apply_corpus(needs, idf)
-        return needs
-
-    def search(needs: dict[int, Features]) -> dict[int, list[int]]:
-        found = fetch_candidates(backend, list(needs.values()), config.candidates_per_need, vectors)
-        return with_open_pairs(found, {n: open_pairs[n] for n in needs if n in open_pairs})
-
-    keep = frozenset((n, o) for n, offer_ids in open_pairs.items() for o in offer_ids)
-
-    results: dict[int, NeedResult] = {}
-    if not starts:
-        return results
-    with timer("offers"):
-        table = OfferTable(offers, config.definition)
-        # Read here: the search thread must not touch the database.
-        vectors = published_matrix(EntryKind.OFFER)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching-search") as searcher:
-        needs = features_of(starts[0])
-        pending = searcher.submit(search, needs)
-        for position, start in enumerate(starts):
-            following = features_of(starts[position + 1]) if position + 1 < len(starts) else None
-            with timer("candidates"):
-                candidates = pending.result()
-            if following is not None:
-                pending = searcher.submit(search, following)
-            with timer("scoring"):
-                results.update(score_needs(list(needs.values()), offers, candidates, config, keep, table))
-            if not still_wanted(run_id, owner, min(start + batch, len(need_ids))):
-                logger.info("matching run %s stopped at %s/%s needs", run_id, start, len(need_ids))
-                if following is not None:
-                    pending.cancel()
-                return None
-            if following is None:  # that was the last batch
-                break
-            needs = following
-    return results
 
 
 # --- incremental re-scoring ----------------------------------------------------------------------
