@@ -39,7 +39,7 @@ class SortOrder:
 
 #: No search pages beyond this many results (``offset + limit``): Elasticsearch's default
 #: ``index.max_result_window``, past which it refuses the query. The parser of the search
-#: parameters (``kb.apis.search.search_params_parse``, API and web alike) keeps requests inside it.
+#: parameters (``kb.search.params.search_params_parse``: API, web and saved searches alike) keeps requests inside it.
 MAX_RESULT_WINDOW = 10_000
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import render
 from django.utils.http import urlencode
 from rest_framework import serializers
 
-from kb.apis.search import search_params_parse
 from kb.search import SearchUnavailable
 from kb.search.labels import facet_label
+from kb.search.params import SearchParams, search_params_parse
 from kb.selectors import (
     entry_can_manage,
     entry_contact_for_user,
@@ -40,19 +40,41 @@ FACET_ORDER = (
 )
 
 
-@login_required
-def browse(request):
-    # The web's "kind" (offer/need) is the API's "type" (offers/needs); then one parser for both.
-    query = request.GET.copy()
+def browse_search_params(data: QueryDict) -> SearchParams:
+    """The search the Browse page's parameters (its links, its save form) ask for, through the
+    search API's own parser. The web's ``kind`` (offer/need) is the API's ``type`` (offers/needs);
+    the page's size is fixed, whatever the link says; other parameters are ignored. Raises the
+    parser's ``serializers.ValidationError`` (``search_errors`` reads it)."""
+    query = data.copy()
     kind = query.pop("kind", [""])[-1]
     if kind:
         query["type"] = f"{kind}s"
-    query.pop("page_size", None)  # a page of this size, whatever the link says
+    query.pop("page_size", None)
+    return search_params_parse(query, page_size=PAGE_SIZE, strict=False)
+
+
+def search_errors(exc: serializers.ValidationError) -> list[str]:
+    """The parser's messages, field by field, as the page shows them (a facet's errors are by
+    value: ``{"country": {0: [...]}}``)."""
+
+    def messages(detail: object) -> list[str]:
+        if isinstance(detail, dict):
+            return [m for value in detail.values() for m in messages(value)]
+        if isinstance(detail, list):
+            return [m for value in detail for m in messages(value)]
+        return [str(detail)]
+
+    return messages(exc.detail)
+
+
+@login_required
+def browse(request):
+    kind = request.GET.get("kind", "")
     try:
-        params = search_params_parse(query, page_size=PAGE_SIZE, strict=False)
+        params = browse_search_params(request.GET)
     except serializers.ValidationError as exc:
         # The same errors as the API's, by field, shown above the (empty) results.
-        errors = [str(message) for messages in exc.detail.values() for message in messages]
+        errors = search_errors(exc)
         context = {"q": request.GET.get("q", "")[:500], "kind": kind, "filters": {}, "sort": "relevance", "page": 1}
         return render(request, "web/browse.html", {**context, "errors": errors}, status=400)
     text, filters, sort, page = params.text, params.filters, params.sort, params.page

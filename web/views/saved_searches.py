@@ -5,17 +5,21 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from rest_framework import serializers
 
+from accounts.selectors import request_user
 from core.web import show_error
 from kb.models import SavedSearch
-from kb.search.documents import FACET_FIELDS
+from kb.search.params import SEARCH_FACETS
 from kb.selectors import saved_search_list_for_user
 from kb.services.saved_searches import saved_search_create, saved_search_delete
+from web.views.browse import browse_search_params, search_errors
 
 
 def browse_url(search: SavedSearch) -> str:
@@ -34,26 +38,27 @@ def saved_searches_for_account(*, user) -> list[SavedSearch]:
     return items
 
 
+def _back_to_browse(request: HttpRequest) -> HttpResponse:
+    kind = request.POST.get("kind", "")
+    back = [("q", request.POST.get("q", ""))] + ([("kind", kind)] if kind else [])
+    back += [(facet, value) for facet in SEARCH_FACETS for value in request.POST.getlist(facet)]
+    return redirect(reverse("web:browse") + "?" + urlencode(back))
+
+
 @login_required
 @require_POST
-def saved_search_save(request):
-    kind = request.POST.get("kind", "")
-    filters = {
-        facet: request.POST.getlist(facet) for facet in FACET_FIELDS if facet != "kind" and request.POST.getlist(facet)
-    }
+def saved_search_save(request: HttpRequest) -> HttpResponse:
+    """Save the search the Browse page shows (its parameters, posted back), parsed as Browse parses them."""
     try:
-        search = saved_search_create(
-            user=request.user,
-            name=request.POST.get("name", "")[:100],
-            text=request.POST.get("q", ""),
-            kind=kind if kind in ("offer", "need") else "",
-            filters=filters,
-        )
-    except ValidationError as exc:
+        params = browse_search_params(request.POST)
+        search = saved_search_create(user=request_user(request), name=request.POST.get("name", ""), params=params)
+    except serializers.ValidationError as exc:  # the search itself: the parser's errors, as Browse shows them
+        for error in search_errors(exc):
+            messages.error(request, error)
+        return _back_to_browse(request)
+    except ValidationError as exc:  # the name, or too many saved searches
         show_error(request, exc)
-        params = [("q", request.POST.get("q", ""))] + ([("kind", kind)] if kind else [])
-        params += [(facet, value) for facet, values in filters.items() for value in values]
-        return redirect(reverse("web:browse") + "?" + urlencode(params))
+        return _back_to_browse(request)
     messages.success(
         request,
         _("Search saved: “%(name)s”. You will be notified when a newly published entry matches it.")
