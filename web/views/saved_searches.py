@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -13,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from rest_framework import serializers
 
+from accounts.models import User
 from accounts.selectors import request_user
 from core.web import show_error
 from kb.models import SavedSearch
@@ -20,6 +23,7 @@ from kb.search.params import SEARCH_FACETS
 from kb.selectors import saved_search_list_for_user
 from kb.services.saved_searches import saved_search_create, saved_search_delete
 from web.views.browse import browse_search_params, search_errors
+from web.views.common import AuthenticatedHttpRequest
 
 
 def browse_url(search: SavedSearch) -> str:
@@ -31,11 +35,16 @@ def browse_url(search: SavedSearch) -> str:
     return reverse("web:browse") + ("?" + urlencode(params) if params else "")
 
 
-def saved_searches_for_account(*, user) -> list[SavedSearch]:
-    items = list(saved_search_list_for_user(user=user))
-    for item in items:
-        item.browse_url = browse_url(item)
-    return items
+@dataclass(frozen=True)
+class ListedSavedSearch:
+    """A saved search as the account page lists it, with the Browse page showing it."""
+
+    search: SavedSearch
+    browse_url: str
+
+
+def saved_searches_for_account(*, user: User) -> list[ListedSavedSearch]:
+    return [ListedSavedSearch(search, browse_url(search)) for search in saved_search_list_for_user(user=user)]
 
 
 def _back_to_browse(request: HttpRequest) -> HttpResponse:
@@ -69,7 +78,7 @@ def saved_search_save(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def saved_search_remove(request, pk: int):
+def saved_search_remove(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     search = get_object_or_404(saved_search_list_for_user(user=request.user), pk=pk)
     saved_search_delete(user=request.user, saved_search=search)
     messages.success(request, _("Saved search deleted: “%(name)s”.") % {"name": search.name})
