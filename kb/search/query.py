@@ -31,6 +31,11 @@ ARTICLE_BOOST = 0.5
 FACET_BUCKETS = 250
 
 
+#: Ties, and searches without words or sorted by date, go newest first: by publication (entries
+#: never published last), then by last update, then by entry id.
+NEWEST_FIRST = ("published_at", "updated_at", "entry_id")
+
+
 class SortOrder:
     RELEVANCE = "relevance"
     DATE = "date"

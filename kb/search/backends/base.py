@@ -136,9 +136,19 @@ class SearchBackend(ABC):
             filters.append(Terms("entry_id", tuple(request.entry_ids)))
         return tuple(filters)
 
+    @staticmethod
+    def checked_kind(kind: str) -> str:
+        """``kind``, if it has an index (offers, needs); otherwise the request is refused."""
+        if kind not in INDEX_KINDS:
+            raise SearchRequestRejected(f"unknown kind of entry {kind!r} (known: {', '.join(INDEX_KINDS)})")
+        return kind
+
     @classmethod
     def request_query(cls, request: SearchRequest) -> Bool:
-        """The whole query of a search: its filters, and its words and concepts when it has any."""
+        """The whole query of a search (of known kinds and facets): its filters, and its words and
+        concepts when it has any."""
+        for kind in request.kinds:
+            cls.checked_kind(kind)
         for facet in request.facets:
             _facet_field(facet)
         should = cls.text_clauses(request) if request.is_text_query else ()

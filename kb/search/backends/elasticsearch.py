@@ -36,6 +36,7 @@ from kb.search.backends.base import (
 from kb.search.documents import FACET_FIELDS, Deletions, SearchDocument
 from kb.search.query import (
     FACET_BUCKETS,
+    NEWEST_FIRST,
     DisMax,
     Node,
     SearchHit,
@@ -339,11 +340,7 @@ class ElasticsearchBackend(SearchBackend):
         sort: list = []
         if request.by_relevance:
             sort.append("_score")
-        sort += [
-            {"published_at": {"order": "desc", "missing": "_last"}},
-            {"updated_at": {"order": "desc"}},
-            {"entry_id": {"order": "desc"}},
-        ]
+        sort += [{field: {"order": "desc", "missing": "_last"}} for field in NEWEST_FIRST]
         body: dict[str, Any] = {
             "query": self.compile(self.request_query(request)),
             "from": request.offset,
@@ -395,6 +392,7 @@ class ElasticsearchBackend(SearchBackend):
     def candidates(
         self, kind: str, queries: list[TermQuery], size: int, visible_only_published: bool = True
     ) -> dict[int, list[tuple[int, float]]]:
+        self.checked_kind(kind)
         results: dict[int, list[tuple[int, float]]] = {}
         batch = 100
         for start in range(0, len(queries), batch):

@@ -33,6 +33,7 @@ from kb.search.backends.base import INDEX_KINDS, SearchBackend, SearchUnavailabl
 from kb.search.documents import FACET_FIELDS, KEYWORD_FIELDS, Deletions, SearchDocument
 from kb.search.query import (
     FACET_BUCKETS,
+    NEWEST_FIRST,
     DisMax,
     Node,
     SearchHit,
@@ -299,9 +300,7 @@ class EmbeddedBackend(SearchBackend):
                 source = json.loads(searcher.doc(address)["source"][0])
                 sort_key = (
                     -(score or 0.0) if by_relevance else 0.0,
-                    _neg_iso(source.get("published_at")),
-                    _neg_iso(source.get("updated_at")),
-                    -source["entry_id"],
+                    *(_descending(source.get(field)) for field in NEWEST_FIRST),
                 )
                 scored.append((sort_key, score, source))
             if request.facets:
@@ -328,7 +327,7 @@ class EmbeddedBackend(SearchBackend):
     def candidates(
         self, kind: str, queries: list[TermQuery], size: int, visible_only_published: bool = True
     ) -> dict[int, list[tuple[int, float]]]:
-        searcher = self._searcher(kind)
+        searcher = self._searcher(self.checked_kind(kind))
         entry_ids = self._entry_ids(searcher)
         chunks = [queries[i : i + 250] for i in range(0, len(queries), 250)]
         results: dict[int, list[tuple[int, float]]] = {}
@@ -419,8 +418,10 @@ def _rollback_quietly(writer: tantivy.IndexWriter) -> None:
         writer.rollback()
 
 
-def _neg_iso(value: str | None) -> tuple:
-    """Sort key putting later ISO timestamps first and missing ones last."""
-    if not value:
+def _descending(value: str | int | None) -> tuple:
+    """Sort key putting larger ids and later ISO timestamps first, and missing ones last."""
+    if value is None or value == "":
         return (1, "")
+    if isinstance(value, int):
+        return (0, -value)
     return (0, "".join(chr(0x10FFFF - ord(c)) for c in value))

@@ -21,6 +21,7 @@ from tests.kb.search.conftest import org, published, tag
 pytestmark = pytest.mark.django_db
 
 RULES = (
+    "checked_kind",
     "text_clauses",
     "request_filters",
     "request_query",
@@ -123,11 +124,19 @@ def test_no_task_retries_a_refused_request():
         {"filters": {"owners": ["org:1"]}},  # not a facet: nobody filters on who owns a draft
         {"filters": {"status": ["draft"]}},
         {"facets": ("owners",)},
+        {"kinds": ("person",)},
     ],
 )
 def test_a_bad_query_is_refused_not_an_outage_on_both_backends(search_backend, request_kwargs):
-    with pytest.raises(SearchRequestRejected, match="unknown facet"):
-        search_backend.search(SearchRequest(kinds=("offer",), visible_to_owners=None, **request_kwargs))
+    request = SearchRequest(**{"kinds": ("offer",), "visible_to_owners": None, **request_kwargs})
+    with pytest.raises(SearchRequestRejected, match="unknown"):
+        search_backend.search(request)
+
+
+def test_candidates_of_an_unknown_kind_are_refused_on_both_backends(search_backend):
+    query = TermQuery(key=1, groups=[frozenset({"audit"})], weights=[1.0], concepts=[])
+    with pytest.raises(SearchRequestRejected, match="unknown kind"):
+        search_backend.candidates("person", [query], size=5)
 
 
 def _offers():
