@@ -112,7 +112,7 @@ class _Frame:
         return anchor
 
 
-def _text(frame: _Frame, x: float, y: float, lines: list[str], *, size: float, anchor: str, **attrs) -> str:
+def _text(frame: _Frame, x: float, y: float, lines: list[str], *, size: float, anchor: str, **attrs: object) -> str:
     extra = "".join(f' {k.replace("_", "-")}="{v}"' for k, v in attrs.items())
     direction = ' direction="rtl"' if frame.rtl else ""
     if len(lines) == 1:
@@ -240,15 +240,15 @@ def demand_supply_map(
         parts.append(_text(frame, left - 8, y + cell_h / 2 + size * 0.35, lines, size=size, anchor="end"))
         for j, (needs, offers) in enumerate(cells):
             fill, ink = gap_colour(needs, offers, peak)
-            x = left + j * cell_w
+            cell_x = left + j * cell_w
             parts.append(
-                f'<rect x="{frame.x(x, cell_w - 2):.1f}" y="{y:.1f}" width="{cell_w - 2}" height="{cell_h - 2}" '
+                f'<rect x="{frame.x(cell_x, cell_w - 2):.1f}" y="{y:.1f}" width="{cell_w - 2}" height="{cell_h - 2}" '
                 f'fill="{fill}"><title>{escape(label)} × {escape(columns[j])}: {escape(legend[3])} = '
                 f"{needs} / {offers}</title></rect>"
             )
             if needs or offers:
                 parts.append(
-                    _text(frame, x + cell_w / 2 - 1, y + cell_h / 2 + 3, [f"{needs} / {offers}"], size=11,
+                    _text(frame, cell_x + cell_w / 2 - 1, y + cell_h / 2 + 3, [f"{needs} / {offers}"], size=11,
                           anchor="middle", fill=ink)
                 )  # fmt: skip
     x = 0.0

@@ -1,7 +1,9 @@
+from django.http import HttpRequest
+
 from matching.models import Notification
 
 
-def notifications(request) -> dict:
+def notifications(request: HttpRequest) -> dict[str, int]:
     """The unread notification count shown in the navigation."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:

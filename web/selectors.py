@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.utils.translation import gettext as _
 
 from accounts.models import AccessRequest, AccessRequestStatus, User
@@ -95,6 +96,9 @@ def home_data(*, user: User) -> HomeData:
 # *open to* the region (those naming it among their regions served, and those naming none), so
 # "gap" reads as what the region asks for against what it could get.
 
+#: A published entry's model (the filters work on either kind).
+_Entry = TypeVar("_Entry", AssistanceNeed, ExpertiseOffer)
+
 
 @dataclass(frozen=True)
 class DashboardFilter:
@@ -105,14 +109,14 @@ class DashboardFilter:
     region: Region | None = None
     chapter: UncacChapter | None = None
 
-    def _period(self, qs):
+    def _period(self, qs: QuerySet[_Entry]) -> QuerySet[_Entry]:
         if self.since:
             qs = qs.filter(published_at__date__gte=self.since)
         if self.until:
             qs = qs.filter(published_at__date__lte=self.until)
         return qs
 
-    def needs(self):
+    def needs(self) -> QuerySet[AssistanceNeed]:
         qs = self._period(_published(AssistanceNeed))
         if self.region:
             qs = qs.filter(country__region=self.region)
@@ -120,7 +124,7 @@ class DashboardFilter:
             qs = qs.filter(articles__chapter=self.chapter)
         return qs.distinct() if self.chapter else qs
 
-    def offers(self):
+    def offers(self) -> QuerySet[ExpertiseOffer]:
         qs = self._period(_published(ExpertiseOffer))
         if self.region:
             qs = qs.filter(Q(regions_served=self.region) | Q(regions_served__isnull=True))
@@ -145,11 +149,11 @@ class Row:
         return self.needs - self.offers
 
 
-def _published(model):
+def _published(model: type[_Entry]) -> QuerySet[_Entry]:
     return model.objects.filter(status=EntryStatus.PUBLISHED)
 
 
-def _count_by(qs, path: str) -> Counter:
+def _count_by(qs: QuerySet[Any], path: str) -> Counter:
     return Counter(dict(qs.order_by().values_list(path).annotate(n=Count("id", distinct=True))))
 
 
@@ -179,7 +183,7 @@ def _regions(f: DashboardFilter) -> list[Region]:
     return list(regions.filter(pk=f.region.pk) if f.region else regions)
 
 
-def _offers_open_to(offers) -> tuple[dict[int, set[int]], set[int]]:
+def _offers_open_to(offers: QuerySet[ExpertiseOffer]) -> tuple[dict[int, set[int]], set[int]]:
     """Offer id -> ids of the regions it names, and the offers that name none (open to all)."""
     served: dict[int, set[int]] = defaultdict(set)
     everywhere: set[int] = set()

@@ -6,6 +6,8 @@ so next to itself, and keeps its digits left to right in Arabic too."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -15,7 +17,7 @@ ISO_DATE = "%Y-%m-%d"
 
 
 class IsoDateInput(forms.DateInput):
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         base = {
             "class": "iso-date", "dir": "ltr", "inputmode": "numeric", "autocomplete": "off",
             "pattern": r"\d{4}-\d{2}-\d{2}", "placeholder": _("yyyy-mm-dd"),
@@ -27,7 +29,7 @@ class IsoDateField(forms.DateField):
     widget = IsoDateInput
     default_error_messages = {"invalid": DATE_INVALID}  # the message of every path that takes a date
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("help_text", _("Year-month-day, for example 2027-03-15."))
         kwargs.setdefault("input_formats", [ISO_DATE])
         super().__init__(**kwargs)

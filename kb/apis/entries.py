@@ -10,20 +10,19 @@ from __future__ import annotations
 import functools
 
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404, HttpResponseBase
+from django.http import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
 from rest_framework.relations import SlugRelatedField
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.selectors import request_user
+from core.api.attachments import attachment_detail_action, attachment_or_404, attachments_action
 from core.api.errors import CONFLICT_RESPONSE
-from core.api.negotiation import FileDownloadNegotiation
 from core.attachments import attachment_response
 from kb.apis.conditional import conditional, detail_validators, list_validators
 from kb.apis.filters import NeedFilterSet, OfferFilterSet
@@ -41,7 +40,7 @@ from kb.apis.serializers import (
     TransitionInputSerializer,
 )
 from kb.content import EntryContent
-from kb.models import AssistanceNeed, Organisation
+from kb.models import AssistanceNeed, EntryAttachment, Organisation
 from kb.selectors import (
     entry_attachments,
     entry_history_for_user,
@@ -195,14 +194,7 @@ class _EntryViewSet(
         request={"multipart/form-data": AttachmentInputSerializer},
         responses={201: AttachmentSerializer, 409: CONFLICT_RESPONSE},
     )
-    @action(
-        detail=True,
-        methods=["get", "post"],
-        url_path="attachments",
-        url_name="attachments",
-        parser_classes=[MultiPartParser],
-        pagination_class=None,
-    )
+    @attachments_action()
     def attachments(self, request: Request, pk=None, format=None) -> Response:
         entry = self.get_object()
         context = {**self.get_serializer_context(), "kind": entry.kind}
@@ -218,11 +210,9 @@ class _EntryViewSet(
         )
         return Response(AttachmentSerializer(attachment, context=context).data, status=status.HTTP_201_CREATED)
 
-    def _attachment(self, request: Request, attachment_id):
+    def _attachment(self, request: Request, attachment_id: object) -> EntryAttachment:
         entry = self.get_object()  # scoped to the caller: another State's draft is a 404
-        attachment = entry_attachments(entry=entry).filter(pk=attachment_id).first()
-        if attachment is None:
-            raise Http404
+        attachment = attachment_or_404(entry_attachments(entry=entry), attachment_id)
         setattr(attachment, entry.kind, entry)
         return attachment
 
@@ -236,13 +226,7 @@ class _EntryViewSet(
         summary="Remove a document (the entry's focal points, moderators).",
         responses={204: None},
     )
-    @action(
-        detail=True,
-        methods=["get", "delete"],
-        url_path=r"attachments/(?P<attachment_id>[0-9]+)",
-        url_name="attachment-detail",
-        content_negotiation_class=FileDownloadNegotiation,
-    )
+    @attachment_detail_action()
     def attachment_detail(self, request: Request, pk=None, attachment_id=None, format=None):
         attachment = self._attachment(request, attachment_id)
         if request.method == "DELETE":

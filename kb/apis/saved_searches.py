@@ -14,21 +14,29 @@ from rest_framework.response import Response
 from accounts.selectors import request_user
 from core.api.serializers import RejectUnknownFieldsMixin
 from kb.models import SavedSearch
+from kb.search.params import MAX_FACET_VALUES, MAX_TEXT, TYPES, search_params_parse_nested
 from kb.selectors import saved_search_list_for_user
-from kb.services.saved_searches import MAX_TEXT, saved_search_create, saved_search_delete
+from kb.services.saved_searches import saved_search_create, saved_search_delete
 
-_TYPES = {"offers": "offer", "needs": "need"}
-_TYPE_OF = {v: k for k, v in _TYPES.items()}
+_TYPE_OF = {kinds[0]: name for name, kinds in TYPES.items()}
 
 
 class SavedSearchInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """The body's shape. What is searched (``q``, ``type``, ``filters``) is then checked by the
+    search parameters' own parser (``kb.search.params``), as a search's query string is."""
+
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, help_text="Defaults to the text.")
-    q = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, help_text="The search text.")
-    type = serializers.ChoiceField(choices=["offers", "needs"], required=False, allow_null=True)
+    q = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, help_text=f"The search text (at most {MAX_TEXT})."
+    )
+    type = serializers.ChoiceField(choices=list(TYPES), required=False, allow_null=True)
     filters = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField(max_length=64), max_length=50),
+        child=serializers.ListField(child=serializers.CharField()),
         required=False,
-        help_text="Facet -> accepted values, as in /api/v1/search/ (article, chapter, ta_type, country, ...).",
+        help_text=(
+            "Facet -> accepted values, as in /api/v1/search/ (article, chapter, ta_type, country, ...), "
+            f"at most {MAX_FACET_VALUES} per facet."
+        ),
     )
 
 
@@ -83,13 +91,10 @@ class SavedSearchViewSet(
         serializer = SavedSearchInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        search = saved_search_create(
-            user=request_user(request),
-            name=data.get("name", ""),
-            text=data.get("q", ""),
-            kind=_TYPES.get(data.get("type") or "", ""),
-            filters=data.get("filters") or {},
+        params = search_params_parse_nested(
+            q=data.get("q", ""), search_type=data.get("type"), filters=data.get("filters")
         )
+        search = saved_search_create(user=request_user(request), name=data.get("name", ""), params=params)
         return Response(
             SavedSearchSerializer(search, context={"request": request}).data, status=status.HTTP_201_CREATED
         )

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.conf import settings
 from django.db import connection
-from django.http import QueryDict
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -20,49 +16,12 @@ from rest_framework.views import APIView
 
 from accounts.selectors import request_user
 from core.api.errors import UNAVAILABLE_RESPONSE
-from core.api.serializers import RejectUnknownFieldsMixin
 from kb.search import SearchUnavailable, get_backend
-from kb.search.documents import FACET_FIELDS
 from kb.search.labels import facet_label
-from kb.search.query import MAX_RESULT_WINDOW, SortOrder
+from kb.search.params import SEARCH_FACETS, search_params_parse
+from kb.search.query import SortOrder
 from kb.search.sync import search_index_status
 from kb.services.search import entries_search
-
-_TYPES = {"offers": ("offer",), "needs": ("need",)}
-
-
-class SearchParamsSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    q = serializers.CharField(required=False, allow_blank=True, max_length=500)
-    type = serializers.ChoiceField(choices=["offers", "needs"], required=False)
-    sort = serializers.ChoiceField(choices=SortOrder.CHOICES, default=SortOrder.RELEVANCE)
-    page = serializers.IntegerField(min_value=1, max_value=1000, default=1)
-    page_size = serializers.IntegerField(min_value=1, default=settings.API_PAGE_SIZE)
-    format = serializers.CharField(required=False)  # DRF's own ?format=json
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for facet in FACET_FIELDS:
-            if facet != "kind":
-                self.fields[facet] = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
-
-    def validate_page_size(self, value: int) -> int:
-        return min(value, settings.API_MAX_PAGE_SIZE)
-
-    def validate(self, attrs: dict) -> dict:
-        page, page_size = attrs["page"], attrs["page_size"]
-        if page * page_size > MAX_RESULT_WINDOW:
-            raise serializers.ValidationError(
-                {
-                    "page": [
-                        _(
-                            "Only the first %(window)d results can be paged through: with %(size)d results "
-                            "per page, the last page is %(last)d."
-                        )
-                        % {"window": MAX_RESULT_WINDOW, "size": page_size, "last": MAX_RESULT_WINDOW // page_size}
-                    ]
-                }
-            )
-        return attrs
 
 
 class FacetValueSerializer(serializers.Serializer):
@@ -107,47 +66,6 @@ class SearchResponseSerializer(serializers.Serializer):
     took_ms = serializers.FloatField()
 
 
-@dataclass(frozen=True)
-class SearchParams:
-    text: str
-    kinds: tuple[str, ...]
-    filters: dict[str, list[str]]
-    sort: str
-    page: int
-    page_size: int
-
-
-#: What every path accepts besides the facets (``format``: DRF's own ``?format=json``).
-_PARAMS = ("q", "type", "sort", "page", "page_size", "format")
-
-
-def search_params_parse(query: QueryDict, *, page_size: int | None = None, strict: bool = True) -> SearchParams:
-    """The search parameters, parsed and checked once for the API and the web pages alike: the
-    same bad input gets the same errors (``serializers.ValidationError``, by field) on every path.
-
-    ``page_size``: fixed by the caller (a web page) instead of read from the query. ``strict``:
-    unknown parameters are an error (the API); a web page ignores them (links from elsewhere)."""
-    data: dict = {}
-    for key in query:
-        if not strict and key not in _PARAMS and key not in FACET_FIELDS:
-            continue
-        values = query.getlist(key)
-        data[key] = values if key in FACET_FIELDS else values[-1]
-    if page_size is not None:
-        data["page_size"] = page_size
-    params = SearchParamsSerializer(data=data)
-    params.is_valid(raise_exception=True)
-    valid = params.validated_data
-    return SearchParams(
-        text=valid.get("q", ""),
-        kinds=_TYPES.get(valid.get("type"), ("offer", "need")),
-        filters={facet: valid[facet] for facet in FACET_FIELDS if valid.get(facet)},
-        sort=valid["sort"],
-        page=valid["page"],
-        page_size=valid["page_size"],
-    )
-
-
 class SearchView(APIView):
     @extend_schema(
         summary="Search published offers and needs (and your organisation's drafts), with facets.",
@@ -161,8 +79,7 @@ class SearchView(APIView):
                 OpenApiParameter(
                     facet, OpenApiTypes.STR, many=True, description=f"Filter on {facet} (repeatable: any of)."
                 )
-                for facet in FACET_FIELDS
-                if facet != "kind"
+                for facet in SEARCH_FACETS
             ],
         ],
         responses={200: SearchResponseSerializer, 503: UNAVAILABLE_RESPONSE},

@@ -1,8 +1,11 @@
-"""The backend-independent description of a search and of its results, and highlighting.
+"""The backend-independent description of a search and of its results, the query tree, and highlighting.
 
-A ``SearchRequest`` is built by the selector from whitelisted API parameters; backends translate it
-into their own query language. Highlights are computed here from the stored text with the same
-analysis, so they are identical on both backends, and HTML-escaped before ``<mark>`` is added.
+A ``SearchRequest`` is built by the selector from whitelisted API parameters (matching builds
+``TermQuery`` / ``VectorQuery``). The clause rules turning them into a tree of query nodes
+(``Term``, ``Terms``, ``DisMax``, ``Bool``) live once in ``SearchBackend`` (``backends/base.py``);
+each backend only compiles nodes into its own query language. Highlights are computed here from
+the stored text with the same analysis, so they are identical on both backends, and HTML-escaped
+before ``<mark>`` is added.
 """
 
 from __future__ import annotations
@@ -24,6 +27,15 @@ CONCEPT_BOOST = 1.5
 ARTICLE_BOOST = 0.5
 
 
+#: Terms buckets counted per facet (both backends count the same top buckets).
+FACET_BUCKETS = 250
+
+
+#: Ties, and searches without words or sorted by date, go newest first: by publication (entries
+#: never published last), then by last update, then by entry id.
+NEWEST_FIRST = ("published_at", "updated_at", "entry_id")
+
+
 class SortOrder:
     RELEVANCE = "relevance"
     DATE = "date"
@@ -32,7 +44,7 @@ class SortOrder:
 
 #: No search pages beyond this many results (``offset + limit``): Elasticsearch's default
 #: ``index.max_result_window``, past which it refuses the query. The parser of the search
-#: parameters (``kb.apis.search.search_params_parse``, API and web alike) keeps requests inside it.
+#: parameters (``kb.search.params.search_params_parse``: API, web and saved searches alike) keeps requests inside it.
 MAX_RESULT_WINDOW = 10_000
 
 
@@ -59,6 +71,11 @@ class SearchRequest:
     @property
     def is_text_query(self) -> bool:
         return bool(self.groups or self.concepts)
+
+    @property
+    def by_relevance(self) -> bool:
+        """Best score first (then newest); otherwise newest first. Without words there is no score."""
+        return self.sort == SortOrder.RELEVANCE and self.is_text_query
 
     @property
     def highlight_terms(self) -> frozenset[str]:
@@ -104,6 +121,51 @@ class VectorQuery:
     key: int
     vector: list[float]
     exclude_country: str = ""
+
+
+# --- the query tree ------------------------------------------------------------------------------
+# What both backends can express with the same meaning. A node scores as described; inside a
+# ``Bool``'s ``filter`` and ``must_not`` nothing scores.
+
+
+@dataclass(frozen=True)
+class Term:
+    """Documents whose ``field`` holds ``value``; scored by BM25 on that field, times ``boost``."""
+
+    field: str
+    value: str | int
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Terms:
+    """Documents whose ``field`` holds any of ``values``; a constant score of ``boost``."""
+
+    field: str
+    values: tuple[str | int, ...]
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class DisMax:
+    """The best-scoring of ``queries`` (no tie-breaker), times ``boost``."""
+
+    queries: tuple[Node, ...]
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Bool:
+    """Documents matching every ``filter`` node, none of ``must_not`` and, when there are any, at
+    least one ``should`` node; scored by the sum of the matching ``should`` nodes. No nodes at all:
+    every document."""
+
+    should: tuple[Node, ...] = ()
+    filter: tuple[Node, ...] = ()
+    must_not: tuple[Node, ...] = ()
+
+
+Node = Term | Terms | DisMax | Bool
 
 
 def _marked_spans(text: str, language: str, terms: frozenset[str]) -> list[tuple[int, int]]:

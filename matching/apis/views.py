@@ -4,22 +4,20 @@ engagements and their actions, ratings, notifications."""
 from __future__ import annotations
 
 import django_filters
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import request_user
+from core.api.attachments import attachment_detail_action, attachment_or_404, attachments_action
 from core.api.errors import CONFLICT_RESPONSE
-from core.api.negotiation import FileDownloadNegotiation
 from core.api.permissions import IsModerator
 from core.attachments import attachment_response
 from kb.apis.filters import IdFilter
@@ -289,14 +287,7 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         request={"multipart/form-data": EngagementAttachmentInputSerializer},
         responses={201: AttachmentSerializer},
     )
-    @action(
-        detail=True,
-        methods=["get", "post"],
-        url_path="attachments",
-        url_name="attachments",
-        parser_classes=[MultiPartParser],
-        pagination_class=None,
-    )
+    @attachments_action()
     def attachments(self, request: Request, pk=None, format=None) -> Response:
         engagement = self.get_object()
         context = self._attachment_context(request)
@@ -320,18 +311,10 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
     @extend_schema(methods=["DELETE"], summary="Remove a document (both sides' focal points).", responses={204: None})
-    @action(
-        detail=True,
-        methods=["get", "delete"],
-        url_path=r"attachments/(?P<attachment_id>[0-9]+)",
-        url_name="attachment-detail",
-        content_negotiation_class=FileDownloadNegotiation,
-    )
+    @attachment_detail_action()
     def attachment_detail(self, request: Request, pk=None, attachment_id=None, format=None):
         engagement = self.get_object()  # scoped to the caller: another State's engagement is a 404
-        attachment = engagement_attachments(engagement=engagement).filter(pk=attachment_id).first()
-        if attachment is None:
-            raise Http404
+        attachment = attachment_or_404(engagement_attachments(engagement=engagement), attachment_id)
         attachment.engagement = engagement
         if request.method == "DELETE":
             engagement_attachment_delete(actor=request_user(request), attachment=attachment)

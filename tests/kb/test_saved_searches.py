@@ -9,9 +9,11 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from rest_framework import serializers
 
 from kb.content import entry_content
 from kb.models import SavedSearch, SavedSearchAlert
+from kb.search.params import search_params_parse, search_params_parse_nested
 from kb.search.sync import search_repair, search_sync_entries
 from kb.services.entries import entry_update, offer_create
 from kb.services.moderation import entry_transition
@@ -43,6 +45,11 @@ def _publish(entry, author, moderator, commit):
         return entry_transition(actor=moderator.user, entry=entry, action="publish")
 
 
+def _save(user, name, **query):
+    """Save a search given as the search parameters (q, type, facets), parsed as every path parses them."""
+    return saved_search_create(user=user, name=name, params=search_params_parse(query))
+
+
 def _alerts(user):
     return list(Notification.objects.filter(user=user, kind="saved_search_match").values_list("params", flat=True))
 
@@ -51,7 +58,7 @@ def test_a_newly_published_match_alerts_its_owner_once_and_drafts_never(
     search_backend, civ, kor, moderator, django_capture_on_commit_callbacks
 ):
     commit = django_capture_on_commit_callbacks
-    search = saved_search_create(user=kor.user, name="Whistle-blowers", text="whistle-blower protection")
+    search = _save(kor.user, "Whistle-blowers", q="whistle-blower protection")
     offer = _draft(civ, OFFER, commit)
     with commit(execute=True):
         entry_update(
@@ -87,7 +94,7 @@ def test_the_alert_email_links_to_the_entry(
     search_backend, civ, kor, moderator, django_capture_on_commit_callbacks, settings
 ):
     settings.SITE_URL = "https://ta.example.org"
-    saved_search_create(user=kor.user, name="Whistle-blowers", text="whistle-blower")
+    _save(kor.user, "Whistle-blowers", q="whistle-blower")
     offer = _publish(
         _draft(civ, OFFER, django_capture_on_commit_callbacks), civ, moderator, django_capture_on_commit_callbacks
     )
@@ -100,9 +107,9 @@ def test_the_alert_email_links_to_the_entry(
 
 def test_facets_and_kind_narrow_the_alerts(search_backend, civ, kor, moderator, django_capture_on_commit_callbacks):
     commit = django_capture_on_commit_callbacks
-    saved_search_create(user=kor.user, name="Korea only", filters={"country": ["KOR"]})
-    saved_search_create(user=kor.user, name="Needs only", kind="need")
-    everything = saved_search_create(user=kor.user, name="Everything Ivorian", filters={"country": ["CIV"]})
+    _save(kor.user, "Korea only", country=["KOR"])
+    _save(kor.user, "Needs only", type="needs")
+    everything = _save(kor.user, "Everything Ivorian", country=["CIV"])
     offer = _publish(_draft(civ, OFFER, commit), civ, moderator, commit)
     assert list(SavedSearchAlert.objects.values_list("saved_search", "entry_id")) == [(everything.pk, offer.pk)]
 
@@ -112,21 +119,30 @@ def test_entries_published_before_the_search_was_saved_do_not_alert(
 ):
     commit = django_capture_on_commit_callbacks
     offer = _publish(_draft(civ, OFFER, commit), civ, moderator, commit)
-    saved_search_create(user=kor.user, name="Whistle-blowers", text="whistle-blower")
+    _save(kor.user, "Whistle-blowers", q="whistle-blower")
     search_sync_entries(kind="offer", entry_ids=[offer.pk])
     assert not SavedSearchAlert.objects.exists()
 
 
 def test_saving_validates_each_field_by_name(kor):
+    # What is searched: the search parameters' parser, by field (a saved search's body nests the facets).
+    with pytest.raises(serializers.ValidationError) as refused:
+        search_params_parse_nested(filters={"owner": ["org:1"]})
+    assert set(refused.value.detail) == {"filters"}
+    with pytest.raises(serializers.ValidationError) as refused:
+        search_params_parse_nested(search_type="people")
+    assert set(refused.value.detail) == {"type"}
+    with pytest.raises(serializers.ValidationError) as refused:
+        search_params_parse_nested(filters={"country": ["x" * 65]})
+    assert set(refused.value.detail) == {"filters"}
+    assert set(refused.value.detail["filters"]) == {"country"}
+    # The saved search itself: its name.
+    _save(kor.user, "Same")
     with pytest.raises(ValidationError) as error:
-        saved_search_create(user=kor.user, name="x", filters={"owner": ["org:1"]})
-    assert set(error.value.message_dict) == {"filters"}
+        _save(kor.user, "Same")
+    assert set(error.value.message_dict) == {"name"}
     with pytest.raises(ValidationError) as error:
-        saved_search_create(user=kor.user, name="x", kind="people")
-    assert set(error.value.message_dict) == {"kind"}
-    saved_search_create(user=kor.user, name="Same")
-    with pytest.raises(ValidationError) as error:
-        saved_search_create(user=kor.user, name="Same")
+        _save(kor.user, "nul\x00")
     assert set(error.value.message_dict) == {"name"}
 
 
@@ -171,7 +187,7 @@ def test_browse_saves_the_search_and_the_account_page_lists_and_deletes_it(kor, 
 
 
 def test_another_users_saved_search_cannot_be_deleted_from_the_page(civ, kor):
-    search = saved_search_create(user=kor.user, name="Mine")
+    search = _save(kor.user, "Mine")
     browser = Client()
     browser.force_login(civ.user)
     assert browser.post(reverse("web:saved-search-delete", args=[search.pk])).status_code == 404
@@ -183,7 +199,7 @@ def test_many_matches_in_one_batch_are_one_notification(search_backend, civ, kor
     from tests.factories import OfferFactory
 
     settings.SITE_URL = "https://ta.example.org"
-    search = saved_search_create(user=kor.user, name="Whistle-blowers", text="whistle-blower", kind="offer")
+    search = _save(kor.user, "Whistle-blowers", q="whistle-blower", type="offers")
     offers = [
         OfferFactory(organisation=civ.organisation, title=f"Whistle-blower hotline {n}", published=True)
         for n in range(3)

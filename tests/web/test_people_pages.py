@@ -82,3 +82,12 @@ def test_people_actions_are_for_moderators_only(civ, kor):
     assert client.get(reverse("web:set-active", args=[kor.user.pk, "deactivate"])).status_code == 403
     assert client.post(reverse("web:set-active", args=[kor.user.pk, "deactivate"])).status_code == 403
     assert User.objects.get(pk=kor.user.pk).is_active
+
+
+def test_a_moderator_deactivating_a_superuser_is_told_why_not(moderator):
+    """The service refuses (PermissionDenied with its reason); the page says so instead of failing."""
+    admin = User.objects.create_superuser(email="root@example.org", password="x" * 16)
+    response = browser(moderator).post(reverse("web:set-active", args=[admin.pk, "deactivate"]), follow=True)
+    assert response.status_code == 200
+    assert "Only a superuser can change a superuser" in " ".join(str(m) for m in response.context["messages"])
+    assert User.objects.get(pk=admin.pk).is_active

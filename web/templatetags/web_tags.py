@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from django import template
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from kb.search.labels import facet_label
+from matching.models import EngagementEvent, MatchCandidate, Notification
 from matching.reasons import render_reasons
 from matching.scoring import COMPONENTS
 from matching.services.notifications import notification_path, render_notification
@@ -17,21 +19,21 @@ register = template.Library()
 
 
 @register.simple_tag
-def notification_title(notification) -> str:
+def notification_title(notification: Notification) -> str:
     """The notification's title with the entry titles it quotes bidi-isolated (``<bdi>``), so an
     English title inside an Arabic sentence keeps its punctuation in place."""
     params = notification.params or {}
     marks = {key: f"\x00{key}\x00" for key in ("need", "offer", "title") if params.get(key)}
     shown = copy.copy(notification)
     shown.params = {**params, **marks}
-    html = escape(render_notification(shown)[0])
+    html: str = escape(render_notification(shown)[0])
     for key, mark in marks.items():
         html = html.replace(escape(mark), format_html("<bdi>{}</bdi>", params[key]))
     return mark_safe(html)
 
 
 @register.simple_tag
-def notification_link(notification) -> str:
+def notification_link(notification: Notification) -> str:
     """The page a notification is about, or ``""``."""
     return notification_path(notification)
 
@@ -43,23 +45,23 @@ def country_name(iso3: str) -> str:
 
 
 @register.filter
-def reasons(candidate) -> list[str]:
+def reasons(candidate: MatchCandidate) -> list[str]:
     return render_reasons(candidate.reasons or [])
 
 
 @register.filter
-def components(candidate) -> list[tuple[str, float]]:
+def components(candidate: MatchCandidate) -> list[tuple[str, float]]:
     """(component, value) for the components that applied, in their fixed order."""
     return [(name, candidate.components[name]) for name in COMPONENTS if candidate.components.get(name) is not None]
 
 
 @register.filter
-def percent(value) -> str:
+def percent(value: float | str | None) -> str:
     return f"{round(float(value or 0) * 100)}"
 
 
 @register.filter
-def highlight(value) -> str:
+def highlight(value: str) -> str:
     """Search highlights are HTML-escaped by the search layer, with matches in <mark>."""
     return mark_safe(value)
 
@@ -82,7 +84,7 @@ def component_label(name: str) -> str:
 
 
 @register.filter
-def get_item(mapping, key):
+def get_item(mapping: dict | None, key: Any) -> Any:
     return (mapping or {}).get(key)
 
 
@@ -109,7 +111,7 @@ def superseded_reason(value: str) -> str:
 
 
 @register.filter
-def engagement_event_label(event) -> str:
+def engagement_event_label(event: EngagementEvent) -> str:
     """What an engagement event was, in words of the reader's language (not its action code)."""
     from matching.selectors import engagement_event_label as label
 
@@ -117,7 +119,7 @@ def engagement_event_label(event) -> str:
 
 
 @register.filter
-def engagement_event_changes(event) -> list[tuple[str, str, str]]:
+def engagement_event_changes(event: EngagementEvent) -> list[tuple[str, str, str]]:
     """(field label, before, after) of an edit recorded in an engagement's history, in words."""
     from matching.selectors import engagement_event_changes as changes
 

@@ -7,11 +7,16 @@ few requests per hour for each e-mail address and from each client IP (django-ra
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -30,22 +35,25 @@ from accounts.services import (
     invitation_revoke,
     user_set_active,
 )
+from core.web import show_error
 from web.forms import AcceptInvitationForm, AccessRequestForm, InviteForm, ReasonForm
-from web.views.common import moderator_required
+from web.views.common import AuthenticatedHttpRequest, moderator_required
+
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 
-def _address_key(group: str, request) -> str:
+def _address_key(group: str, request: HttpRequest) -> str:
     return request.POST.get("email", "").strip().lower()
 
 
-def _ip_key(group: str, request) -> str:
+def _ip_key(group: str, request: HttpRequest) -> str:
     return client_ip(request)
 
 
-def form_throttled(name: str):
+def form_throttled(name: str) -> Callable[[_View], _View]:
     """Throttle POSTs of an anonymous form per e-mail address and per client IP."""
 
-    def decorate(view):
+    def decorate(view: _View) -> _View:
         view = ratelimit(
             group=f"{name}:address",
             key=_address_key,
@@ -59,7 +67,7 @@ def form_throttled(name: str):
     return decorate
 
 
-def rate_limited(request, exception=None):
+def rate_limited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """What a throttled form answers (``RATELIMIT_VIEW``)."""
     response = render(request, "web/accounts/rate_limited.html", status=429)
     response["Retry-After"] = "3600"
@@ -70,7 +78,7 @@ password_reset = form_throttled("password-reset")(auth_views.PasswordResetView.a
 
 
 @moderator_required
-def invite(request):
+def invite(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -91,7 +99,7 @@ def invite(request):
     return render(request, "web/accounts/invite.html", {"form": form})
 
 
-def accept_invitation(request, token: str):
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     invitation = invitation_for_token(token)
     if invitation is None:
         return render(request, "web/accounts/invitation_invalid.html", status=410)
@@ -112,13 +120,14 @@ def accept_invitation(request, token: str):
     return render(request, "web/accounts/accept_invitation.html", {"form": form, "invitation": invitation})
 
 
-def _accept_invitation_existing(request, token: str, invitation):
+def _accept_invitation_existing(request: HttpRequest, token: str, invitation: Invitation) -> HttpResponse:
     """The address already has an account: the link adds the roles once that account is signed
     in, and asks for no password (it never sets one)."""
-    signed_in_as_invitee = request.user.is_authenticated and request.user.email.lower() == invitation.email.lower()
-    if request.method == "POST" and signed_in_as_invitee:
+    invitee = request.user if isinstance(request.user, User) else None  # None: not signed in
+    signed_in_as_invitee = invitee is not None and invitee.email.lower() == invitation.email.lower()
+    if request.method == "POST" and invitee is not None and signed_in_as_invitee:
         try:
-            invitation_accept(token=token, actor=request.user)
+            invitation_accept(token=token, actor=invitee)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -129,7 +138,7 @@ def _accept_invitation_existing(request, token: str, invitation):
 
 
 @form_throttled("access-request")
-def request_access(request):
+def request_access(request: HttpRequest) -> HttpResponse:
     form = AccessRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -152,7 +161,7 @@ def request_access(request):
 
 
 @moderator_required
-def people(request):
+def people(request: AuthenticatedHttpRequest) -> HttpResponse:
     users = User.objects.prefetch_related("memberships__organisation__country").order_by("email")
     requests = AccessRequest.objects.filter(status=AccessRequestStatus.PENDING).select_related(
         "organisation", "country"
@@ -168,7 +177,7 @@ def people(request):
 
 @moderator_required
 @require_POST
-def invitation_act(request, pk: int, action: str):
+def invitation_act(request: AuthenticatedHttpRequest, pk: int, action: str) -> HttpResponse:
     if action not in ("resend", "revoke"):
         raise BadRequest(f"unknown action: {action[:40]}")
     invitation = get_object_or_404(Invitation, pk=pk)
@@ -186,7 +195,7 @@ def invitation_act(request, pk: int, action: str):
 
 @moderator_required
 @require_POST
-def decide_request(request, pk: int, decision: str):
+def decide_request(request: AuthenticatedHttpRequest, pk: int, decision: str) -> HttpResponse:
     if decision not in ("approve", "refuse"):
         raise BadRequest(f"unknown decision: {decision[:40]}")
     access_request = get_object_or_404(AccessRequest, pk=pk)
@@ -207,7 +216,7 @@ def decide_request(request, pk: int, decision: str):
 
 
 @moderator_required
-def set_active(request, pk: int, active: str):
+def set_active(request: AuthenticatedHttpRequest, pk: int, active: str) -> HttpResponse:
     """Reactivate at once; deactivating asks first (GET shows what it means, POST does it)."""
     user = get_object_or_404(User, pk=pk)  # ``active`` is one of the two verbs (web.urls)
     if request.method != "POST":
@@ -217,7 +226,9 @@ def set_active(request, pk: int, active: str):
     try:
         user_set_active(actor=request.user, user=user, active=active == "activate")
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, " ".join(exc.messages))
+        show_error(
+            request, exc
+        )  # PermissionDenied has no ``messages``: a moderator changing a superuser used to get a 500
     else:
         if active == "activate":
             messages.success(request, _("%(email)s can sign in again.") % {"email": user.email})

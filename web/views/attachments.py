@@ -7,17 +7,25 @@ always sent as downloads with ``nosniff`` (``core.attachments.attachment_respons
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.core.files.uploadedfile import UploadedFile
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.models import User
 from core.attachments import attachment_response
 from core.web import USER_ERRORS, show_error
+from kb.models import EntryAttachment, KnowledgeEntry
 from kb.selectors import (
     entry_attachment_get_for_user,
     entry_attachments,
@@ -27,6 +35,7 @@ from kb.selectors import (
     user_scope,
 )
 from kb.services.attachments import attachment_kinds_for, entry_attachment_add, entry_attachment_delete
+from matching.models import Engagement, EngagementAttachment
 from matching.selectors import engagement_attachment_get_for_user, engagement_attachments, engagement_list_for_user
 from matching.services.attachments import (
     ENGAGEMENT_ATTACHMENT_KINDS,
@@ -34,27 +43,41 @@ from matching.services.attachments import (
     engagement_attachment_delete,
 )
 from web.forms import AttachmentForm
+from web.views.common import AuthenticatedHttpRequest
 
 
-def _entry(request, kind: str, pk: int):
+@dataclass(frozen=True)
+class ListedAttachment:
+    """A document as a page lists it: the row, and where its download and removal go."""
+
+    attachment: EntryAttachment | EngagementAttachment
+    download_url: str
+    delete_url: str
+
+
+def _entry(request: AuthenticatedHttpRequest, kind: str, pk: int) -> KnowledgeEntry:
     entries = offer_list_for_user(user=request.user) if kind == "offer" else need_list_for_user(user=request.user)
     return get_object_or_404(entries, pk=pk)
 
 
-def _upload_errors(request, form: AttachmentForm) -> None:
+def _upload_errors(request: HttpRequest, form: AttachmentForm) -> None:
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""
         for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
+            messages.error(request, f"{label}: {error}" if label else str(error))
 
 
-def entry_attachments_context(*, user, kind: str, entry) -> dict:
+def entry_attachments_context(*, user: User, kind: str, entry: KnowledgeEntry) -> dict[str, Any]:
     """What the entry page shows of its documents, and the upload form for its focal points."""
-    items = list(entry_attachments(entry=entry))
+    items = [
+        ListedAttachment(
+            item,
+            download_url=reverse("web:entry-attachment", args=[kind, entry.pk, item.pk]),
+            delete_url=reverse("web:entry-attachment-delete", args=[kind, entry.pk, item.pk]),
+        )
+        for item in entry_attachments(entry=entry)
+    ]
     can_manage = entry_can_manage(user=user, entry=entry)
-    for item in items:
-        item.download_url = reverse("web:entry-attachment", args=[kind, entry.pk, item.pk])
-        item.delete_url = reverse("web:entry-attachment-delete", args=[kind, entry.pk, item.pk])
     return {
         "attachments": items,
         "attachments_removable": can_manage or user_scope(user).is_moderator,
@@ -65,11 +88,15 @@ def entry_attachments_context(*, user, kind: str, entry) -> dict:
     }
 
 
-def engagement_attachments_context(*, user, engagement, can_attach: bool) -> dict:
-    items = list(engagement_attachments(engagement=engagement))
-    for item in items:
-        item.download_url = reverse("web:engagement-attachment", args=[engagement.pk, item.pk])
-        item.delete_url = reverse("web:engagement-attachment-delete", args=[engagement.pk, item.pk])
+def engagement_attachments_context(*, user: User, engagement: Engagement, can_attach: bool) -> dict[str, Any]:
+    items = [
+        ListedAttachment(
+            item,
+            download_url=reverse("web:engagement-attachment", args=[engagement.pk, item.pk]),
+            delete_url=reverse("web:engagement-attachment-delete", args=[engagement.pk, item.pk]),
+        )
+        for item in engagement_attachments(engagement=engagement)
+    ]
     return {
         "attachments": items,
         "attachments_removable": can_attach,
@@ -78,7 +105,12 @@ def engagement_attachments_context(*, user, engagement, can_attach: bool) -> dic
     }
 
 
-def _upload(request, form: AttachmentForm, add, back: str):
+def _upload(
+    request: HttpRequest,
+    form: AttachmentForm,
+    add: Callable[[UploadedFile, str], EntryAttachment | EngagementAttachment],
+    back: str,
+) -> HttpResponse:
     """Validate the upload form, attach with ``add(file, kind)``, say what happened, go ``back``."""
     if form.is_valid():
         try:
@@ -97,7 +129,7 @@ def _upload(request, form: AttachmentForm, add, back: str):
 
 @login_required
 @require_POST
-def entry_attachment_upload(request, kind: str, pk: int):
+def entry_attachment_upload(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
     entry = _entry(request, kind, pk)
     return _upload(
         request,
@@ -110,7 +142,9 @@ def entry_attachment_upload(request, kind: str, pk: int):
 
 
 @login_required
-def entry_attachment_download(request, kind: str, pk: int, attachment_pk: int):
+def entry_attachment_download(
+    request: AuthenticatedHttpRequest, kind: str, pk: int, attachment_pk: int
+) -> HttpResponseBase:
     attachment = entry_attachment_get_for_user(user=request.user, kind=kind, entry_id=pk, attachment_id=attachment_pk)
     if attachment is None:
         raise Http404
@@ -119,7 +153,7 @@ def entry_attachment_download(request, kind: str, pk: int, attachment_pk: int):
 
 @login_required
 @require_POST
-def entry_attachment_remove(request, kind: str, pk: int, attachment_pk: int):
+def entry_attachment_remove(request: AuthenticatedHttpRequest, kind: str, pk: int, attachment_pk: int) -> HttpResponse:
     attachment = entry_attachment_get_for_user(user=request.user, kind=kind, entry_id=pk, attachment_id=attachment_pk)
     if attachment is None:
         raise Http404
@@ -134,7 +168,7 @@ def entry_attachment_remove(request, kind: str, pk: int, attachment_pk: int):
 
 @login_required
 @require_POST
-def engagement_attachment_upload(request, pk: int):
+def engagement_attachment_upload(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     engagement = get_object_or_404(engagement_list_for_user(user=request.user), pk=pk)
     return _upload(
         request,
@@ -147,7 +181,7 @@ def engagement_attachment_upload(request, pk: int):
 
 
 @login_required
-def engagement_attachment_download(request, pk: int, attachment_pk: int):
+def engagement_attachment_download(request: AuthenticatedHttpRequest, pk: int, attachment_pk: int) -> HttpResponseBase:
     attachment = engagement_attachment_get_for_user(user=request.user, engagement_id=pk, attachment_id=attachment_pk)
     if attachment is None:
         raise Http404
@@ -156,7 +190,7 @@ def engagement_attachment_download(request, pk: int, attachment_pk: int):
 
 @login_required
 @require_POST
-def engagement_attachment_remove(request, pk: int, attachment_pk: int):
+def engagement_attachment_remove(request: AuthenticatedHttpRequest, pk: int, attachment_pk: int) -> HttpResponse:
     attachment = engagement_attachment_get_for_user(user=request.user, engagement_id=pk, attachment_id=attachment_pk)
     if attachment is None:
         raise Http404

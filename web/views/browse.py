@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.http import urlencode
 from rest_framework import serializers
 
-from kb.apis.search import search_params_parse
+from kb.models import AssistanceNeed, ExpertiseOffer
 from kb.search import SearchUnavailable
 from kb.search.labels import facet_label
+from kb.search.params import SearchParams, search_params_parse
 from kb.selectors import (
     entry_can_manage,
     entry_contact_for_user,
@@ -24,6 +25,7 @@ from kb.services.revisions import entry_pending_diff
 from kb.services.search import entries_search
 from matching.selectors import need_candidates, need_outcome, offers_to_help_with
 from web.views.attachments import entry_attachments_context
+from web.views.common import AuthenticatedHttpRequest
 
 PAGE_SIZE = 20
 FACET_ORDER = (
@@ -40,19 +42,41 @@ FACET_ORDER = (
 )
 
 
-@login_required
-def browse(request):
-    # The web's "kind" (offer/need) is the API's "type" (offers/needs); then one parser for both.
-    query = request.GET.copy()
+def browse_search_params(data: QueryDict) -> SearchParams:
+    """The search the Browse page's parameters (its links, its save form) ask for, through the
+    search API's own parser. The web's ``kind`` (offer/need) is the API's ``type`` (offers/needs);
+    the page's size is fixed, whatever the link says; other parameters are ignored. Raises the
+    parser's ``serializers.ValidationError`` (``search_errors`` reads it)."""
+    query = data.copy()
     kind = query.pop("kind", [""])[-1]
     if kind:
         query["type"] = f"{kind}s"
-    query.pop("page_size", None)  # a page of this size, whatever the link says
+    query.pop("page_size", None)
+    return search_params_parse(query, page_size=PAGE_SIZE, strict=False)
+
+
+def search_errors(exc: serializers.ValidationError) -> list[str]:
+    """The parser's messages, field by field, as the page shows them (a facet's errors are by
+    value: ``{"country": {0: [...]}}``)."""
+
+    def messages(detail: object) -> list[str]:
+        if isinstance(detail, dict):
+            return [m for value in detail.values() for m in messages(value)]
+        if isinstance(detail, list):
+            return [m for value in detail for m in messages(value)]
+        return [str(detail)]
+
+    return messages(exc.detail)
+
+
+@login_required
+def browse(request: AuthenticatedHttpRequest) -> HttpResponse:
+    kind = request.GET.get("kind", "")
     try:
-        params = search_params_parse(query, page_size=PAGE_SIZE, strict=False)
+        params = browse_search_params(request.GET)
     except serializers.ValidationError as exc:
         # The same errors as the API's, by field, shown above the (empty) results.
-        errors = [str(message) for messages in exc.detail.values() for message in messages]
+        errors = search_errors(exc)
         context = {"q": request.GET.get("q", "")[:500], "kind": kind, "filters": {}, "sort": "relevance", "page": 1}
         return render(request, "web/browse.html", {**context, "errors": errors}, status=400)
     text, filters, sort, page = params.text, params.filters, params.sort, params.page
@@ -89,16 +113,19 @@ def browse(request):
     return render(request, "web/browse.html", context)
 
 
-def _entry(request, kind: str, pk: int):
-    queryset = offer_list_for_user(user=request.user) if kind == "offer" else need_list_for_user(user=request.user)
-    entry = queryset.filter(pk=pk).first()
+def _entry(request: AuthenticatedHttpRequest, kind: str, pk: int) -> ExpertiseOffer | AssistanceNeed:
+    entry: ExpertiseOffer | AssistanceNeed | None
+    if kind == "offer":
+        entry = offer_list_for_user(user=request.user).filter(pk=pk).first()
+    else:
+        entry = need_list_for_user(user=request.user).filter(pk=pk).first()
     if entry is None:
         raise Http404
     return entry
 
 
 @login_required
-def entry_detail(request, kind: str, pk: int):
+def entry_detail(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
     entry = _entry(request, kind, pk)
     scope = user_scope(request.user)
     is_owner = entry_can_manage(user=request.user, entry=entry)
@@ -108,16 +135,16 @@ def entry_detail(request, kind: str, pk: int):
         "is_owner": is_owner,
         "actions": allowed_actions(entry, is_owner=is_owner, is_moderator=scope.is_moderator),
         "events": entry_events(entry=entry)[:20] if is_owner or scope.is_moderator else [],
-        "country": entry.organisation.country if kind == "offer" else entry.country,
+        "country": entry.organisation.country if isinstance(entry, ExpertiseOffer) else entry.country,
         "contact": entry_contact_for_user(user=request.user, entry=entry),
         **entry_attachments_context(user=request.user, kind=kind, entry=entry),
         # The authors and the moderators read the pending changes against the published text.
         "pending_diff": entry_pending_diff(entry) if is_owner or scope.is_moderator else [],
     }
-    if kind == "need" and (is_owner or scope.is_moderator):
+    if isinstance(entry, AssistanceNeed) and (is_owner or scope.is_moderator):
         context["candidates"] = need_candidates(user=request.user, need=entry)
         context["outcome"] = need_outcome(need=entry)
-    if kind == "need" and scope.provider_org_ids:
+    if isinstance(entry, AssistanceNeed) and scope.provider_org_ids:
         # A provider can offer help on any published need with one of its own published offers.
         context["help_offers"] = offers_to_help_with(user=request.user, need=entry)
     return render(request, "web/entry_detail.html", context)

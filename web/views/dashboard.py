@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -17,8 +19,11 @@ from django.utils.translation import gettext as _
 from kb.models import Region, UncacChapter
 from web import selectors
 from web.charts import bar_chart, demand_supply_map
-from web.views.common import moderator_required
+from web.views.common import AuthenticatedHttpRequest, moderator_required
 from web.widgets import IsoDateField
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 TABLES = {
     "chapters": selectors.demand_supply_by_chapter,
@@ -33,7 +38,7 @@ TABLES = {
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def csv_cell(value):
+def csv_cell(value: object) -> object:
     """``value`` safe to open in a spreadsheet: text that would start a formula gets a leading
     apostrophe (shown as text, the content kept); numbers and dates are written as they are."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
@@ -42,13 +47,13 @@ def csv_cell(value):
 
 
 class _SafeWriter:
-    def __init__(self, out):
+    def __init__(self, out: SupportsWrite[str]) -> None:
         self._writer = csv.writer(out)
 
-    def writerow(self, row) -> None:
+    def writerow(self, row: Iterable[object]) -> None:
         self._writer.writerow([csv_cell(v) for v in row])
 
-    def writerows(self, rows) -> None:
+    def writerows(self, rows: Iterable[Iterable[object]]) -> None:
         for row in rows:
             self.writerow(row)
 
@@ -69,8 +74,9 @@ class DashboardFilterForm(forms.Form):
         empty_label=gettext_lazy("All chapters"),
     )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", _("The end of the period is before its start."))
         return data
@@ -101,7 +107,7 @@ def _map_legend() -> tuple[str, str, str, str]:
     )
 
 
-def _picture(request) -> dict:
+def _picture(request: HttpRequest) -> dict[str, Any]:
     form = DashboardFilterForm(request.GET or None)
     f = form.dashboard_filter() if form.is_bound else selectors.DashboardFilter()
     rtl = get_language_bidi()
@@ -120,7 +126,7 @@ def _picture(request) -> dict:
     outcomes = selectors.engagement_outcomes()
     deliveries = selectors.engagement_deliveries()
     labels = dict(_uncovered_reason_labels())
-    query = urlencode([(k, v) for k, v in request.GET.items() if k in form.fields and v])
+    query = urlencode([(k, request.GET[k]) for k in request.GET if k in form.fields and request.GET[k]])
     return {
         "form": form,
         "filter": f,
@@ -165,17 +171,17 @@ def _picture(request) -> dict:
 
 
 @moderator_required
-def dashboard(request):
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "web/dashboard.html", _picture(request))
 
 
 @moderator_required
-def dashboard_report(request):
+def dashboard_report(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The same picture laid out for printing: no navigation, every chart with its numbers."""
     return render(request, "web/dashboard_report.html", _picture(request))
 
 
-def _iso(value) -> str:
+def _iso(value: dt.date | dt.datetime | None) -> str:
     """Dates in files are ISO 8601 (2026-12-03): unambiguous and sortable in any spreadsheet."""
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
@@ -183,7 +189,7 @@ def _iso(value) -> str:
 
 
 @moderator_required
-def dashboard_csv(request, name: str):
+def dashboard_csv(request: AuthenticatedHttpRequest, name: str) -> HttpResponse:
     """One chart's numbers as CSV: UTF-8 with a byte-order mark (spreadsheet software then reads
     Arabic, Chinese and Cyrillic correctly), headers and labels in the reader's language, codes kept
     in a column of their own for machines."""

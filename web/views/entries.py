@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -12,17 +14,18 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Membership
 from core.web import USER_ERRORS, show_error
-from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer, Organisation
+from kb.models import AssistanceNeed, EntryStatus, ExpertiseOffer, KnowledgeEntry, Organisation
 from kb.selectors import entry_can_manage, entry_contact_choices, need_list_for_user, offer_list_for_user, user_scope
 from kb.services.entries import entry_delete, entry_snapshot, entry_update, need_create, offer_create
 from kb.services.moderation import Action, entry_transition
 from web.forms import NeedForm, OfferForm, ReasonForm
 from web.views.browse import _entry
+from web.views.common import AuthenticatedHttpRequest
 
 FORMS = {"offer": OfferForm, "need": NeedForm}
 
 
-def _organisations(request, kind: str):
+def _organisations(request: AuthenticatedHttpRequest, kind: str) -> QuerySet[Organisation]:
     scope = user_scope(request.user)
     ids = scope.provider_org_ids if kind == "offer" else scope.recipient_org_ids
     qs = Organisation.objects.filter(pk__in=ids).select_related("country")
@@ -30,7 +33,7 @@ def _organisations(request, kind: str):
 
 
 @login_required
-def entry_create(request, kind: str):
+def entry_create(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
     organisations = _organisations(request, kind)
     if not organisations.exists():
         raise PermissionDenied
@@ -62,7 +65,7 @@ def entry_create(request, kind: str):
 
 
 @login_required
-def entry_edit(request, kind: str, pk: int):
+def entry_edit(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
     entry = _entry(request, kind, pk)
     if not entry_can_manage(user=request.user, entry=entry):
         raise PermissionDenied
@@ -73,7 +76,7 @@ def entry_edit(request, kind: str, pk: int):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            entry = entry_update(
+            updated = entry_update(
                 actor=request.user, entry=entry, content=form.to_content(), submit="submit" in request.POST
             )
         except ValidationError as exc:
@@ -81,17 +84,19 @@ def entry_edit(request, kind: str, pk: int):
         except USER_ERRORS as exc:
             show_error(request, exc)
         else:
-            if entry.status == EntryStatus.PUBLISHED:
+            if updated.status == EntryStatus.PUBLISHED:
                 messages.success(
                     request, _("Your changes were sent for review; the published version stays visible meanwhile.")
                 )
             else:
                 messages.success(request, _("Saved."))
-            return redirect("web:entry", kind=kind, pk=entry.pk)
+            return redirect("web:entry", kind=kind, pk=updated.pk)
     return render(request, "web/entry_form.html", {"form": form, "kind": kind, "entry": entry, "creating": False})
 
 
-def _edit_form_with_errors(request, kind: str, entry, error: ValidationError):
+def _edit_form_with_errors(
+    request: AuthenticatedHttpRequest, kind: str, entry: KnowledgeEntry, error: ValidationError
+) -> HttpResponse:
     """The entry's edit form showing why it cannot be submitted, each reason beside its field."""
     initial = entry.pending_revision or entry_snapshot(entry)
     form = FORMS[kind](
@@ -105,7 +110,7 @@ def _edit_form_with_errors(request, kind: str, entry, error: ValidationError):
 
 
 @login_required
-def entry_delete_confirm(request, kind: str, pk: int):
+def entry_delete_confirm(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
     """Deleting a draft cannot be undone: a page says what will go, and a POST from it deletes."""
     entry = _entry(request, kind, pk)
     if not entry_can_manage(user=request.user, entry=entry):
@@ -123,7 +128,7 @@ def entry_delete_confirm(request, kind: str, pk: int):
 
 @login_required
 @require_POST
-def entry_action(request, kind: str, pk: int, action: str):
+def entry_action(request: AuthenticatedHttpRequest, kind: str, pk: int, action: str) -> HttpResponse:
     if action not in {a.value for a in Action}:
         raise BadRequest(f"unknown action: {action[:40]}")
     entry = _entry(request, kind, pk)
@@ -145,7 +150,7 @@ def entry_action(request, kind: str, pk: int, action: str):
 
 
 @login_required
-def my_entries(request):
+def my_entries(request: AuthenticatedHttpRequest) -> HttpResponse:
     scope = user_scope(request.user)
     offers = offer_list_for_user(user=request.user).filter(scope.owns(ExpertiseOffer))
     needs = need_list_for_user(user=request.user).filter(scope.owns(AssistanceNeed))

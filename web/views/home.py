@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
@@ -14,17 +15,20 @@ from accounts.services import token_revoke, user_set_notification_email
 from matching.services.notifications import notifications_for_user, notifications_mark_read
 from web.forms import NotificationEmailForm
 from web.selectors import home_data
+from web.views.common import AuthenticatedHttpRequest
 from web.views.saved_searches import saved_searches_for_account
 
 
-def home(request):
+def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "web/welcome.html")
     return render(request, "web/home.html", {"data": home_data(user=request.user)})
 
 
 @login_required
-def account(request, notification_form=None, status=200):
+def account(
+    request: AuthenticatedHttpRequest, notification_form: NotificationEmailForm | None = None, status: int = 200
+) -> HttpResponse:
     context = {
         "memberships": user_memberships(user=request.user),
         "tokens": token_list_for_user(user=request.user),
@@ -37,7 +41,7 @@ def account(request, notification_form=None, status=200):
 
 @login_required
 @require_POST
-def account_notification_email(request):
+def account_notification_email(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = NotificationEmailForm(request.POST)
     if form.is_valid():
         try:
@@ -52,14 +56,14 @@ def account_notification_email(request):
 
 @login_required
 @require_POST
-def account_token_revoke(request, key: str):
+def account_token_revoke(request: AuthenticatedHttpRequest, key: str) -> HttpResponse:
     if token_revoke(user=request.user, token_key=key):
         messages.success(request, _("The token was revoked; programs using it can no longer sign in."))
     return redirect("web:account")
 
 
 @login_required
-def notifications(request):
+def notifications(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         notifications_mark_read(user=request.user)
     items = list(notifications_for_user(user=request.user)[:100])
@@ -67,6 +71,6 @@ def notifications(request):
 
 
 @cache_control(max_age=86400, public=True)
-def favicon(request):
+def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico on every page that names none (the admin, the API docs)."""
     return redirect(static("web/favicon.svg"))

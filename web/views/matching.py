@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from core.web import USER_ERRORS, show_error
 from kb.selectors import need_list_for_user, offer_list_for_user
-from matching.models import RunTrigger
+from matching.models import Engagement, RunTrigger
 from matching.selectors import (
     active_full_run,
     engagement_list_for_user,
@@ -55,11 +58,11 @@ from web.forms import (
     missions_of,
 )
 from web.views.attachments import engagement_attachments_context
-from web.views.common import moderator_required
+from web.views.common import AuthenticatedHttpRequest, moderator_required
 
 
 @login_required
-def inbox(request):
+def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     """What waits for the caller: its needs with their best candidates, help offered on them, the
     engagements on its offers and the capacity each offer has left (``matching.selectors``)."""
     user = request.user
@@ -82,7 +85,7 @@ def inbox(request):
 
 
 @login_required
-def need_matches(request, pk: int):
+def need_matches(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     need = need_list_for_user(user=request.user).filter(pk=pk).first()
     if need is None:
         raise Http404
@@ -97,7 +100,7 @@ def need_matches(request, pk: int):
 
 @login_required
 @require_POST
-def express_interest(request, need_pk: int, offer_pk: int):
+def express_interest(request: AuthenticatedHttpRequest, need_pk: int, offer_pk: int) -> HttpResponse:
     need = get_object_or_404(need_list_for_user(user=request.user), pk=need_pk)
     offer = get_object_or_404(offer_list_for_user(user=request.user), pk=offer_pk)
     try:
@@ -111,7 +114,7 @@ def express_interest(request, need_pk: int, offer_pk: int):
 
 @login_required
 @require_POST
-def offer_help(request, need_pk: int):
+def offer_help(request: AuthenticatedHttpRequest, need_pk: int) -> HttpResponse:
     """A provider offers help on a published need with one of its organisation's published offers."""
     need = get_object_or_404(need_list_for_user(user=request.user), pk=need_pk)
     offer_pk = request.POST.get("offer", "")
@@ -128,7 +131,9 @@ def offer_help(request, need_pk: int):
     return redirect("web:engagement", pk=engagement.pk)
 
 
-def _engagement_page(request, item, *, status: int = 200, **forms):
+def _engagement_page(
+    request: AuthenticatedHttpRequest, item: Engagement, *, status: int = 200, **forms: Any
+) -> HttpResponse:
     """The engagement's page: its state and actions, thread, dates and timeline, ratings,
     outcome and history. ``forms`` replaces the blank forms by bound ones that failed."""
     can = engagement_abilities(user=request.user, engagement=item)
@@ -159,12 +164,20 @@ def _engagement_page(request, item, *, status: int = 200, **forms):
 
 
 @login_required
-def engagement(request, pk: int):
+def engagement(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(engagement_list_for_user(user=request.user), pk=pk)
     return _engagement_page(request, item)
 
 
-def _engagement_form(request, pk: int, *, forms: dict, apply, done: str, anchor: str):
+def _engagement_form(
+    request: AuthenticatedHttpRequest,
+    pk: int,
+    *,
+    forms: dict[str, Any],
+    apply: Callable[..., object],
+    done: str,
+    anchor: str,
+) -> HttpResponse:
     """The engagement page's forms post here alike: the engagement as the user may see it (another
     State's focal point: 404), the forms validated, the service applied; its errors are shown
     beside the fields (ValidationError) or as a message (PermissionDenied)."""
@@ -187,7 +200,7 @@ def _engagement_form(request, pk: int, *, forms: dict, apply, done: str, anchor:
 
 @login_required
 @require_POST
-def engagement_message(request, pk: int):
+def engagement_message(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Write in the engagement's thread."""
     return _engagement_form(
         request,
@@ -203,7 +216,7 @@ def engagement_message(request, pk: int):
 
 @login_required
 @require_POST
-def engagement_dates(request, pk: int):
+def engagement_dates(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _engagement_form(
         request,
         pk,
@@ -225,7 +238,7 @@ def engagement_dates(request, pk: int):
 
 @login_required
 @require_POST
-def engagement_outcome(request, pk: int):
+def engagement_outcome(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _engagement_form(
         request,
         pk,
@@ -240,7 +253,7 @@ def engagement_outcome(request, pk: int):
 
 @login_required
 @require_POST
-def engagement_act(request, pk: int, action: str):
+def engagement_act(request: AuthenticatedHttpRequest, pk: int, action: str) -> HttpResponse:
     if action != "rate" and action not in {a.value for a in EngagementAction}:
         raise BadRequest(f"unknown action: {action[:40]}")
     item = get_object_or_404(engagement_list_for_user(user=request.user), pk=pk)
@@ -269,14 +282,14 @@ def engagement_act(request, pk: int, action: str):
 
 
 @login_required
-def runs(request):
+def runs(request: AuthenticatedHttpRequest) -> HttpResponse:
     active = active_full_run()
     return render(request, "web/runs.html", {"active": active, "runs": run_list()[:30]})
 
 
 @moderator_required
 @require_POST
-def run_start(request):
+def run_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         match_run_start(trigger=RunTrigger.ADMIN, requested_by=request.user)
         messages.success(request, _("Matching run queued."))
@@ -287,7 +300,7 @@ def run_start(request):
 
 @moderator_required
 @require_POST
-def run_cancel(request, pk: int):
+def run_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(run_list(), pk=pk)
     try:
         match_run_cancel(run=run)

@@ -6,12 +6,13 @@ edits."""
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from kb.selectors import moderation_queue
-from web.views.common import moderator_required
+from web.views.common import AuthenticatedHttpRequest, moderator_required
 
 
 @moderator_required
-def queue(request):
+def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "web/moderation_queue.html", {"items": moderation_queue(user=request.user)})

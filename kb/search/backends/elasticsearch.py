@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -27,18 +26,25 @@ from elasticsearch import exceptions as es_exceptions
 from elasticsearch.dsl import Boolean, Date, Document, Integer, Keyword, Long, MetaField, Text
 
 from core.breaker import CircuitBreaker
-from kb.search.backends.base import SearchBackend, SearchRequestRejected, SearchUnavailable
+from kb.search.backends.base import (
+    SearchBackend,
+    SearchRequestRejected,
+    SearchUnavailable,
+    error_for_status,
+    is_outage_status,
+)
 from kb.search.documents import FACET_FIELDS, Deletions, SearchDocument
 from kb.search.query import (
-    ARTICLE_BOOST,
-    CONCEPT_BOOST,
-    TEXT_BOOST,
-    TITLE_BOOST,
+    FACET_BUCKETS,
+    NEWEST_FIRST,
+    DisMax,
+    Node,
     SearchHit,
     SearchRequest,
     SearchResults,
-    SortOrder,
+    Term,
     TermQuery,
+    Terms,
     VectorQuery,
     add_highlights,
 )
@@ -58,31 +64,15 @@ VECTOR_FIELD = "text_vector"
 _ERRORS = (es_exceptions.ApiError, es_exceptions.TransportError)
 
 
-def _unavailable_status(status: int | None) -> bool:
-    """Statuses meaning "not now" rather than "not this": 5xx, a timeout (408), backpressure (429,
-    Elasticsearch's rejected execution, to be retried with backoff), and 404 where the caller
-    expects the index to exist (it is created again by ``ensure_indices`` and the reconcile)."""
-    return status is None or status >= 500 or status in (404, 408, 429)
-
-
 def _search_error(exc: Exception) -> SearchUnavailable | SearchRequestRejected:
-    """The backend-neutral error for a client exception. Only connection failures, timeouts and
-    the statuses of ``_unavailable_status`` are an outage; a refused request (a bad query, a
-    document the mapping rejects) or a body that cannot be serialised is a bug."""
+    """The backend-neutral error for a client exception (``error_for_status`` decides): a
+    connection failure or timeout has no status (an outage); the service's answers carry theirs;
+    a body that cannot be serialised never left (a bug)."""
     if isinstance(exc, es_exceptions.ApiError):
-        if _unavailable_status(exc.meta.status):
-            return SearchUnavailable(str(exc))
-        return SearchRequestRejected(str(exc), status=exc.meta.status)
+        return error_for_status(str(exc), exc.meta.status)
     if isinstance(exc, es_exceptions.ConnectionError | es_exceptions.ConnectionTimeout):
-        return SearchUnavailable(str(exc))
+        return error_for_status(str(exc), None)
     return SearchRequestRejected(str(exc))
-
-
-def _item_error(error: object, status: int | None) -> SearchUnavailable | SearchRequestRejected:
-    """The same rule for one failed item of a ``_bulk`` or ``_msearch``."""
-    if _unavailable_status(status):
-        return SearchUnavailable(str(error))
-    return SearchRequestRejected(str(error), status=status)
 
 
 class EntryDocument(Document):
@@ -199,15 +189,7 @@ class ElasticsearchBackend(SearchBackend):
         names = sorted(aliases.body)
         return names[-1] if names else None
 
-    def ensure_indices(self) -> None:
-        for kind in ("offer", "need"):
-            current = self.current_index(kind)
-            if current is None:
-                self.make_current(kind, self.create_index(kind))
-            else:
-                self._ensure_vector_field(current)
-
-    def _ensure_vector_field(self, index: str) -> None:
+    def upgrade_index(self, kind: str, index: str) -> None:
         """Indices made before the text vectors get the field added in place (a new field is a
         compatible mapping change); a field of other dimensions (the encoder changed) needs
         ``rebuild_search_index``, and says so."""
@@ -327,73 +309,49 @@ class ElasticsearchBackend(SearchBackend):
         if real_errors:
             # One item refused for a passing reason (a busy shard) makes the batch worth retrying.
             statuses = [item.get("status") for item in real_errors]
-            status = next((st for st in statuses if _unavailable_status(st)), statuses[0])
-            raise _item_error(f"{len(real_errors)} documents refused: {real_errors[:3]}", status)
+            status = next((st for st in statuses if is_outage_status(st)), statuses[0])
+            raise error_for_status(f"{len(real_errors)} documents refused: {real_errors[:3]}", status)
 
     # --- reads ---------------------------------------------------------------------------------
-    def _text_clauses(self, groups: Iterable[frozenset[str]], concepts: Iterable[str]) -> list[dict]:
-        clauses: list[dict] = []
-        for group in groups:
-            alternatives = sorted(group)
-            clauses.append(
-                {
-                    "bool": {
-                        "should": [
-                            {
-                                "dis_max": {
-                                    "queries": [{"term": {"title_terms": {"value": a}}} for a in alternatives],
-                                    "boost": TITLE_BOOST,
-                                }
-                            },
-                            {
-                                "dis_max": {
-                                    "queries": [{"term": {"text_terms": {"value": a}}} for a in alternatives],
-                                    "boost": TEXT_BOOST,
-                                }
-                            },
-                        ]
-                    }
-                }
-            )
-        clauses += [{"term": {"concepts": {"value": c, "boost": CONCEPT_BOOST}}} for c in concepts]
-        return clauses
-
-    def _query(self, request: SearchRequest) -> dict:
-        filters: list[dict] = []
-        for facet, values in request.filters.items():
-            if values:
-                filters.append({"terms": {FACET_FIELDS[facet]: list(values)}})
-        if request.visible_to_owners is not None:
-            visibility: list[dict] = [{"term": {"status": "published"}}]
-            if request.visible_to_owners:
-                visibility.append({"terms": {"owners": list(request.visible_to_owners)}})
-            filters.append({"bool": {"should": visibility, "minimum_should_match": 1}})
-        if request.entry_ids is not None:
-            filters.append({"terms": {"entry_id": list(request.entry_ids)}})
-        query: dict = {"filter": filters}
-        if request.is_text_query:
-            query["should"] = self._text_clauses([g.alternatives for g in request.groups], request.concepts)
+    def compile(self, node: Node) -> dict[str, Any]:
+        """A ``kb.search.query`` node as Query DSL (a ``terms`` query scores its constant boost)."""
+        if isinstance(node, Term):
+            term: dict[str, Any] = {"value": node.value}
+            if node.boost != 1.0:
+                term["boost"] = node.boost
+            return {"term": {node.field: term}}
+        if isinstance(node, Terms):
+            terms: dict[str, Any] = {node.field: list(node.values)}
+            if node.boost != 1.0:
+                terms["boost"] = node.boost
+            return {"terms": terms}
+        if isinstance(node, DisMax):
+            return {"dis_max": {"queries": [self.compile(q) for q in node.queries], "boost": node.boost}}
+        query: dict[str, Any] = {"filter": [self.compile(f) for f in node.filter]}
+        if node.should:
+            # Explicit: next to a filter, Elasticsearch would otherwise make should clauses optional.
+            query["should"] = [self.compile(q) for q in node.should]
             query["minimum_should_match"] = 1
+        if node.must_not:
+            query["must_not"] = [self.compile(q) for q in node.must_not]
         return {"bool": query}
 
     def search(self, request: SearchRequest) -> SearchResults:
         sort: list = []
-        if request.sort == SortOrder.RELEVANCE and request.is_text_query:
+        if request.by_relevance:
             sort.append("_score")
-        sort += [
-            {"published_at": {"order": "desc", "missing": "_last"}},
-            {"updated_at": {"order": "desc"}},
-            {"entry_id": {"order": "desc"}},
-        ]
+        sort += [{field: {"order": "desc", "missing": "_last"}} for field in NEWEST_FIRST]
         body: dict[str, Any] = {
-            "query": self._query(request),
+            "query": self.compile(self.request_query(request)),
             "from": request.offset,
             "size": request.limit,
             "sort": sort,
             "track_total_hits": True,
             "track_scores": True,
             "timeout": f"{int(settings.SEARCH_REQUEST_TIMEOUT * 1000)}ms",
-            "aggs": {facet: {"terms": {"field": FACET_FIELDS[facet], "size": 250}} for facet in request.facets},
+            "aggs": {
+                facet: {"terms": {"field": FACET_FIELDS[facet], "size": FACET_BUCKETS}} for facet in request.facets
+            },
         }
         started = time.perf_counter()
         if not search_breaker.allow():
@@ -434,24 +392,19 @@ class ElasticsearchBackend(SearchBackend):
     def candidates(
         self, kind: str, queries: list[TermQuery], size: int, visible_only_published: bool = True
     ) -> dict[int, list[tuple[int, float]]]:
+        self.checked_kind(kind)
         results: dict[int, list[tuple[int, float]]] = {}
         batch = 100
         for start in range(0, len(queries), batch):
             chunk = queries[start : start + batch]
             searches: list[dict] = []
+            asked: list[TermQuery] = []
             for q in chunk:
-                should: list[dict[str, Any]] = []
-                for alternatives, weight in zip(q.groups, q.weights, strict=True):
-                    for term in alternatives:  # matching queries have one alternative per group
-                        should.append({"term": {"title_terms": {"value": term, "boost": TITLE_BOOST * weight}}})
-                        should.append({"term": {"text_terms": {"value": term, "boost": TEXT_BOOST * weight}}})
-                should += [{"term": {"concepts": {"value": c, "boost": CONCEPT_BOOST}}} for c in q.concepts]
-                if q.articles:
-                    should.append({"terms": {"articles": list(q.articles), "boost": ARTICLE_BOOST}})
-                filters: list[dict] = []
-                if visible_only_published:
-                    filters.append({"term": {"status": "published"}})
-                must_not = [{"term": {"country": q.exclude_country}}] if q.exclude_country else []
+                query = self.candidate_query(q, visible_only_published)
+                if query is None:
+                    results[q.key] = []
+                    continue
+                asked.append(q)
                 searches.append({"index": self.read_alias(kind)})
                 searches.append(
                     {
@@ -460,23 +413,18 @@ class ElasticsearchBackend(SearchBackend):
                         # cannot reach the top), and the entry id read from the document's _id.
                         "track_total_hits": False,
                         "_source": False,
-                        "query": {
-                            "bool": {
-                                "should": should,
-                                "minimum_should_match": 1,
-                                "filter": filters,
-                                "must_not": must_not,
-                            }
-                        },
+                        "query": self.compile(query),
                     }
                 )
+            if not searches:
+                continue
             try:
                 response = self.client.msearch(searches=searches)
             except _ERRORS as exc:
                 raise _search_error(exc) from exc
-            for q, item in zip(chunk, response["responses"], strict=True):
+            for q, item in zip(asked, response["responses"], strict=True):
                 if "error" in item:
-                    raise _item_error(item["error"], item.get("status"))
+                    raise error_for_status(str(item["error"]), item.get("status"))
                 results[q.key] = [(int(hit["_id"]), hit["_score"]) for hit in item["hits"]["hits"]]
         return results
 
@@ -499,12 +447,7 @@ class ElasticsearchBackend(SearchBackend):
                     "query_vector": [round(float(v), 6) for v in q.vector],
                     "k": size,
                     "num_candidates": max(100, 4 * size),
-                    "filter": {
-                        "bool": {
-                            "filter": [{"term": {"status": "published"}}],
-                            "must_not": [{"term": {"country": q.exclude_country}}] if q.exclude_country else [],
-                        }
-                    },
+                    "filter": self.compile(self.vector_filter(q)),
                 }
                 searches.append({"index": self.read_alias(kind)})
                 searches.append({"knn": knn, "size": size, "_source": False})
@@ -514,7 +457,7 @@ class ElasticsearchBackend(SearchBackend):
                 raise _search_error(exc) from exc
             for q, item in zip(chunk, response["responses"], strict=True):
                 if "error" in item:
-                    raise _item_error(item["error"], item.get("status"))
+                    raise error_for_status(str(item["error"]), item.get("status"))
                 results[q.key] = [(int(hit["_id"]), 2 * hit["_score"] - 1) for hit in item["hits"]["hits"]]
         return results
 

@@ -20,7 +20,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,18 +29,19 @@ import numpy as np
 import tantivy
 from django.conf import settings
 
-from kb.search.backends.base import SearchBackend, SearchUnavailable
+from kb.search.backends.base import INDEX_KINDS, SearchBackend, SearchUnavailable
 from kb.search.documents import FACET_FIELDS, KEYWORD_FIELDS, Deletions, SearchDocument
 from kb.search.query import (
-    ARTICLE_BOOST,
-    CONCEPT_BOOST,
-    TEXT_BOOST,
-    TITLE_BOOST,
+    FACET_BUCKETS,
+    NEWEST_FIRST,
+    DisMax,
+    Node,
     SearchHit,
     SearchRequest,
     SearchResults,
-    SortOrder,
+    Term,
     TermQuery,
+    Terms,
     VectorQuery,
     add_highlights,
 )
@@ -138,11 +139,6 @@ class EmbeddedBackend(SearchBackend):
         with self._open_lock:
             self._open[str(path)] = index
         return name
-
-    def ensure_indices(self) -> None:
-        for kind in ("offer", "need"):
-            if self.current_index(kind) is None:
-                self.make_current(kind, self.create_index(kind))
 
     def make_current(self, kind: str, index: str) -> str | None:
         previous = self.current_index(kind)
@@ -255,63 +251,32 @@ class EmbeddedBackend(SearchBackend):
         index.reload()
         return index.searcher()
 
-    @staticmethod
-    def _term(field: str, value: str | int) -> tantivy.Query:
-        return tantivy.Query.term_query(SCHEMA, field, value)
-
-    def _text_clauses(
-        self, groups: Sequence[frozenset[str]], weights: Sequence[float], concepts: Iterable[str]
-    ) -> list[tantivy.Query]:
+    def compile(self, node: Node) -> tantivy.Query:
+        """A ``kb.search.query`` node as a Tantivy query (filters score nothing: constant 0)."""
         Occur, Query = tantivy.Occur, tantivy.Query
-        clauses = []
-        for group, weight in zip(groups, weights, strict=True):
-            alternatives = sorted(group)
-            title = Query.boost_query(
-                Query.disjunction_max_query([self._term("title_terms", a) for a in alternatives]),
-                TITLE_BOOST,
-            )
-            text = Query.boost_query(
-                Query.disjunction_max_query([self._term("text_terms", a) for a in alternatives]),
-                TEXT_BOOST,
-            )
-            clause = Query.boolean_query([(Occur.Should, title), (Occur.Should, text)])
-            clauses.append(Query.boost_query(clause, weight) if weight != 1.0 else clause)
-        for concept in concepts:
-            clauses.append(Query.boost_query(self._term("concepts", concept), CONCEPT_BOOST))
-        return clauses
-
-    def _filters(self, request: SearchRequest) -> list[tantivy.Query]:
-        Occur, Query = tantivy.Occur, tantivy.Query
-        filters = []
-        for facet, values in request.filters.items():
-            if values:
-                filters.append(Query.term_set_query(SCHEMA, FACET_FIELDS[facet], list(values)))
-        if request.visible_to_owners is not None:
-            visibility = [(Occur.Should, self._term("status", "published"))]
-            if request.visible_to_owners:
-                visibility.append(
-                    (Occur.Should, Query.term_set_query(SCHEMA, "owners", list(request.visible_to_owners)))
-                )
-            filters.append(Query.boolean_query(visibility))
-        if request.entry_ids is not None:
-            filters.append(Query.term_set_query(SCHEMA, "entry_id", list(request.entry_ids)))
-        return filters
-
-    def _request_query(self, request: SearchRequest) -> tantivy.Query:
-        Occur, Query = tantivy.Occur, tantivy.Query
-        parts: list = [(Occur.Must, Query.const_score_query(f, 0.0)) for f in self._filters(request)]
-        if request.is_text_query:
-            groups = [g.alternatives for g in request.groups]
-            should = self._text_clauses(groups, [1.0] * len(groups), request.concepts)
-            parts.append((Occur.Must, Query.boolean_query([(Occur.Should, c) for c in should])))
-        if not parts:
-            return Query.all_query()
+        if isinstance(node, Term):
+            term = Query.term_query(SCHEMA, node.field, node.value)
+            return Query.boost_query(term, node.boost) if node.boost != 1.0 else term
+        if isinstance(node, Terms):
+            return Query.const_score_query(Query.term_set_query(SCHEMA, node.field, list(node.values)), node.boost)
+        if isinstance(node, DisMax):
+            best = Query.disjunction_max_query([self.compile(q) for q in node.queries])
+            return Query.boost_query(best, node.boost) if node.boost != 1.0 else best
+        should = [(Occur.Should, self.compile(q)) for q in node.should]
+        if not node.filter and not node.must_not:
+            return Query.boolean_query(should) if should else Query.all_query()
+        parts = [(Occur.Must, Query.const_score_query(self.compile(f), 0.0)) for f in node.filter]
+        if should:
+            parts.append((Occur.Must, Query.boolean_query(should)))
+        if not parts:  # only exclusions: of every document
+            parts.append((Occur.Must, Query.all_query()))
+        parts += [(Occur.MustNot, self.compile(q)) for q in node.must_not]
         return Query.boolean_query(parts)
 
     def search(self, request: SearchRequest) -> SearchResults:
         started = time.perf_counter()
-        query = self._request_query(request)
-        by_relevance = request.sort == SortOrder.RELEVANCE and request.is_text_query
+        query = self.compile(self.request_query(request))
+        by_relevance = request.by_relevance
         scored: list[tuple[tuple, int, dict]] = []
         total = 0
         facet_counts: dict[str, dict[str, int]] = {f: {} for f in request.facets}
@@ -335,15 +300,13 @@ class EmbeddedBackend(SearchBackend):
                 source = json.loads(searcher.doc(address)["source"][0])
                 sort_key = (
                     -(score or 0.0) if by_relevance else 0.0,
-                    _neg_iso(source.get("published_at")),
-                    _neg_iso(source.get("updated_at")),
-                    -source["entry_id"],
+                    *(_descending(source.get(field)) for field in NEWEST_FIRST),
                 )
                 scored.append((sort_key, score, source))
             if request.facets:
                 aggs = searcher.aggregate(
                     query,
-                    {f: {"terms": {"field": FACET_FIELDS[f], "size": 250}} for f in request.facets},
+                    {f: {"terms": {"field": FACET_FIELDS[f], "size": FACET_BUCKETS}} for f in request.facets},
                 )
                 for facet, agg in aggs.items():
                     for bucket in agg["buckets"]:
@@ -364,7 +327,7 @@ class EmbeddedBackend(SearchBackend):
     def candidates(
         self, kind: str, queries: list[TermQuery], size: int, visible_only_published: bool = True
     ) -> dict[int, list[tuple[int, float]]]:
-        searcher = self._searcher(kind)
+        searcher = self._searcher(self.checked_kind(kind))
         entry_id = self._entry_id_reader(searcher, len(queries) * size)
         chunks = [queries[i : i + 250] for i in range(0, len(queries), 250)]
         results: dict[int, list[tuple[int, float]]] = {}
@@ -384,29 +347,13 @@ class EmbeddedBackend(SearchBackend):
         size: int,
         visible_only_published: bool,
     ) -> dict[int, list[tuple[int, float]]]:
-        Occur, Query = tantivy.Occur, tantivy.Query
-        published = Query.const_score_query(self._term("status", "published"), 0.0)
         results: dict[int, list[tuple[int, float]]] = {}
         for q in queries:
-            should = []
-            for alternatives, weight in zip(q.groups, q.weights, strict=True):
-                for term in alternatives:  # matching queries have one alternative per group
-                    should.append(Query.boost_query(self._term("title_terms", term), TITLE_BOOST * weight))
-                    should.append(Query.boost_query(self._term("text_terms", term), TEXT_BOOST * weight))
-            for concept in q.concepts:
-                should.append(Query.boost_query(self._term("concepts", concept), CONCEPT_BOOST))
-            if q.articles:
-                articles = Query.const_score_query(Query.term_set_query(SCHEMA, "articles", list(q.articles)), 1.0)
-                should.append(Query.boost_query(articles, ARTICLE_BOOST))
-            if not should:
+            query = self.candidate_query(q, visible_only_published)
+            if query is None:
                 results[q.key] = []
                 continue
-            parts = [(Occur.Must, Query.boolean_query([(Occur.Should, c) for c in should]))]
-            if visible_only_published:
-                parts.append((Occur.Must, published))
-            if q.exclude_country:
-                parts.append((Occur.MustNot, self._term("country", q.exclude_country)))
-            hits = searcher.search(Query.boolean_query(parts), limit=size).hits
+            hits = searcher.search(self.compile(query), limit=size).hits
             results[q.key] = [(entry_id(a), score) for score, a in hits]
         return results
 
@@ -470,7 +417,7 @@ class EmbeddedBackend(SearchBackend):
         return {
             "backend": self.name,
             "path": str(self.root),
-            "indices": {kind: self.current_index(kind) for kind in ("offer", "need")},
+            "indices": {kind: self.current_index(kind) for kind in INDEX_KINDS},
         }
 
 
@@ -479,8 +426,10 @@ def _rollback_quietly(writer: tantivy.IndexWriter) -> None:
         writer.rollback()
 
 
-def _neg_iso(value: str | None) -> tuple:
-    """Sort key putting later ISO timestamps first and missing ones last."""
-    if not value:
+def _descending(value: str | int | None) -> tuple:
+    """Sort key putting larger ids and later ISO timestamps first, and missing ones last."""
+    if value is None or value == "":
         return (1, "")
+    if isinstance(value, int):
+        return (0, -value)
     return (0, "".join(chr(0x10FFFF - ord(c)) for c in value))

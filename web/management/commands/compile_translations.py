@@ -5,6 +5,7 @@ works anywhere Python does. Fuzzy entries are skipped, as gettext does.
 """
 
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -15,7 +16,7 @@ from django.core.management.base import BaseCommand
 class Command(BaseCommand):
     help = "Compile locale/*/LC_MESSAGES/*.po into .mo files (Babel; no gettext tools needed)."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         compiled = 0
         for locale_dir in settings.LOCALE_PATHS:
             for po_path in sorted(Path(locale_dir).glob("*/LC_MESSAGES/*.po")):
