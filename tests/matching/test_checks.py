@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from matching.checks import matching_time_limits
-from matching.tasks import rematch_needs_task, run_matching_task
+from matching.tasks import rematch_needs_task, run_batches_task, run_matching_task
 
 
 def test_defaults_are_in_order():
@@ -43,3 +43,10 @@ def test_tasks_carry_the_limits(settings):
         settings.MATCHING_RUN_TIME_LIMIT,
     )
     assert rematch_needs_task.time_limit == settings.MATCHING_RESCORE_TIME_LIMIT
+    # A helper scoring a full run's batches is held to the run's limits (its batches' leases are
+    # the run's lease, checked shorter than them at start-up).
+    assert (run_batches_task.soft_time_limit, run_batches_task.time_limit) == (
+        settings.MATCHING_RUN_SOFT_TIME_LIMIT,
+        settings.MATCHING_RUN_TIME_LIMIT,
+    )
+    assert run_batches_task.acks_late
