@@ -8,14 +8,19 @@ service is shown on the field it names.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.forms.formsets import BaseFormSet
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from accounts.models import NotificationEmail
+from accounts.models import Membership, NotificationEmail
 from core.attachments import AttachmentKind
 from kb.content import NEED_SPEC, OFFER_SPEC, EntryContent, EntrySpec, entry_content
 from kb.models import (
@@ -39,15 +44,19 @@ from matching.models import (
 )
 from web.widgets import IsoDateField
 
+if TYPE_CHECKING:  # django-stubs-ext is a development requirement
+    from django_stubs_ext import StrPromise
+
 #: After the six UN languages, the language most often written in this knowledge base besides
 #: them (Lusophone States), then every other ISO 639-1 language by name.
 FIRST_OTHER_LANGUAGES = ("pt",)
 
 
-def _language_choices() -> list:
+def _language_choices() -> list[tuple[StrPromise, list[tuple[str, str]]]]:
     """The text-language picker: the UN languages, then the others, each group by name in the
     reader's language."""
-    un, others = [], []
+    un: list[tuple[str, str]] = []
+    others: list[tuple[str, str]] = []
     for lang in Language.objects.all():
         (un if lang.is_un_language else others).append((lang.code, lang.display_name))
     un.sort(key=lambda choice: choice[1].casefold())
@@ -55,27 +64,51 @@ def _language_choices() -> list:
     return [(_("UN official languages"), un), (_("Other languages"), others)]
 
 
-class ServiceErrorsMixin:
+_F = TypeVar("_F", bound=forms.Field)
+
+
+def _field(form: forms.BaseForm, name: str, kind: type[_F]) -> _F:
+    """``form.fields[name]`` as the kind of field it is declared as: the stubs type ``fields`` as
+    ``dict[str, Field]``, so a choice field's ``choices`` or a model field's ``queryset`` is read
+    through this."""
+    field = form.fields[name]
+    if not isinstance(field, kind):
+        raise TypeError(f"{type(form).__name__}.{name} is a {type(field).__name__}, not a {kind.__name__}")
+    return field
+
+
+class ServiceErrorsMixin(forms.BaseForm):
     """Show a service's ``ValidationError`` on the form: each message beside the field it names,
-    or at the top of the form when the service names a field the form does not have."""
+    or at the top of the form when the service names a field the form does not have.
+
+    Mixed into a ``forms.Form`` (``class MessageForm(ServiceErrorsMixin, forms.Form)``); it
+    derives from ``BaseForm`` for the attributes it uses, and adds nothing else."""
 
     def add_service_errors(self, error: ValidationError) -> None:
         if not self.is_bound:  # showing why a stored entry cannot be submitted, on its edit form
             self.cleaned_data = {}
             self.errors  # noqa: B018 - builds the (empty) error dict of an unbound form
-        by_field = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
-        for field, messages in by_field.items():
+        by_field: Iterable[tuple[str | None, list[str]]] = (
+            error.message_dict.items() if hasattr(error, "error_dict") else [(None, error.messages)]
+        )
+        for field, messages in by_field:
             target = field if field in self.fields else None
             for message in messages:
                 self.add_error(target, message)
 
 
-class KeywordsField(forms.CharField):
-    def to_python(self, value):
-        text = super().to_python(value) or ""
+class KeywordsField(forms.Field):
+    """Keywords typed in one text input, separated by commas or lines; cleaned into a list of
+    words (``kb.content`` checks them). A plain ``Field`` with the text input: a ``CharField``'s
+    ``to_python`` gives a text, and its null-character check would read the list's ``repr``."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value: Any) -> list[str]:
+        text = "" if value in self.empty_values else str(value)
         return [word.strip() for word in text.replace("\n", ",").split(",") if word.strip()]
 
-    def prepare_value(self, value):
+    def prepare_value(self, value: Any) -> Any:
         return ", ".join(value) if isinstance(value, list) else value
 
 
@@ -83,33 +116,33 @@ class ContentChoiceField(forms.ChoiceField):
     """Offers the choices; whether a value is one is ``kb.content``'s to say (the API's and the
     import's message)."""
 
-    def valid_value(self, value) -> bool:
+    def valid_value(self, value: Any) -> bool:
         return True
 
 
 class ContentMultipleChoiceField(forms.MultipleChoiceField):
     """As ``ContentChoiceField``, for the related rows' codes (articles, types, languages...)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
         super().__init__(**kwargs)
 
-    def valid_value(self, value) -> bool:
+    def valid_value(self, value: Any) -> bool:
         return True
 
 
-def _text(spec: EntrySpec, name: str, **kwargs) -> forms.CharField:
+def _text(spec: EntrySpec, name: str, **kwargs: Any) -> forms.CharField:
     """A text input as long as the model's field (its ``maxlength``; the same message as the model's)."""
     return forms.CharField(max_length=spec.max_length(name), **kwargs)
 
 
-def _number(spec: EntrySpec, name: str, **kwargs) -> forms.IntegerField:
+def _number(spec: EntrySpec, name: str, **kwargs: Any) -> forms.IntegerField:
     low, high = spec.limits(name)
     return forms.IntegerField(min_value=low, max_value=high, initial=spec.model_field(name).default, **kwargs)
 
 
-def _choice(spec: EntrySpec, name: str, **kwargs) -> ContentChoiceField:
+def _choice(spec: EntrySpec, name: str, **kwargs: Any) -> ContentChoiceField:
     return ContentChoiceField(choices=spec.choices(name), initial=spec.model_field(name).default, **kwargs)
 
 
@@ -140,39 +173,54 @@ class EntryForm(ServiceErrorsMixin, forms.Form):
         help_text=_("A member of the organisation; shown to signed-in users only."),
     )
 
-    def __init__(self, *args, organisations=None, editing: bool = False, contacts=(), **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        organisations: QuerySet[Organisation] | None = None,
+        editing: bool = False,
+        contacts: Collection[Membership] = (),
+        **kwargs: Any,
+    ) -> None:
         """``contacts``: the memberships that may be the contact person (``entry_contact_choices``,
         or when creating, those of the organisations offered)."""
         super().__init__(*args, **kwargs)
         several = len({m.organisation_id for m in contacts}) > 1
-        self.fields["contact_person"].choices = [("", _("None"))] + [
+        _field(self, "contact_person", forms.ChoiceField).choices = [("", _("None"))] + [
             (m.user.email, f"{m.user.get_full_name()} ({m.organisation.name})" if several else m.user.get_full_name())
             for m in contacts
         ]
         if editing:
             del self.fields["organisation"]
         else:
-            self.fields["organisation"].queryset = (
+            _field(self, "organisation", forms.ModelChoiceField).queryset = (
                 organisations if organisations is not None else Organisation.objects.none()
             )
-        self.fields["language"].choices = _language_choices()
+        _field(self, "language", forms.ChoiceField).choices = _language_choices()
         if not self.initial.get("language"):
             # A focal point usually writes in the language they read the app in.
             self.initial["language"] = content_language_code()
-        self.fields["articles"].choices = [(str(a.number), str(a)) for a in UncacArticle.objects.all()]
-        self.fields["ta_types"].choices = [(t.code, t.label) for t in TAType.objects.filter(is_active=True)]
-        self.fields["thematic_areas"].choices = [(t.code, t.label) for t in ThematicArea.objects.filter(is_active=True)]
+        _field(self, "articles", forms.ChoiceField).choices = [
+            (str(a.number), str(a)) for a in UncacArticle.objects.all()
+        ]
+        _field(self, "ta_types", forms.ChoiceField).choices = [
+            (t.code, t.label) for t in TAType.objects.filter(is_active=True)
+        ]
+        _field(self, "thematic_areas", forms.ChoiceField).choices = [
+            (t.code, t.label) for t in ThematicArea.objects.filter(is_active=True)
+        ]
         languages = list(Language.objects.filter(is_un_language=True))
         current = set(self.initial.get("working_languages") or []) | set(
             self.data.getlist("working_languages") if hasattr(self.data, "getlist") else []
         )
         languages += list(Language.objects.filter(code__in=current - {lang.code for lang in languages}))
-        self.fields["working_languages"].choices = [(lang.code, lang.display_name) for lang in languages]
+        _field(self, "working_languages", forms.ChoiceField).choices = [
+            (lang.code, lang.display_name) for lang in languages
+        ]
 
-    def chapters(self):
+    def chapters(self) -> list[tuple[UncacChapter, list[tuple[str, str, bool]], bool]]:
         """Articles grouped by chapter, for the article picker."""
         selected = set(self["articles"].value() or [])
-        groups = []
+        groups: list[tuple[UncacChapter, list[tuple[str, str, bool]], bool]] = []
         for chapter in UncacChapter.objects.prefetch_related("articles"):
             articles = [(str(a.number), str(a), str(a.number) in selected) for a in chapter.articles.all()]
             groups.append((chapter, articles, any(checked for _n, _l, checked in articles)))
@@ -197,10 +245,12 @@ class OfferForm(EntryForm):
     contact_name = _text(OFFER_SPEC, "contact_name", label=_("Contact name"), required=False)
     contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["modalities"].choices = [(m.code, m.label) for m in Modality.objects.filter(is_active=True)]
-        self.fields["regions_served"].choices = [
+        _field(self, "modalities", forms.ChoiceField).choices = [
+            (m.code, m.label) for m in Modality.objects.filter(is_active=True)
+        ]
+        _field(self, "regions_served", forms.ChoiceField).choices = [
             (r.m49_code, r.display_name) for r in Region.objects.filter(kind="region")
         ]
 
@@ -228,9 +278,9 @@ class AttachmentForm(ServiceErrorsMixin, forms.Form):
     file = forms.FileField(label=_("Document"), max_length=500)
     kind = forms.ChoiceField(label=_("Kind of document"))
 
-    def __init__(self, *args, kinds=(), **kwargs):
+    def __init__(self, *args: Any, kinds: Iterable[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [(k, AttachmentKind(k).label) for k in kinds]
+        _field(self, "kind", forms.ChoiceField).choices = [(k, AttachmentKind(k).label) for k in kinds]
         self.fields["file"].help_text = _(
             "PDF, Word, Excel, PowerPoint, OpenDocument, plain text or an image; at most %(size)s."
         ) % {"size": filesizeformat(settings.ATTACHMENT_MAX_SIZE)}
@@ -260,8 +310,11 @@ class DatesForm(ServiceErrorsMixin, forms.Form):
     start_date = IsoDateField(label=_("Start date"), required=False)
     end_date = IsoDateField(label=_("End date"), required=False)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        # Form.clean returns cleaned_data; the stubs type its result ``dict | None`` (an override
+        # may return None), so the clean methods here read the attribute, typed ``dict[str, Any]``.
+        super().clean()
+        data = self.cleaned_data
         if data.get("start_date") and data.get("end_date") and data["end_date"] < data["start_date"]:
             self.add_error("end_date", _("End date: it is before the start date."))
         return data
@@ -276,8 +329,9 @@ class MissionForm(forms.Form):
         widget=forms.TextInput(attrs={"dir": "auto"}),
     )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("label") and not data.get("date") and "date" not in self.errors:
             self.add_error("date", _("Mission date: give the date of this mission."))
         if data.get("date") and not (data.get("label") or "").strip():
@@ -288,7 +342,7 @@ class MissionForm(forms.Form):
 MissionFormSet = forms.formset_factory(MissionForm, extra=2, max_num=MAX_MISSIONS, validate_max=True)
 
 
-def missions_of(formset) -> list[dict]:
+def missions_of(formset: BaseFormSet[MissionForm]) -> list[dict[str, Any]]:
     """The rows of a valid mission formset that say something (blank rows are dropped)."""
     return [
         {"date": row["date"], "label": row["label"]}
@@ -322,8 +376,9 @@ class InviteForm(ServiceErrorsMixin, forms.Form):
     provider = forms.BooleanField(label=_("Provider focal point (offers expertise)"), required=False)
     recipient = forms.BooleanField(label=_("Recipient focal point (posts needs)"), required=False)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if not (data.get("provider") or data.get("recipient")):
             raise ValidationError(_("Choose at least one role."))
         return data
@@ -334,8 +389,9 @@ class AcceptInvitationForm(ServiceErrorsMixin, forms.Form):
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
     password_again = forms.CharField(label=_("Password (again)"), widget=forms.PasswordInput, strip=False)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("password") and data.get("password") != data.get("password_again"):
             self.add_error("password_again", _("The two passwords differ."))
         return data
@@ -357,8 +413,9 @@ class AccessRequestForm(ServiceErrorsMixin, forms.Form):
         label=_("Message to the secretariat"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if not data.get("organisation") and not data.get("organisation_name"):
             self.add_error("organisation", _("Choose your organisation or give its name."))
         if data.get("organisation_name") and not data.get("organisation") and not data.get("country"):
