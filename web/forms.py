@@ -77,6 +77,11 @@ def _field(form: forms.BaseForm, name: str, kind: type[_F]) -> _F:
     return field
 
 
+#: A select listing names as written (organisations, people), in any script: its direction follows
+#: the chosen name, so a French name on an Arabic page shows its start, not its end.
+NAMES = {"dir": "auto"}
+
+
 class ServiceErrorsMixin(forms.BaseForm):
     """Show a service's ``ValidationError`` on the form: each message beside the field it names,
     or at the top of the form when the service names a field the form does not have.
@@ -155,7 +160,9 @@ class EntryForm(ServiceErrorsMixin, forms.Form):
 
     spec: EntrySpec = _SHARED
 
-    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
+    organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(), label=_("Organisation"), widget=forms.Select(attrs=NAMES)
+    )
     title = _text(_SHARED, "title", label=_("Title"))
     description = _text(_SHARED, "description", label=_("Description"), widget=forms.Textarea)
     language = ContentChoiceField(label=_("Language of this text"))
@@ -170,6 +177,7 @@ class EntryForm(ServiceErrorsMixin, forms.Form):
     contact_person = forms.ChoiceField(
         label=_("Contact person"),
         required=False,
+        widget=forms.Select(attrs=NAMES),
         help_text=_("A member of the organisation; shown to signed-in users only."),
     )
 
@@ -371,7 +379,9 @@ class InviteForm(ServiceErrorsMixin, forms.Form):
     email = forms.EmailField(label=_("E-mail address"))
     full_name = forms.CharField(label=_("Full name"), required=False, max_length=200)
     organisation = forms.ModelChoiceField(
-        label=_("Organisation"), queryset=Organisation.objects.select_related("country")
+        label=_("Organisation"),
+        queryset=Organisation.objects.select_related("country"),
+        widget=forms.Select(attrs=NAMES),
     )
     provider = forms.BooleanField(label=_("Provider focal point (offers expertise)"), required=False)
     recipient = forms.BooleanField(label=_("Recipient focal point (posts needs)"), required=False)
@@ -401,7 +411,10 @@ class AccessRequestForm(ServiceErrorsMixin, forms.Form):
     full_name = forms.CharField(label=_("Full name"), max_length=200)
     email = forms.EmailField(label=_("Work e-mail address"))
     organisation = forms.ModelChoiceField(
-        label=_("Your organisation"), queryset=Organisation.objects.select_related("country"), required=False
+        label=_("Your organisation"),
+        queryset=Organisation.objects.select_related("country"),
+        required=False,
+        widget=forms.Select(attrs=NAMES),
     )
     organisation_name = forms.CharField(label=_("Or its name, if it is not listed"), required=False, max_length=200)
     country = forms.ModelChoiceField(

@@ -162,3 +162,15 @@ def test_the_field_accessor_names_a_field_of_another_kind():
     assert _field(form, "kind", forms.ChoiceField) is form.fields["kind"]
     with pytest.raises(TypeError, match="AttachmentForm.file is a FileField, not a ChoiceField"):
         _field(form, "file", forms.ChoiceField)
+
+
+@pytest.mark.django_db
+def test_selects_of_names_take_the_direction_of_the_chosen_name():
+    """An organisation's or a person's name is written in its own script: on an Arabic page a French
+    name must show its start, so these selects are dir="auto" (the languages and codes are not)."""
+    for form in (InviteForm(), AccessRequestForm()):
+        assert 'dir="auto"' in str(form["organisation"])
+    offer = OfferForm(organisations=Organisation.objects.all(), contacts=[])
+    assert 'dir="auto"' in str(offer["organisation"])
+    assert 'dir="auto"' in str(offer["contact_person"])
+    assert 'dir="auto"' not in str(offer["language"])
