@@ -14,6 +14,11 @@ Invariants:
 - A content holds only the fields it was given (a partial edit changes only those), converted:
   ``datetime.date`` for dates, ``int`` for numbers, stripped text, sorted tuples of the related
   rows' keys (article numbers, codes, M49 codes) whose primary keys are resolved with them.
+- The required fields (``EntrySpec.required``: the model's fields that may not be blank and have no
+  default, so title, description and language) are refused left out or blank (``None``, empty or
+  only spaces) with one message naming the field, ``required_errors``: on every path, when given
+  blank; when left out, where the content is the whole entry's (a new entry, an API ``PUT``, an
+  import line: ``entry_content(..., whole=True)``), not in a partial edit.
 - What depends on the entry itself (the contact person's membership, the whole row's constraints,
   what a submission needs) stays with the services.
 """
@@ -23,12 +28,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
 from django.core import validators as django_validators
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -77,6 +84,16 @@ class EntrySpec:
     @property
     def fields(self) -> tuple[str, ...]:
         return self.scalars + tuple(self.related)
+
+    @cached_property
+    def required(self) -> frozenset[str]:
+        """The fields every entry of the kind has a value in: those the model does not let be
+        blank and gives no default (title, description, language)."""
+        return frozenset(
+            name
+            for name in self.scalars
+            if not (model_field := self.model_field(name)).blank and not model_field.has_default()
+        )
 
     def model_field(self, name: str) -> models.Field:
         model_field = self.model._meta.get_field(name)
@@ -315,6 +332,28 @@ def printable(value: Any) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
+def required_message(spec: EntrySpec, name: str) -> str:
+    """The error of a required field left out or blank, naming it (the model's name of the field)."""
+    return _("%(field)s: this field is required.") % {"field": capfirst(spec.model_field(name).verbose_name)}
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def required_errors(spec: EntrySpec, data: Mapping[str, Any], *, whole: bool = False) -> dict[str, list[str]]:
+    """The required fields ``data`` gives blank (``None``, empty or only spaces) and, when it is
+    the ``whole`` content of an entry, those it leaves out: field -> [``required_message``].
+
+    ``entry_content`` applies it; the API serializer and the web form also ask it while checking
+    their own fields, so a blank title is reported with every other mistake of the input at once."""
+    return {
+        name: [required_message(spec, name)]
+        for name in spec.scalars
+        if name in spec.required and (_blank(data[name]) if name in data else whole)
+    }
+
+
 def _timeframe_message(spec: EntrySpec) -> str | None:
     for constraint in spec.model._meta.constraints:
         if constraint.name == "kb_need_timeframe_ordered":
@@ -327,12 +366,15 @@ def entry_content(
     data: Mapping[str, Any],
     *,
     vocabulary: Vocabulary | None = None,
+    whole: bool = False,
 ) -> EntryContent:
     """Check and convert ``data`` (field -> value, any subset of the kind's fields) into the
     content of an offer or a need; every bad field is named in one ``ValidationError``.
 
     ``kind``: "offer" / "need", a spec, an entry or an entry model. Values may be JSON-like (ISO
-    dates, codes as strings) or already typed (``datetime.date``)."""
+    dates, codes as strings) or already typed (``datetime.date``). ``whole``: ``data`` is all of
+    an entry's content (a new one's, or one replacing it), so a required field it leaves out is
+    refused too; a required field given blank is refused either way (``required_errors``)."""
     spec = kind if isinstance(kind, EntrySpec) else spec_for(kind)
     vocabulary = vocabulary or Vocabulary()
     errors: dict[str, list[str]] = {}
@@ -340,8 +382,11 @@ def entry_content(
     ids: dict[str, tuple[Any, ...]] = {}
     for name in sorted(set(data) - set(spec.fields)):
         errors[printable(name)] = [_("Unknown field.")]
+    required = required_errors(spec, data, whole=whole)
     for name in spec.scalars:
-        if name in data:
+        if name in required:
+            errors[name] = required[name]
+        elif name in data:
             try:
                 values[name] = _scalar(spec, name, data[name], vocabulary)
             except ValidationError as exc:

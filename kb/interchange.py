@@ -48,8 +48,6 @@ _NOT_CONTENT = {"kind", "external_id", "country", "organisation", "status"}
 #: The file's keys named otherwise in the entry's content (``kb.content``); the others are the same.
 CONTENT_FIELDS = {"uncac_articles": "articles", "languages": "working_languages"}
 _FILE_KEYS = {name: key for key, name in CONTENT_FIELDS.items()}
-#: Content every line gives (reported as "is required" when missing).
-_REQUIRED = {"title", "description", "language"}
 FILE_STATUSES = (EntryStatus.DRAFT, EntryStatus.SUBMITTED, EntryStatus.PUBLISHED)
 MAX_TITLE = OFFER_SPEC.max_length("title") or 0
 MAX_EXTERNAL_ID = KnowledgeEntry._meta.get_field("external_id").max_length
@@ -124,12 +122,13 @@ def _string(
 def content_from_row(obj: Mapping[str, Any], kind: str, *, vocabulary: Vocabulary | None = None) -> EntryContent:
     """A line's content as the entry's content, through the parser of the API and the web form
     (``kb.content.entry_content``): a line is the whole content, so a key it leaves out takes the
-    model's default (no tags; the text's language as working language; a missing title, the
-    description's first sentence). Errors are keyed by the file's own keys."""
+    model's default (no tags; the text's language as working language; a blank title, the
+    description's first sentence), except a required one (``kb.content``: title, description,
+    language), refused as on every path. Errors are keyed by the file's own keys."""
     spec = spec_for(kind)
     allowed = OFFER_KEYS if kind == EntryKind.OFFER else NEED_KEYS
     data = {CONTENT_FIELDS.get(key, key): value for key, value in obj.items() if key in allowed - _NOT_CONTENT}
-    for name in {CONTENT_FIELDS.get(key, key) for key in allowed - _NOT_CONTENT} - set(data) - _REQUIRED:
+    for name in {CONTENT_FIELDS.get(key, key) for key in allowed - _NOT_CONTENT} - set(data) - spec.required:
         if name == "working_languages":
             data[name] = [data["language"]] if data.get("language") else []
         else:
@@ -138,11 +137,13 @@ def content_from_row(obj: Mapping[str, Any], kind: str, *, vocabulary: Vocabular
     if isinstance(title, str) and not title.strip() and isinstance(description, str) and description.strip():
         data["title"] = first_sentence(description)
     try:
-        return entry_content(spec, data, vocabulary=vocabulary)
+        return entry_content(spec, data, vocabulary=vocabulary, whole=True)
     except ValidationError as exc:
         by_key = {_FILE_KEYS.get(name, name): messages for name, messages in exc.message_dict.items()}
-        # A default the line did not give (its working languages from a bad language) is not its error.
-        raise ValidationError({key: messages for key, messages in by_key.items() if key in obj} or by_key) from exc
+        # A default the line did not give (its working languages from a bad language) is not its
+        # error; a required key it left out is.
+        own = {key: messages for key, messages in by_key.items() if key in obj or key in spec.required}
+        raise ValidationError(own or by_key) from exc
 
 
 def _validate_line(
@@ -174,17 +175,13 @@ def _validate_line(
         errors.append(
             LineError(line, "country", "is required unless 'organisation' names an international organisation")
         )
-    for key in sorted(_REQUIRED):
-        if obj.get(key) is None:
-            errors.append(LineError(line, key, "is required"))
 
     content: EntryContent | None = None
     try:
         content = content_from_row(obj, kind, vocabulary=vocabulary)
     except ValidationError as exc:
         for key, messages in exc.message_dict.items():
-            if obj.get(key, "") is not None:  # a missing required key is reported once, above
-                errors.extend(LineError(line, key, message) for message in messages)
+            errors.extend(LineError(line, key, message) for message in messages)
 
     status = obj.get("status")
     if status is not None and status not in FILE_STATUSES:

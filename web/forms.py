@@ -22,7 +22,7 @@ from django.utils.translation import pgettext_lazy
 
 from accounts.models import Membership, NotificationEmail
 from core.attachments import AttachmentKind
-from kb.content import NEED_SPEC, OFFER_SPEC, EntryContent, EntrySpec, entry_content
+from kb.content import NEED_SPEC, OFFER_SPEC, EntryContent, EntrySpec, entry_content, required_errors
 from kb.models import (
     Country,
     Language,
@@ -137,9 +137,28 @@ class ContentMultipleChoiceField(forms.MultipleChoiceField):
         return True
 
 
+class RequiredContentMixin(forms.Field):
+    """A required field of the content (``EntrySpec.required``): drawn as required (the browser's
+    ``required``), but a blank value is passed on, for ``kb.content``'s rule and message, the API's
+    and the import's (``EntryForm.clean``)."""
+
+    def validate(self, value: Any) -> None:
+        if value not in self.empty_values:
+            super().validate(value)
+
+
+class RequiredContentCharField(RequiredContentMixin, forms.CharField):
+    pass
+
+
+class RequiredContentChoiceField(RequiredContentMixin, ContentChoiceField):
+    pass
+
+
 def _text(spec: EntrySpec, name: str, **kwargs: Any) -> forms.CharField:
     """A text input as long as the model's field (its ``maxlength``; the same message as the model's)."""
-    return forms.CharField(max_length=spec.max_length(name), **kwargs)
+    kind = RequiredContentCharField if name in spec.required else forms.CharField
+    return kind(max_length=spec.max_length(name), **kwargs)
 
 
 def _number(spec: EntrySpec, name: str, **kwargs: Any) -> forms.IntegerField:
@@ -165,7 +184,7 @@ class EntryForm(ServiceErrorsMixin, forms.Form):
     )
     title = _text(_SHARED, "title", label=_("Title"))
     description = _text(_SHARED, "description", label=_("Description"), widget=forms.Textarea)
-    language = ContentChoiceField(label=_("Language of this text"))
+    language = RequiredContentChoiceField(label=_("Language of this text"))
     articles = ContentMultipleChoiceField(label=_("UNCAC articles"))
     ta_types = ContentMultipleChoiceField(label=_("Types of assistance"))
     thematic_areas = ContentMultipleChoiceField(label=_("Thematic areas"))
@@ -233,6 +252,16 @@ class EntryForm(ServiceErrorsMixin, forms.Form):
             articles = [(str(a.number), str(a), str(a.number) in selected) for a in chapter.articles.all()]
             groups.append((chapter, articles, any(checked for _n, _l, checked in articles)))
         return groups
+
+    def clean(self) -> dict[str, Any]:
+        """A required field of the content left blank is refused here, with the fields' own checks
+        (all reported at once), by ``kb.content``'s rule and with its message."""
+        super().clean()
+        data = self.cleaned_data
+        given = {name: data[name] for name in self.spec.required if name in data}
+        for name, messages in required_errors(self.spec, given).items():
+            self.add_error(name, messages)
+        return data
 
     def to_content(self) -> EntryContent:
         """The cleaned input as the entry's content (``kb.content``: the API's and the import's

@@ -13,10 +13,19 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import SkipField, empty
 
-from core.api.serializers import RejectUnknownFieldsMixin
+from core.api.serializers import RejectUnknownFieldsMixin, reject_unknown_fields
 from core.attachments import AttachmentKind
-from kb.content import DATE_INVALID, NEED_SPEC, OFFER_SPEC, EntryContent, EntrySpec, entry_content
+from kb.content import (
+    DATE_INVALID,
+    NEED_SPEC,
+    OFFER_SPEC,
+    EntryContent,
+    EntrySpec,
+    entry_content,
+    required_errors,
+)
 from kb.models import (
     AssistanceNeed,
     Country,
@@ -183,12 +192,31 @@ class _ContentIntegerField(_Documented, serializers.IntegerField):
     pass
 
 
+class _RequiredContentCharField(_ContentCharField):
+    """A required field of the content (``EntrySpec.required``), documented as required and not
+    blank; left out, null or blank it is passed on, for ``kb.content``'s rule and message
+    (``EntryInputSerializer.to_internal_value``), the form's and the import's."""
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data is empty:
+            raise SkipField  # not in the content: refused there unless the update is partial
+        if data is None:
+            return (True, None)
+        return super().validate_empty_values(data)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if isinstance(data, str) and not data.strip():
+            return data  # blank: refused by kb.content, not as DRF's "may not be blank"
+        return super().run_validation(data)
+
+
 def _given(**limits: int | None) -> dict[str, Any]:
     return {name: value for name, value in limits.items() if value is not None}
 
 
 def _text(spec: EntrySpec, name: str, **kwargs: Any) -> serializers.CharField:
-    return _ContentCharField(**_given(max_length=spec.max_length(name)), **kwargs)
+    kind = _RequiredContentCharField if name in spec.required else _ContentCharField
+    return kind(**_given(max_length=spec.max_length(name)), **kwargs)
 
 
 def _number(spec: EntrySpec, name: str, **kwargs: Any) -> serializers.IntegerField:
@@ -218,7 +246,7 @@ class EntryInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
     title = _text(NEED_SPEC, "title", allow_blank=True)
     description = _text(NEED_SPEC, "description", allow_blank=True)
-    language = serializers.CharField(help_text="ISO 639-1 code of the text.")
+    language = _text(NEED_SPEC, "language", help_text="ISO 639-1 code of the text.")
     articles = serializers.ListField(
         child=serializers.IntegerField(), required=False, help_text="UNCAC article numbers."
     )
@@ -236,10 +264,26 @@ class EntryInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         ),
     )
 
+    def to_internal_value(self, data: Any) -> Any:
+        """The fields' own checks, and with them ``kb.content``'s required fields (left out, unless
+        the update is partial, or blank), so that a blank title is reported with every other
+        mistake at once, as the form does. Keys that cannot be set are refused first, alone."""
+        reject_unknown_fields(self, data)
+        missing = required_errors(self.spec, data, whole=not self.partial) if hasattr(data, "keys") else {}
+        try:
+            validated = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if missing and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **missing}) from exc
+            raise
+        if missing:
+            raise serializers.ValidationError(missing)
+        return validated
+
     def to_content(self) -> EntryContent:
         """The validated input as the entry's content (ownership, given when creating, is not content)."""
         data = {name: value for name, value in self.validated_data.items() if name != "organisation"}
-        return entry_content(self.spec, data)
+        return entry_content(self.spec, data, whole=not self.partial)
 
 
 class OfferInputSerializer(EntryInputSerializer):

@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
 from core.attachments import attachment_files_delete
-from kb.content import EntryContent, entry_content, spec_for
+from kb.content import EntryContent, entry_content, required_errors, spec_for
 from kb.exceptions import EntryNotEditable
 from kb.models import (
     AssistanceNeed,
@@ -115,7 +115,8 @@ def _validate(entry: KnowledgeEntry, content: EntryContent) -> None:
     required fields, constraints) for what only the entry can tell."""
     if content.spec is not spec_for(entry):
         raise TypeError(f"{content.kind} content given for {type(entry).__name__}")
-    errors: dict[str, list[str]] = {}
+    # A new entry's content is all of it: a required field it leaves out has the message of every path.
+    errors = required_errors(content.spec, content, whole=entry._state.adding)
     try:
         _assign(entry, content)
     except ValidationError as exc:

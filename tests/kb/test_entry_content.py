@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from kb.apis.serializers import NeedInputSerializer, OfferInputSerializer
-from kb.content import DATE_INVALID, NEED_SPEC, OFFER_SPEC, entry_content
+from kb.content import DATE_INVALID, NEED_SPEC, OFFER_SPEC, entry_content, required_message, spec_for
 from kb.models import AssistanceNeed, ExpertiseOffer
 from kb.services.entries import entry_update, need_create, offer_create
 from kb.services.importing import entries_import
@@ -35,9 +35,11 @@ LINE = {
 }
 
 
-def via_api(actor, kind: str, fields: dict) -> dict[str, list[str]]:
-    payload = {**API[kind], "organisation": actor.organisation.pk, **fields}
-    response = actor.client.post(reverse(f"kb-api:{kind}-list"), payload, format="json")
+def _without(data: dict, names) -> dict:
+    return {name: value for name, value in data.items() if name not in names}
+
+
+def api_errors(response) -> dict[str, list[str]]:
     assert response.status_code == 400, response.content
     errors: dict[str, list[str]] = {}
     for error in response.json()["errors"]:
@@ -45,17 +47,22 @@ def via_api(actor, kind: str, fields: dict) -> dict[str, list[str]]:
     return errors
 
 
-def via_form(actor, kind: str, fields: dict) -> dict[str, list[str]]:
+def via_api(actor, kind: str, fields: dict, without=()) -> dict[str, list[str]]:
+    payload = _without({**API[kind], "organisation": actor.organisation.pk, **fields}, without)
+    return api_errors(actor.client.post(reverse(f"kb-api:{kind}-list"), payload, format="json"))
+
+
+def via_form(actor, kind: str, fields: dict, without=()) -> dict[str, list[str]]:
     client = Client()
     client.force_login(actor.user)
-    data = {**FORM[kind], "organisation": actor.organisation.pk, **fields}
+    data = _without({**FORM[kind], "organisation": actor.organisation.pk, **fields}, without)
     response = client.post(reverse("web:entry-create", args=[kind]), data)
     assert response.status_code == 200, response.status_code  # the form again, with its errors
     return {field: list(messages) for field, messages in response.context["form"].errors.items()}
 
 
-def via_import(kind: str, fields: dict) -> dict[str, list[str]]:
-    report = entries_import(lines=[json.dumps({**LINE[kind], **fields})])
+def via_import(kind: str, fields: dict, without=()) -> dict[str, list[str]]:
+    report = entries_import(lines=[json.dumps(_without({**LINE[kind], **fields}, without))])
     errors: dict[str, list[str]] = {}
     for error in report.errors:
         errors.setdefault(error.key, []).append(error.reason)
@@ -95,6 +102,87 @@ def test_the_same_bad_value_gets_the_same_error_naming_the_field_on_every_path(
         assert via_import(kind, {key: value})[key] == expected
     model = ExpertiseOffer if kind == "offer" else AssistanceNeed
     assert not model.objects.exists()
+
+
+REQUIRED = [("offer", "title"), ("need", "title"), ("offer", "description"), ("need", "language")]
+
+
+@pytest.mark.parametrize(("kind", "field"), REQUIRED, ids=[f"{kind}-{field}" for kind, field in REQUIRED])
+def test_a_required_field_left_out_or_blank_gets_the_same_error_naming_it_on_every_path(kind, field, civ):
+    expected = [required_message(spec_for(kind), field)]
+    assert expected[0].startswith(str(spec_for(kind).model_field(field).verbose_name).capitalize())
+    assert the_parsers_errors(kind, {field: ""})[field] == expected
+    assert the_parsers_errors(kind, {field: "   "})[field] == expected
+    with pytest.raises(ValidationError) as caught:
+        entry_content(kind, _without(API[kind], {field}), whole=True)
+    assert caught.value.message_dict == {field: expected}
+    entry_content(kind, _without(API[kind], {field}))  # a partial content may leave it out
+    for blank in ("", "  ", None):
+        assert via_api(civ, kind, {field: blank}) == {field: expected}, blank
+    assert via_api(civ, kind, {}, without={field}) == {field: expected}
+    for blank in ("", "  "):
+        assert via_form(civ, kind, {field: blank}) == {field: expected}, blank
+    assert via_form(civ, kind, {}, without={field}) == {field: expected}
+    assert via_import(kind, {}, without={field}) == {field: expected}
+    assert via_import(kind, {field: None}) == {field: expected}
+    if field != "title":  # a blank title on a line is the description's first sentence
+        assert via_import(kind, {field: " "}) == {field: expected}
+    model = ExpertiseOffer if kind == "offer" else AssistanceNeed
+    assert not model.objects.exists()
+
+
+def test_a_blank_required_field_is_reported_with_the_other_mistakes_at_once(civ):
+    title = required_message(OFFER_SPEC, "title")
+    api = via_api(civ, "offer", {"title": "", "articles": ["eight"]}, without={"language"})
+    assert api["title"] == [title]
+    assert api["language"] == [required_message(OFFER_SPEC, "language")]
+    assert any(attr.startswith("articles") for attr in api), api  # the list's own check, in the same answer
+    form = via_form(civ, "offer", {"title": "", "capacity": "many"})
+    assert form["title"] == [title]
+    assert "capacity" in form  # the form field's own check, in the same answer
+    assert not ExpertiseOffer.objects.exists()
+
+
+def test_a_partial_update_may_leave_a_required_field_out_but_not_blank_it(civ):
+    from tests.factories import NeedFactory, OfferFactory
+
+    offer = OfferFactory(organisation=civ.organisation)
+    need = NeedFactory(organisation=civ.organisation)
+    offer_url = reverse("kb-api:offer-detail", kwargs={"pk": offer.pk})
+    need_url = reverse("kb-api:need-detail", kwargs={"pk": need.pk})
+    for field, blank in (("title", ""), ("description", None), ("language", " ")):
+        response = civ.client.patch(offer_url, {field: blank}, format="json")
+        assert api_errors(response) == {field: [required_message(OFFER_SPEC, field)]}, field
+    response = civ.client.patch(need_url, {"title": "", "description": "Still a law."}, format="json")
+    assert api_errors(response) == {"title": [required_message(NEED_SPEC, "title")]}
+    # A whole replacement (PUT) is a whole content: what it leaves out is refused.
+    response = civ.client.put(offer_url, _without(API["offer"], {"description"}), format="json")
+    assert api_errors(response) == {"description": [required_message(OFFER_SPEC, "description")]}
+    before = (offer.title, offer.description, offer.language_id, need.title, need.description)
+    offer.refresh_from_db()
+    need.refresh_from_db()
+    assert (offer.title, offer.description, offer.language_id, need.title, need.description) == before
+    assert civ.client.patch(offer_url, {"capacity": 3}, format="json").status_code == 200
+    offer.refresh_from_db()
+    assert offer.capacity == 3
+
+
+def test_the_form_still_draws_the_required_fields_as_required_for_the_browser(civ):
+    from kb.models import Organisation
+
+    form = OfferForm(organisations=Organisation.objects.filter(pk=civ.organisation.pk))
+    for name in ("title", "description"):  # Django draws a select as required only with a blank choice
+        assert " required" in str(form[name]), name
+    assert form.fields["language"].required
+    assert OFFER_SPEC.required == NEED_SPEC.required == {"title", "description", "language"}
+
+
+def test_a_service_given_a_new_entry_without_a_required_field_refuses_it_with_the_same_message(civ):
+    content = entry_content("offer", _without(API["offer"], {"language"}))
+    with pytest.raises(ValidationError) as caught:
+        offer_create(actor=civ.user, organisation=civ.organisation, content=content)
+    assert caught.value.message_dict["language"] == [required_message(OFFER_SPEC, "language")]
+    assert not ExpertiseOffer.objects.exists()
 
 
 def test_a_bad_date_and_an_end_before_the_start_read_the_same_from_the_api_and_the_form(civ):
