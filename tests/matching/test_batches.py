@@ -193,11 +193,14 @@ def test_a_stopped_scorer_releases_the_batch_it_had_claimed_ahead(search_backend
     scorer.after_batch = lambda: False
     assert scorer.work() == 1
     # The second batch was claimed (its search ran ahead) but not scored: it is free again.
-    assert list(MatchBatch.objects.filter(run=run).order_by("number").values_list("status", "lease_owner")) == [
-        (RunStatus.COMPLETED, "a-worker"),
-        (RunStatus.QUEUED, ""),
-        (RunStatus.QUEUED, ""),
-        (RunStatus.QUEUED, ""),
+    # Given back, the claim does not count as a lost worker's.
+    assert list(
+        MatchBatch.objects.filter(run=run).order_by("number").values_list("status", "lease_owner", "attempts")
+    ) == [
+        (RunStatus.COMPLETED, "a-worker", 1),
+        (RunStatus.QUEUED, "", 0),
+        (RunStatus.QUEUED, "", 0),
+        (RunStatus.QUEUED, "", 0),
     ]
 
 
@@ -209,3 +212,21 @@ def test_a_batch_that_keeps_killing_its_workers_fails_the_run(search_backend, sm
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert "Batch 1" in run.error
+
+
+def test_a_search_outage_gives_the_claimed_batches_back(search_backend, small_kb, monkeypatch):
+    from kb.search import SearchUnavailable
+
+    run, owner = _prepared(search_backend)
+    scorer = _scorer(run, "a-worker", search_backend)
+
+    def down(needs):
+        raise SearchUnavailable("search is down")
+
+    monkeypatch.setattr(scorer, "_search", down)
+    with pytest.raises(SearchUnavailable):
+        scorer.work()
+    assert set(MatchBatch.objects.filter(run=run).values_list("status", "lease_owner", "attempts")) == {
+        (RunStatus.QUEUED, "", 0)
+    }
+    assert not MatchCandidate.objects.filter(run=run).exists()

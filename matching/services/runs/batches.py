@@ -29,7 +29,7 @@ import numpy as np
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -247,9 +247,10 @@ class BatchScorer:
                         break
                     current = following
         finally:
+            # Given back, not lost: the claim does not count towards MATCHING_RUN_MAX_ATTEMPTS.
             for batch in held:
                 MatchBatch.objects.filter(pk=batch.pk, status=RunStatus.RUNNING, lease_owner=self.owner).update(
-                    status=RunStatus.QUEUED, lease_owner="", lease_expires_at=None
+                    status=RunStatus.QUEUED, lease_owner="", lease_expires_at=None, attempts=F("attempts") - 1
                 )
         return written
 
